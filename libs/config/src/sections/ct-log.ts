@@ -1,0 +1,43 @@
+import { bool, int, list, map, num, optInt, optStr, section, str, strs } from "../spec.ts";
+
+export const ct_log = section({
+  /** Entries per get-entries request (the log may serve fewer; the client learns its real page size). */
+  batch_size: int(256, { min: 1, max: 10_000 }),
+  poll_interval_ms: int(1000, { min: 50 }),
+  fetch_concurrency: int(4, { min: 1, max: 64 }),
+  request_timeout_secs: int(30, { min: 1 }),
+  retry_max_attempts: int(8, { min: 0 }),
+  retry_initial_delay_ms: int(500, { min: 1 }),
+  retry_max_delay_ms: int(60_000, { min: 1 }),
+  /** A log never seen before starts this many entries behind its head. */
+  start_overlap_leaves: int(1000, { min: 0 }),
+  partial_tile_wait_secs: int(10, { min: 0 }),
+  log_refresh_interval_secs: int(3600, { min: 10 }),
+  excluded_operators: strs(),
+  excluded_logs: strs(),
+  /** Requests per second per operator name; operators not listed get default_rate_limit. */
+  operator_rate_limits: map(num(10, { min: 0.01 })),
+  default_rate_limit: num(10, { min: 0.01 }),
+  user_agent: str("certstream-kafka/0.1 (+https://github.com/certstream-kafka)"),
+  /** Chrome v3 log list; log_list_path (a file) wins over the URL when set. */
+  log_list_enabled: bool(true),
+  log_list_url: str("https://www.gstatic.com/ct/log_list/v3/log_list.json", { url: true }),
+  log_list_path: optStr(),
+  /** PEM public key that signs the list; when set the .sig is checked. */
+  log_list_signature_key_path: optStr(),
+  max_response_bytes: int(64 * 1024 * 1024, { min: 1024 }),
+});
+
+const logFields = {
+  name: str("", { required: true }),
+  url: str("", { required: true, url: true }),
+  operator: str("custom"),
+  /** Base64 log id; when set it must match the key's. */
+  log_id: optStr(),
+  /** Base64 DER public key, to verify STHs / checkpoints. */
+  key: optStr(),
+  start_index: optInt({ min: 0 }),
+};
+
+export const custom_logs = list(logFields);
+export const static_logs = list({ ...logFields, submission_url: optStr() });

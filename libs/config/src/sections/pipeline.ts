@@ -1,0 +1,52 @@
+import { bool, int, optStr, section, str, strs } from "../spec.ts";
+
+export const kafka = section({
+  brokers: strs(["127.0.0.1:19092"]),
+  client_id: str("certstream"),
+  schema_registry_url: str("http://127.0.0.1:18081/apis/ccompat/v7", { url: true }),
+  partitions: int(6, { min: 1 }),
+  replication_factor: int(1, { min: 1 }),
+  topics: section({
+    entries: str("certstream.entries.v1"),
+    certs: str("certstream.certs.v1"),
+    backfill: str("certstream.backfill.v1"),
+    state: str("certstream.ingester.state"),
+  }),
+  /** Retention of the certs topic: how far back clients can resume. */
+  certs_retention_ms: int(24 * 3600 * 1000, { min: 60_000 }),
+  create_topics: bool(true),
+});
+
+export const dedup = section({
+  enabled: bool(true),
+  /** Upper bound on remembered certificates; the oldest are forgotten first. */
+  capacity: int(5_000_000, { min: 1 }),
+  ttl_secs: int(3600, { min: 1 }),
+});
+
+export const ingester = section({
+  /** HTTP port for /api/logs, /health, /metrics. */
+  port: int(8081, { min: 0, max: 65535 }),
+  group_id: str("certstream-ingester"),
+  dedup_group_id: str("certstream-dedup"),
+  /** Identifies this replica in /api/logs; defaults to hostname-pid. */
+  replica_id: optStr(),
+});
+
+export const delta_sink = section({
+  enabled: bool(true),
+  port: int(8082, { min: 0, max: 65535 }),
+  table_path: str("./data/certstream"),
+  group_id: str("certstream-delta-sink"),
+  batch_size: int(10_000, { min: 1 }),
+  max_batch_bytes: int(64 * 1024 * 1024, { min: 1024 }),
+  flush_interval_secs: int(10, { min: 1 }),
+  checkpoint_interval: int(10, { min: 1 }),
+});
+
+export const backfill = section({
+  port: int(8083, { min: 0, max: 65535 }),
+  /** Windows in flight per log. */
+  concurrency: int(4, { min: 1, max: 64 }),
+  window_size: int(1024, { min: 1 }),
+});

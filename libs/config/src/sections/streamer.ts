@@ -1,0 +1,37 @@
+import { bool, int, optStr, section, str, strs } from "../spec.ts";
+
+export const auth = section({
+  enabled: bool(false),
+  tokens: strs(),
+  header_name: str("Authorization"),
+});
+
+export const connection_limit = section({
+  enabled: bool(false),
+  max_connections: int(10_000, { min: 1 }),
+  per_ip_limit: int(100, { min: 1 }),
+});
+
+export const rate_limit = section({
+  enabled: bool(false),
+  /** HTTP requests per second per client IP (token bucket), with a burst. */
+  requests_per_second: int(20, { min: 1 }),
+  burst: int(40, { min: 1 }),
+});
+
+export const hot_reload = section({
+  enabled: bool(false),
+  /** File to watch; defaults to the config file in use. */
+  watch_path: optStr(),
+});
+
+export const streamer = section({
+  heartbeat_interval_secs: int(10, { min: 1, max: 14 }),
+  /** Bytes queued for one client before it counts as lagging. */
+  client_buffer_bytes: int(4 * 1024 * 1024, { min: 1024 }),
+  /** How long a client may stay over its buffer before it is disconnected. */
+  slow_client_grace_ms: int(5000, { min: 0 }),
+  max_frame_bytes: int(64 * 1024, { min: 128 }),
+  latest_size: int(25, { min: 1, max: 1000 }),
+  shutdown_timeout_ms: int(5000, { min: 0 }),
+});

@@ -1,0 +1,25 @@
+import pino, { type LevelWithSilent, type Logger } from "pino";
+
+export type { Logger };
+
+const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/**
+ * One JSON line per event. `LOG_LEVEL` wins over the configured level so an operator can turn on debug
+ * without touching the config file.
+ */
+export function createLogger(name: string, level?: string): Logger {
+  const wanted = process.env.LOG_LEVEL ?? level ?? "info";
+  const resolved = (LEVELS.has(wanted) ? wanted : "info") as LevelWithSilent;
+  return pino({
+    name,
+    level: resolved,
+    base: { service: name, pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: {
+      paths: ["token", "tokens", "*.token", "*.tokens", "authorization", "*.authorization"],
+      censor: "[redacted]",
+    },
+  });
+}
