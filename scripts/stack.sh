@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# The local infrastructure as plain processes (no Docker): Kafka 4.3.1 (KRaft, single node), Apicurio
+# Registry 3.3.3 (Confluent-compatible API) and Prometheus, all on 127.0.0.1.
+#
+#   scripts/stack.sh up       start what is not running, wait until each answers (idempotent: a healthy
+#                             running stack is reused)
+#   scripts/stack.sh down     stop everything it started; verifies that no process is left
+#   scripts/stack.sh status   one line per component; exit 0 only when all are healthy
+#   scripts/stack.sh env      `export KAFKA_BOOTSTRAP_SERVERS=... SCHEMA_REGISTRY_URL=... PROMETHEUS_URL=...`
+#   scripts/stack.sh logs [kafka|registry|prometheus] [-f]
+#   scripts/stack.sh reset    down, then delete the stack's data (topics, schemas, metrics)
+#
+# Ports (environment, defaults): STACK_KAFKA_PORT=19092 STACK_KAFKA_CONTROLLER_PORT=19093
+# STACK_REGISTRY_PORT=18081 STACK_REGISTRY_MGMT_PORT=19001 STACK_PROMETHEUS_PORT=19090.
+# State (pids, logs, data) lives in STACK_DIR (default .cache/stack). Data survives down/up: Kafka's log dir
+# and the registry's H2 database are kept together, so ids in stored records keep matching their schemas.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$ROOT/node_modules/.bin:$PATH"
+
+KAFKA_PORT=${STACK_KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${STACK_KAFKA_CONTROLLER_PORT:-19093}
+REGISTRY_PORT=${STACK_REGISTRY_PORT:-18081}
+REGISTRY_MGMT_PORT=${STACK_REGISTRY_MGMT_PORT:-19001}
+PROMETHEUS_PORT=${STACK_PROMETHEUS_PORT:-19090}
+STACK_DIR=${STACK_DIR:-$ROOT/.cache/stack}
+case "$STACK_DIR" in /*) ;; *) STACK_DIR=$ROOT/$STACK_DIR ;; esac
+KAFKA_JAVA=${KAFKA_JAVA:-java}
+APICURIO_JAVA_HOME=${APICURIO_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+PROMETHEUS_CONFIG=${STACK_PROMETHEUS_CONFIG:-$ROOT/infra/prometheus/prometheus.yml}
+KAFKA_HEAP=${STACK_KAFKA_HEAP:-512m}
+REGISTRY_HEAP=${STACK_REGISTRY_HEAP:-384m}
+UP_TIMEOUT=${STACK_UP_TIMEOUT:-120}
+
+BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7
+PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
+COMPONENTS=(kafka registry prometheus)
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() {
+  printf '[stack] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+pidfile() { echo "$STACK_DIR/$1.pid"; }
+logfile() { echo "$STACK_DIR/$1.log"; }
+
+# The pid recorded for a component, if that process is still alive.
+running_pid() {
+  local f
+  f=$(pidfile "$1")
+  [ -f "$f" ] || return 1
+  local pid
+  pid=$(cat "$f")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+healthy() {
+  case "$1" in
+  kafka) node --no-warnings "$ROOT/scripts/kafka-ready.mjs" "$BOOTSTRAP" 3 >/dev/null 2>&1 ;;
+  registry) curl -fs -m 3 -o /dev/null "$REGISTRY_URL/subjects" ;;
+  prometheus) curl -fs -m 3 -o /dev/null "$PROMETHEUS_URL/-/ready" ;;
+  esac
+}
+
+component_ports() {
+  case "$1" in
+  kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
+  registry) echo "$REGISTRY_PORT $REGISTRY_MGMT_PORT" ;;
+  prometheus) echo "$PROMETHEUS_PORT" ;;
+  esac
+}
+
+# Starts a command in its own session (it outlives the caller: vitest, a CI step) with output to the log.
+spawn() {
+  local name=$1
+  shift
+  local lf
+  lf=$(logfile "$name")
+  printf '\n===== %s start %s =====\n' "$name" "$(date -u +%FT%TZ)" >>"$lf"
+  # 9>&-: the daemon must not inherit the flock held by `up`.
+  setsid "$@" >>"$lf" 2>&1 </dev/null 9>&- &
+  echo $! >"$(pidfile "$name")"
+}
+
+check_artifacts() {
+  if [ ! -x node_modules/.bin/node ]; then die "node_modules missing: run scripts/setup.sh first"; fi
+  if [ ! -f .cache/kafka/libs/kafka_2.13-4.3.1.jar ] || [ ! -f .cache/apicurio/app/quarkus-run.jar ] ||
+    [ ! -x .cache/prometheus/root/usr/bin/prometheus ]; then
+    log "fetching stack artifacts (scripts/setup.sh --stack-only)"
+    bash scripts/setup.sh --stack-only
+  fi
+  [ -x "$APICURIO_JAVA_HOME/bin/java" ] ||
+    die "Apicurio needs Java 21+: no $APICURIO_JAVA_HOME/bin/java (set APICURIO_JAVA_HOME to a Java 21+ JDK)"
+}
+
+start_kafka() {
+  local dir=$STACK_DIR/kafka
+  mkdir -p "$dir/data"
+  local props=$dir/server.properties
+  {
+    cat "$ROOT/infra/kafka/server.properties"
+    echo "controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT"
+    echo "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT"
+    echo "advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT"
+    echo "log.dirs=$dir/data"
+  } >"$props"
+  local cp="$ROOT/.cache/kafka/libs/*"
+  local opts=(-Xms128m "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+    -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:TieredStopAtLevel=1
+    -Djava.awt.headless=true "-Dlog4j2.configurationFile=$ROOT/infra/kafka/log4j2.properties")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    # A KRaft cluster id is 16 random bytes, base64url without padding.
+    local cid
+    cid=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    log "formatting Kafka storage (cluster $cid)"
+    "$KAFKA_JAVA" "${opts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cid" -c "$props" \
+      --standalone --ignore-formatted >>"$(logfile kafka)" 2>&1 || die "kafka storage format failed: see $(logfile kafka)"
+  fi
+  spawn kafka "$KAFKA_JAVA" "${opts[@]}" -cp "$cp" kafka.Kafka "$props"
+}
+
+start_registry() {
+  local dir=$STACK_DIR/registry
+  mkdir -p "$dir"
+  # H2 in a file (not the default in-memory db) so schemas survive a restart alongside Kafka's data.
+  spawn registry "$APICURIO_JAVA_HOME/bin/java" -Xms64m "-Xmx$REGISTRY_HEAP" -XX:TieredStopAtLevel=1 \
+    -Dquarkus.http.host=127.0.0.1 "-Dquarkus.http.port=$REGISTRY_PORT" \
+    -Dquarkus.management.host=127.0.0.1 "-Dquarkus.management.port=$REGISTRY_MGMT_PORT" \
+    "-Dapicurio.datasource.url=jdbc:h2:file:$dir/db" \
+    "-Dquarkus.log.category.\"io.quarkus.vertx.http.runtime.filters.accesslog\".level=WARN" \
+    -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 \
+    -jar "$ROOT/.cache/apicurio/app/quarkus-run.jar"
+}
+
+start_prometheus() {
+  local dir=$STACK_DIR/prometheus
+  mkdir -p "$dir/data"
+  spawn prometheus "$ROOT/.cache/prometheus/root/usr/bin/prometheus" "--config.file=$PROMETHEUS_CONFIG" \
+    "--storage.tsdb.path=$dir/data" "--web.listen-address=127.0.0.1:$PROMETHEUS_PORT" \
+    --storage.tsdb.retention.time=2h --web.enable-lifecycle
+}
+
+wait_ready() {
+  local name=$1 pid=$2 deadline=$((SECONDS + UP_TIMEOUT))
+  if [ "$name" = kafka ]; then
+    node --no-warnings "$ROOT/scripts/kafka-ready.mjs" "$BOOTSTRAP" "$UP_TIMEOUT" "$pid" >/dev/null ||
+      { tail -n 30 "$(logfile kafka)" >&2; die "kafka did not become ready (log: $(logfile kafka))"; }
+    return
+  fi
+  until healthy "$name"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$(logfile "$name")" >&2
+      die "$name exited during start-up (log: $(logfile "$name"))"
+    fi
+    [ $SECONDS -lt $deadline ] || die "$name not ready after $UP_TIMEOUT s (log: $(logfile "$name"))"
+    sleep 0.5
+  done
+}
+
+cmd_up() {
+  check_artifacts
+  local t0=$SECONDS started=() name pid
+  for name in "${COMPONENTS[@]}"; do
+    if pid=$(running_pid "$name"); then
+      log "$name already running (pid $pid)"
+      continue
+    fi
+    for port in $(component_ports "$name"); do
+      if port_open "$port"; then
+        die "port $port ($name) is in use by a process this stack did not start; stop it or set STACK_*_PORT"
+      fi
+    done
+    "start_$name"
+    started+=("$name")
+  done
+  for name in "${COMPONENTS[@]}"; do
+    pid=$(running_pid "$name") || die "$name exited right after start (log: $(logfile "$name"))"
+    wait_ready "$name" "$pid"
+  done
+  if [ ${#started[@]} -gt 0 ]; then
+    log "started ${started[*]} in $((SECONDS - t0)) s"
+  else
+    log "stack already up"
+  fi
+  log "kafka $BOOTSTRAP · registry $REGISTRY_URL · prometheus $PROMETHEUS_URL"
+}
+
+# Processes whose command line names this stack's state dir: what `down` must leave none of.
+stack_processes() {
+  local pid
+  for pid in $(pgrep -f -- "$STACK_DIR/" || true); do
+    case "$(cat "/proc/$pid/comm" 2>/dev/null)" in java | prometheus) echo "$pid" ;; esac
+  done
+}
+
+cmd_down() {
+  local name pid pids=()
+  for name in "${COMPONENTS[@]}"; do
+    if pid=$(running_pid "$name"); then
+      log "stopping $name (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  # Kafka's controlled shutdown takes a few seconds; give everyone 30 s, then SIGKILL.
+  local deadline=$((SECONDS + 30))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "pid $pid ignored SIGTERM for 30 s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  for name in "${COMPONENTS[@]}"; do rm -f "$(pidfile "$name")"; done
+  local left
+  left=$(stack_processes)
+  if [ -n "$left" ]; then
+    log "killing leftover stack processes: $left"
+    # shellcheck disable=SC2086
+    kill -KILL $left 2>/dev/null || true
+    sleep 0.5
+    left=$(stack_processes)
+    [ -z "$left" ] || die "processes still running after down: $left"
+  fi
+  log "stack down, no process left"
+}
+
+cmd_status() {
+  local name pid ok=0
+  for name in "${COMPONENTS[@]}"; do
+    if pid=$(running_pid "$name"); then
+      if healthy "$name"; then
+        echo "$name: up (pid $pid)"
+      else
+        echo "$name: running but not answering (pid $pid)"
+        ok=3
+      fi
+    else
+      echo "$name: down"
+      ok=3
+    fi
+  done
+  return $ok
+}
+
+cmd_env() {
+  echo "export KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
+  echo "export SCHEMA_REGISTRY_URL=$REGISTRY_URL"
+  echo "export PROMETHEUS_URL=$PROMETHEUS_URL"
+}
+
+cmd_logs() {
+  local which=${1:-all} follow=${2:-}
+  local files=()
+  if [ "$which" = all ] || [ "$which" = -f ]; then
+    [ "$which" = -f ] && follow=-f
+    for name in "${COMPONENTS[@]}"; do files+=("$(logfile "$name")"); done
+  else
+    files=("$(logfile "$which")")
+  fi
+  if [ "$follow" = -f ]; then tail -n 50 -F "${files[@]}"; else tail -n 50 "${files[@]}"; fi
+}
+
+cmd_reset() {
+  cmd_down
+  rm -rf "$STACK_DIR/kafka" "$STACK_DIR/registry" "$STACK_DIR/prometheus"
+  log "stack data deleted"
+}
+
+main() {
+  local cmd=${1:-}
+  [ $# -gt 0 ] && shift
+  mkdir -p "$STACK_DIR"
+  case "$cmd" in
+  up | down | reset)
+    # One writer at a time: parallel test runs may all call `up`.
+    exec 9>"$STACK_DIR/lock"
+    flock 9
+    "cmd_$cmd"
+    ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  logs) cmd_logs "$@" ;;
+  *)
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+  esac
+}
+
+main "$@"
