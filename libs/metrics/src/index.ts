@@ -1,0 +1,54 @@
+// @certstream/metrics: the process registry, metric factories and the shared metrics of every service.
+export {
+  BATCH_SIZE_BUCKETS,
+  BYTES_BUCKETS,
+  FLUSH_BUCKETS,
+  REQUEST_BUCKETS,
+  WINDOW_BUCKETS,
+} from "./buckets.ts";
+export { configReloads, recordConfigReload } from "./config-reloads.ts";
+export {
+  kafkaConnected,
+  schemaRegistryConnected,
+  setKafkaConnected,
+  setSchemaRegistryConnected,
+} from "./connections.ts";
+export { FAILURE_KINDS, type FailureKind, failureKind, KindedError } from "./failure-kind.ts";
+export {
+  type HealthLevel,
+  type HealthListener,
+  type HealthSnapshot,
+  HealthState,
+  healthStatus,
+} from "./health.ts";
+export {
+  type HttpMetricsOptions,
+  httpRequestDuration,
+  httpRequests,
+  registerHttpMetrics,
+  registerMetricsRoute,
+} from "./http-metrics.ts";
+export type { MetricsLogger } from "./logger.ts";
+export {
+  type LoadedTls,
+  loadMetricsTls,
+  type MetricsServer,
+  type MetricsServerConfig,
+  type MetricsTlsConfig,
+  MetricsTlsConfigError,
+  startMetricsServer,
+} from "./metrics-server.ts";
+export { installPanicHandlers, type PanicHandlerOptions, panics } from "./panic.ts";
+export {
+  type CounterSpec,
+  counter,
+  type GaugeSpec,
+  gauge,
+  type HistogramSpec,
+  histogram,
+  type InitMetricsOptions,
+  initMetrics,
+  metricsService,
+  registry,
+  renderMetrics,
+} from "./registry.ts";

@@ -1,0 +1,250 @@
+// seed 003: /metrics on its own port, TLS validated at start, mTLS refuses clients without a trusted cert.
+// Certificates are made with the system openssl at test time (a CA, a server cert, a client cert, and a
+// second "rogue" CA with its own client cert that the server must not trust).
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initMetrics, loadMetricsTls, MetricsTlsConfigError, startMetricsServer } from "../src/index.ts";
+
+let dir: string;
+const p = (name: string) => join(dir, name);
+
+function openssl(...args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+function makeCa(name: string): void {
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.crt`,
+  );
+}
+
+function makeLeaf(name: string, ca: string, ext: string): void {
+  openssl(
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    `/CN=${name}`,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+  );
+  writeFileSync(p(`${name}.ext`), ext);
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${ca}.crt`,
+    "-CAkey",
+    `${ca}.key`,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.crt`,
+  );
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "metrics-mtls-"));
+  makeCa("ca");
+  makeCa("rogue-ca");
+  makeLeaf("server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  makeLeaf("client", "ca", "extendedKeyUsage=clientAuth\n");
+  makeLeaf("rogue-client", "rogue-ca", "extendedKeyUsage=clientAuth\n");
+  initMetrics({ service: "mtls-test", version: "t", node: "n" });
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Scrape {
+  status?: number;
+  body?: string;
+  error?: string;
+}
+
+function scrape(url: string, client?: { cert: string; key: string }): Promise<Scrape> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca: readFileSync(p("ca.crt")),
+        ...(client ? { cert: readFileSync(p(client.cert)), key: readFileSync(p(client.key)) } : {}),
+        agent: false,
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => {
+          body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode, body }));
+        res.on("error", (e) => resolve({ error: e.message }));
+      },
+    );
+    req.on("error", (e) => resolve({ error: e.message }));
+    req.end();
+  });
+}
+
+const tlsConfig = () => ({
+  cert_path: p("server.crt"),
+  key_path: p("server.key"),
+  ca_path: p("ca.crt"),
+  require_mtls: true,
+});
+
+describe("startMetricsServer", () => {
+  it("serves /metrics over plain HTTP on its own port", async () => {
+    const server = await startMetricsServer({ host: "127.0.0.1", port: 0 });
+    try {
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      const body = await new Promise<string>((resolve, reject) =>
+        httpGet(server.url, (res) => {
+          let b = "";
+          res.on("data", (d) => {
+            b += d;
+          });
+          res.on("end", () => resolve(b));
+        }).on("error", reject),
+      );
+      expect(body).toContain("certstream_build_info");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("with require_mtls: a client with a certificate from the CA scrapes; none or an untrusted one is refused", async () => {
+    const warnings: string[] = [];
+    const logger = {
+      info: () => {},
+      warn: (_o: object, m?: string) => warnings.push(m ?? ""),
+      error: () => {},
+    };
+    const server = await startMetricsServer({ host: "127.0.0.1", port: 0, tls: tlsConfig(), logger });
+    try {
+      expect(server.url).toMatch(/^https:/);
+      const ok = await scrape(server.url, { cert: "client.crt", key: "client.key" });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toContain('certstream_build_info{version="t",service="mtls-test",node="n"} 1');
+
+      const none = await scrape(server.url);
+      expect(none.status).toBeUndefined();
+      expect(none.error).toBeDefined();
+
+      const rogue = await scrape(server.url, { cert: "rogue-client.crt", key: "rogue-client.key" });
+      expect(rogue.status).toBeUndefined();
+      expect(rogue.error).toBeDefined();
+      expect(warnings).toContain("metrics: TLS client refused");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("TLS without require_mtls serves clients without a certificate", async () => {
+    const server = await startMetricsServer({
+      host: "127.0.0.1",
+      port: 0,
+      tls: { ...tlsConfig(), require_mtls: false },
+    });
+    try {
+      expect((await scrape(server.url)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("TLS config validation at start", () => {
+  const expectError = async (tls: ReturnType<typeof tlsConfig>, key: string, message: RegExp) => {
+    let caught: unknown;
+    try {
+      await startMetricsServer({ host: "127.0.0.1", port: 0, tls });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(MetricsTlsConfigError);
+    expect((caught as MetricsTlsConfigError).key).toBe(key);
+    expect((caught as Error).message).toMatch(message);
+  };
+
+  it("missing certificate file", async () => {
+    await expectError(
+      { ...tlsConfig(), cert_path: p("nope.crt") },
+      "metrics.tls.cert_path",
+      /nope\.crt does not exist/,
+    );
+  });
+
+  it("unreadable key file", async () => {
+    if (process.getuid?.() === 0) {
+      // root reads anything: a directory stands in for an unreadable file.
+      await expectError({ ...tlsConfig(), key_path: dir }, "metrics.tls.key_path", /is a directory/);
+    } else {
+      writeFileSync(p("locked.key"), "x");
+      chmodSync(p("locked.key"), 0);
+      await expectError(
+        { ...tlsConfig(), key_path: p("locked.key") },
+        "metrics.tls.key_path",
+        /not readable/,
+      );
+    }
+  });
+
+  it("key does not match the certificate", async () => {
+    await expectError(
+      { ...tlsConfig(), key_path: p("client.key") },
+      "metrics.tls.key_path",
+      /does not match certificate/,
+    );
+  });
+
+  it("a file that is not PEM", async () => {
+    writeFileSync(p("garbage.crt"), "not a certificate\n");
+    await expectError(
+      { ...tlsConfig(), cert_path: p("garbage.crt") },
+      "metrics.tls.cert_path",
+      /not a PEM certificate/,
+    );
+    await expectError(
+      { ...tlsConfig(), ca_path: p("garbage.crt") },
+      "metrics.tls.ca_path",
+      /not a PEM certificate/,
+    );
+  });
+
+  it("require_mtls without a CA", () => {
+    expect(() => loadMetricsTls({ ...tlsConfig(), ca_path: "" })).toThrow(
+      /^metrics\.tls\.ca_path: is required when require_mtls is true$/,
+    );
+  });
+});
