@@ -13,6 +13,7 @@ export {
   setKafkaConnected,
   setSchemaRegistryConnected,
 } from "./connections.ts";
+export { clearConsumerLag, consumerLag, setConsumerLag } from "./consumer-lag.ts";
 export { FAILURE_KINDS, type FailureKind, failureKind, KindedError } from "./failure-kind.ts";
 export {
   type HealthLevel,
@@ -32,11 +33,13 @@ export type { MetricsLogger } from "./logger.ts";
 export {
   type LoadedTls,
   loadMetricsTls,
+  type MetricsSection,
   type MetricsServer,
   type MetricsServerConfig,
   type MetricsTlsConfig,
   MetricsTlsConfigError,
   startMetricsServer,
+  startMetricsServerFromConfig,
 } from "./metrics-server.ts";
 export { installPanicHandlers, type PanicHandlerOptions, panics } from "./panic.ts";
 export {

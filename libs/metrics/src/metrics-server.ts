@@ -201,3 +201,38 @@ export async function startMetricsServer(config: MetricsServerConfig): Promise<M
       }),
   };
 }
+
+/** The `metrics` config section (libs/config sections/metrics.ts), structurally. */
+export interface MetricsSection {
+  enabled: boolean;
+  host: string;
+  port: number;
+  tls: { enabled: boolean; cert_path?: string; key_path?: string; ca_path?: string; require_mtls: boolean };
+}
+
+/**
+ * Starts the dedicated metrics listener when `metrics.enabled`, else resolves undefined (then /metrics is
+ * only on the service port). TLS errors name the `metrics.tls.*` key.
+ */
+export async function startMetricsServerFromConfig(
+  section: MetricsSection,
+  logger?: MetricsLogger,
+): Promise<MetricsServer | undefined> {
+  if (!section.enabled) return undefined;
+  const t = section.tls;
+  return startMetricsServer({
+    host: section.host,
+    port: section.port,
+    ...(t.enabled
+      ? {
+          tls: {
+            cert_path: t.cert_path ?? "",
+            key_path: t.key_path ?? "",
+            ...(t.ca_path ? { ca_path: t.ca_path } : {}),
+            require_mtls: t.require_mtls,
+          },
+        }
+      : {}),
+    ...(logger ? { logger } : {}),
+  });
+}

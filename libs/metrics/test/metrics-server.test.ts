@@ -8,7 +8,13 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initMetrics, loadMetricsTls, MetricsTlsConfigError, startMetricsServer } from "../src/index.ts";
+import {
+  initMetrics,
+  loadMetricsTls,
+  MetricsTlsConfigError,
+  startMetricsServer,
+  startMetricsServerFromConfig,
+} from "../src/index.ts";
 
 let dir: string;
 const p = (name: string) => join(dir, name);
@@ -246,5 +252,26 @@ describe("TLS config validation at start", () => {
     expect(() => loadMetricsTls({ ...tlsConfig(), ca_path: "" })).toThrow(
       /^metrics\.tls\.ca_path: is required when require_mtls is true$/,
     );
+  });
+});
+
+describe("startMetricsServerFromConfig (the metrics config section)", () => {
+  it("starts nothing when disabled, TLS only when tls.enabled, and names the bad key", async () => {
+    const base = { enabled: false, host: "127.0.0.1", port: 0, tls: { enabled: false, require_mtls: false } };
+    expect(await startMetricsServerFromConfig(base)).toBeUndefined();
+    const plain = await startMetricsServerFromConfig({ ...base, enabled: true });
+    expect(plain?.url).toMatch(/^http:/);
+    await plain?.close();
+    const mtls = await startMetricsServerFromConfig({
+      ...base,
+      enabled: true,
+      tls: { enabled: true, ...tlsConfig() },
+    });
+    expect(mtls?.url).toMatch(/^https:/);
+    expect((await scrape(mtls?.url ?? "", { cert: "client.crt", key: "client.key" })).status).toBe(200);
+    await mtls?.close();
+    await expect(
+      startMetricsServerFromConfig({ ...base, enabled: true, tls: { enabled: true, require_mtls: false } }),
+    ).rejects.toThrow(/^metrics\.tls\.cert_path: is required when TLS is configured$/);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { expectMetrics } from "../../../test/metrics-expect.ts";
 import {
+  clearConsumerLag,
   counter,
   FLUSH_BUCKETS,
   gauge,
@@ -10,6 +11,7 @@ import {
   recordConfigReload,
   registry,
   renderMetrics,
+  setConsumerLag,
   setKafkaConnected,
   setSchemaRegistryConnected,
   WINDOW_BUCKETS,
@@ -21,12 +23,24 @@ describe("process registry", () => {
     setKafkaConnected(true);
     setSchemaRegistryConnected(false);
     recordConfigReload(true);
+    setConsumerLag("certstream-delta-sink", "certstream.entries.v1", 3, 42);
+    setConsumerLag("certstream-delta-sink", "certstream.entries.v1", 4, -1);
+    clearConsumerLag("certstream-delta-sink", "certstream.entries.v1", 4);
     const { contentType, body } = await renderMetrics();
     expect(contentType).toContain("text/plain");
     expect(body).toContain('certstream_build_info{version="1.2.3",service="unit",node="node-a"} 1');
     expect(body).toContain("certstream_kafka_connected 1");
     expect(body).toContain("certstream_schema_registry_connected 0");
+    expect(body).toContain(
+      'certstream_kafka_consumer_lag_messages{group="certstream-delta-sink",topic="certstream.entries.v1",partition="3"} 42',
+    );
+    expect(body).not.toContain('partition="4"');
     expectMetrics(body, [
+      {
+        name: "certstream_kafka_consumer_lag_messages",
+        type: "gauge",
+        labels: ["group", "topic", "partition"],
+      },
       { name: "certstream_build_info", type: "gauge", labels: ["version", "service", "node"] },
       { name: "certstream_kafka_connected", type: "gauge", labels: [] },
       { name: "certstream_schema_registry_connected", type: "gauge", labels: [] },
