@@ -1,0 +1,322 @@
+import type { Logger } from "@certstream/log";
+import type { Consumer, Kafka, Message, Producer } from "kafkajs";
+import { HEADER_LEAF_PARSED, headerString } from "./entry-record.ts";
+import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
+import * as m from "./metrics.ts";
+import { SeenSet } from "./seen-set.ts";
+import { TopicTail } from "./topic-tail.ts";
+
+export interface DedupOptions {
+  kafka: Kafka;
+  logger: Logger;
+  groupId: string;
+  entriesTopic: string;
+  certsTopic: string;
+  ttlSecs: number;
+  /** Total seen-set capacity; each partition gets capacity / partition count. */
+  capacity: number;
+  transactionalIdPrefix: string;
+  transactionTimeoutMs: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  partitionsConsumedConcurrently: number;
+  /** For entries without the leaf-parsed header (not written by this ingester): decides from the value. */
+  isParsed?: (value: Buffer) => Promise<boolean>;
+}
+
+interface PartitionState {
+  partition: number;
+  producer: Producer;
+  seen: SeenSet;
+  /** Resolves when the producer is initialized (zombies fenced) and the seen-set rebuilt. */
+  ready: Promise<void>;
+  failed: Error | null;
+}
+
+/**
+ * The cross-log dedup stage: a consumer group over `entries` (read_committed) that forwards the first sighting of
+ * each leaf SHA-256 within the TTL window to `certs`, into the same partition number (keys are the same, so
+ * a certificate always meets the same member's seen-set).
+ *
+ * Consume-transform-produce is one transaction per batch of one partition: the forwarded records plus the
+ * group's offset (sendOffsets), with a transactional.id per input partition so the member that takes a
+ * partition over fences the previous one. The seen-set is only updated after a commit, and is rebuilt from
+ * `certs` (the last TTL window of the partition, read after the fencing init) on every assignment: so after a
+ * crash or a rebalance it contains exactly what was committed, whatever offsets the group resumes from.
+ */
+export class DedupStage {
+  private readonly o: DedupOptions;
+  private readonly log: Logger;
+  private consumer: Consumer | null = null;
+  private readonly parts = new Map<number, PartitionState>();
+  private partitionCount = 0;
+  private forwarded = 0;
+  private duplicates = 0;
+  private unparsed = 0;
+  private rebalancing = true;
+  private generation = 0;
+  private assignChain: Promise<void> = Promise.resolve();
+  /** Assigned partitions whose preparation failed (not fenced): prepared again on their next batch. */
+  private readonly retryable = new Set<number>();
+
+  constructor(opts: DedupOptions) {
+    this.o = opts;
+    this.log = opts.logger;
+  }
+
+  stats(): { forwarded: number; duplicates: number; unparsed: number; cacheSize: number; partitions: number[] } {
+    let cacheSize = 0;
+    for (const p of this.parts.values()) cacheSize += p.seen.size;
+    return {
+      forwarded: this.forwarded,
+      duplicates: this.duplicates,
+      unparsed: this.unparsed,
+      cacheSize,
+      partitions: [...this.parts.keys()].sort((a, b) => a - b),
+    };
+  }
+
+  isReady(): boolean {
+    return this.consumer !== null && !this.rebalancing && this.generation > 0;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, entriesTopic, groupId } = this.o;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [entriesTopic] });
+      this.partitionCount = meta.topics[0]?.partitions.length ?? 0;
+    } finally {
+      await admin.disconnect();
+    }
+    if (this.partitionCount === 0) throw new Error(`topic ${entriesTopic} has no partitions`);
+    const consumer = kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      sessionTimeout: this.o.sessionTimeoutMs,
+      rebalanceTimeout: this.o.sessionTimeoutMs * 2,
+      heartbeatInterval: this.o.heartbeatIntervalMs,
+      maxWaitTimeInMs: 250,
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.rebalancing = false;
+      this.generation++;
+      const assigned = payload.memberAssignment[entriesTopic] ?? [];
+      this.log.info({ memberId: payload.memberId, partitions: assigned }, "dedup group assignment");
+      this.assignChain = this.assignChain.then(() => this.onAssignment(assigned));
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.rebalancing = true;
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.log.error({ err: errorMessage(payload.error), restart: payload.restart }, "dedup consumer crashed");
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: entriesTopic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        let st = this.parts.get(batch.partition);
+        if (!st && this.retryable.has(batch.partition)) {
+          // Its preparation failed earlier (not fenced): try again now that it is asked for.
+          this.retryable.delete(batch.partition);
+          st = this.createStates([batch.partition])[0];
+        }
+        if (!st) return; // assignment not applied yet: the batch is fetched again later
+        try {
+          await waitReady(st, heartbeat);
+        } catch (e) {
+          if (this.parts.get(batch.partition) === st) this.parts.delete(batch.partition);
+          this.retryable.add(batch.partition);
+          await st.producer.disconnect().catch(() => undefined);
+          throw e;
+        }
+        if (!isRunning() || isStale() || this.parts.get(batch.partition) !== st) return;
+        if (batch.messages.length === 0) return;
+        await this.processBatch(st, batch.messages, batch.topic);
+        resolveOffset(batch.messages[batch.messages.length - 1].offset);
+        await heartbeat();
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = null;
+    // consumer.disconnect waits for the batch in flight (and its transaction) to finish.
+    await c?.disconnect().catch(() => undefined);
+    await this.assignChain;
+    await Promise.allSettled([...this.parts.values()].map((p) => p.producer.disconnect()));
+    this.parts.clear();
+  }
+
+  private async processBatch(
+    st: PartitionState,
+    messages: { key: Buffer | null; value: Buffer | null; headers?: Message["headers"]; timestamp: string; offset: string }[],
+    topic: string,
+  ): Promise<void> {
+    const out: Message[] = [];
+    const staged = new Map<string, number>();
+    let dup = 0;
+    let unparsed = 0;
+    for (const msg of messages) {
+      if (!msg.key || !msg.value) {
+        unparsed++;
+        continue;
+      }
+      const flag = headerString(msg.headers, HEADER_LEAF_PARSED);
+      const parsed = flag !== undefined ? flag === "1" : this.o.isParsed ? await this.o.isParsed(msg.value) : true;
+      if (!parsed) {
+        unparsed++;
+        continue;
+      }
+      const key = msg.key.toString("latin1");
+      const at = Number(msg.timestamp);
+      if (staged.has(key) || st.seen.has(key, at)) {
+        dup++;
+        continue;
+      }
+      staged.set(key, at);
+      out.push({
+        key: msg.key,
+        value: msg.value,
+        headers: msg.headers,
+        timestamp: msg.timestamp,
+        partition: st.partition,
+      });
+    }
+    const last = messages[messages.length - 1].offset;
+    const t0 = performance.now();
+    const tx = await st.producer.transaction();
+    try {
+      if (out.length > 0) await tx.send({ topic: this.o.certsTopic, messages: out });
+      await tx.sendOffsets({
+        consumerGroupId: this.o.groupId,
+        topics: [{ topic, partitions: [{ partition: st.partition, offset: (BigInt(last) + 1n).toString() }] }],
+      });
+      await tx.commit();
+    } catch (e) {
+      m.produceErrors.inc({ stage: "dedup", kind: kafkaFailureKind(e) });
+      await tx.abort().catch(() => undefined);
+      if (isFenced(e)) {
+        this.log.warn({ partition: st.partition }, "dedup producer fenced: partition taken over; dropping it");
+        this.parts.delete(st.partition);
+      }
+      throw e;
+    }
+    // Only now does the seen-set learn the batch: an aborted batch leaves it untouched.
+    for (const [key, at] of staged) st.seen.add(key, at);
+    m.produceLatency.observe({ stage: "dedup" }, (performance.now() - t0) / 1000);
+    m.batchSize.observe({ stage: "dedup" }, messages.length);
+    this.forwarded += out.length;
+    this.duplicates += dup;
+    this.unparsed += unparsed;
+    m.dedupEntries.inc({ outcome: "forwarded" }, out.length);
+    m.dedupEntries.inc({ outcome: "duplicate" }, dup);
+    m.dedupEntries.inc({ outcome: "unparsed" }, unparsed);
+    const seenTotal = this.forwarded + this.duplicates;
+    m.dedupRatio.set(seenTotal === 0 ? 0 : this.duplicates / seenTotal);
+    m.dedupCacheSize.set({ partition: String(st.partition) }, st.seen.size);
+  }
+
+  private async onAssignment(assigned: number[]): Promise<void> {
+    const want = new Set(assigned);
+    for (const [p, st] of this.parts) {
+      if (want.has(p)) continue;
+      this.parts.delete(p);
+      m.dedupCacheSize.remove({ partition: String(p) });
+      await st.producer.disconnect().catch(() => undefined);
+    }
+    for (const p of [...this.retryable]) if (!want.has(p)) this.retryable.delete(p);
+    const fresh = assigned.filter((p) => !this.parts.has(p));
+    if (fresh.length > 0) this.createStates(fresh);
+  }
+
+  private createStates(fresh: number[]): PartitionState[] {
+    const perPartition = Math.max(1, Math.ceil(this.o.capacity / this.partitionCount));
+    const ttlMs = this.o.ttlSecs * 1000;
+    const states: PartitionState[] = fresh.map((partition) => {
+      const producer = this.o.kafka.producer({
+        transactionalId: `${this.o.transactionalIdPrefix}-${this.o.entriesTopic}-${partition}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: this.o.transactionTimeoutMs,
+        allowAutoTopicCreation: false,
+      });
+      return { partition, producer, seen: new SeenSet(ttlMs, perPartition), ready: Promise.resolve(), failed: null };
+    });
+    for (const p of fresh) this.retryable.delete(p);
+    const ready = this.prepare(states);
+    for (const st of states) {
+      st.ready = ready;
+      this.parts.set(st.partition, st);
+    }
+    ready.catch((e) => {
+      this.log.error({ partitions: fresh, err: errorMessage(e) }, "dedup partition preparation failed; retried on next batch");
+      for (const st of states) st.failed = e instanceof Error ? e : new Error(String(e));
+    });
+    return states;
+  }
+
+  /** Fences the previous owners, then rebuilds the seen-sets from what they committed to `certs`. */
+  private async prepare(states: PartitionState[]): Promise<void> {
+    const t0 = performance.now();
+    await Promise.all(
+      states.map(async (st) => {
+        await st.producer.connect();
+        const tx = await st.producer.transaction();
+        await tx.abort();
+      }),
+    );
+    const byPartition = new Map(states.map((s) => [s.partition, s]));
+    let rebuilt = 0;
+    const tail = new TopicTail(this.o.kafka, {
+      topic: this.o.certsTopic,
+      partitions: states.map((s) => s.partition),
+      fromTimestamp: Date.now() - this.o.ttlSecs * 1000,
+      groupPrefix: `${this.o.groupId}-rebuild`,
+      onMessage: (partition, msg) => {
+        const st = byPartition.get(partition);
+        if (!st || !msg.key) return;
+        st.seen.add(msg.key.toString("latin1"), Number(msg.timestamp));
+        rebuilt++;
+      },
+    });
+    try {
+      await tail.start();
+      await tail.catchUp(120_000);
+    } finally {
+      await tail.stop();
+    }
+    for (const st of states) {
+      st.seen.evicted = 0;
+      m.dedupCacheSize.set({ partition: String(st.partition) }, st.seen.size);
+    }
+    m.dedupRebuildSeconds.observe((performance.now() - t0) / 1000);
+    this.log.info(
+      { partitions: states.map((s) => s.partition), keys: rebuilt, ms: Math.round(performance.now() - t0) },
+      "dedup seen-set rebuilt from certs",
+    );
+  }
+}
+
+async function waitReady(st: PartitionState, heartbeat: () => Promise<void>): Promise<void> {
+  let settled = false;
+  const done = st.ready.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  while (!settled) {
+    await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+    if (!settled) await heartbeat();
+  }
+  if (st.failed) throw st.failed;
+}

@@ -1,0 +1,48 @@
+import { createHash } from "node:crypto";
+import type { CertificateEntry } from "@certstream/schema";
+import type { IHeaders } from "kafkajs";
+
+/** Encodes a CertificateEntry as a registry-framed Avro value (implemented by @certstream/kafka's codec). */
+export interface EntryEncoder {
+  encode(entry: CertificateEntry): Promise<Buffer> | Buffer;
+}
+
+/**
+ * Headers of `entries` and `certs` records (documented in docs/asyncapi.yaml). They let consumers route and
+ * filter without decoding Avro; the dedup stage forwards a record's bytes unchanged and decides from these alone.
+ */
+export const HEADER_LOG_ID = "certstream.log_id";
+export const HEADER_LOG_INDEX = "certstream.log_index";
+/** "1" when `leaf` is parsed, "0" when not (such entries stay in `entries` but are never forwarded to `certs`). */
+export const HEADER_LEAF_PARSED = "certstream.leaf_parsed";
+/** The parse_error kind when there is one. */
+export const HEADER_PARSE_ERROR = "certstream.parse_error";
+
+/**
+ * Kafka key: SHA-256 of leaf_der (32 bytes). An entry whose leaf could not even be extracted has an empty
+ * leaf_der; hashing the raw bytes instead keeps those entries spread over partitions rather than all on the
+ * key of the empty string.
+ */
+export function entryKey(entry: CertificateEntry): Buffer {
+  const h = createHash("sha256");
+  if (entry.leaf_der.length > 0 || !entry.raw) h.update(entry.leaf_der);
+  else h.update(entry.raw.leaf_input).update(entry.raw.extra_data);
+  return h.digest();
+}
+
+export function entryHeaders(entry: CertificateEntry): IHeaders {
+  const headers: IHeaders = {
+    [HEADER_LOG_ID]: entry.log.id,
+    [HEADER_LOG_INDEX]: String(entry.index),
+    [HEADER_LEAF_PARSED]: entry.leaf ? "1" : "0",
+  };
+  if (entry.parse_error) headers[HEADER_PARSE_ERROR] = entry.parse_error.kind;
+  return headers;
+}
+
+export function headerString(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  if (v === undefined) return undefined;
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? undefined : one.toString();
+}

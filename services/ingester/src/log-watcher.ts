@@ -1,0 +1,396 @@
+import type { Logger } from "@certstream/log";
+import type { CertificateEntry, LogSource } from "@certstream/schema";
+import type { Kafka, Message, Producer } from "kafkajs";
+import { type EntryEncoder, entryHeaders, entryKey } from "./entry-record.ts";
+import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
+import type { LogReader } from "./log-reader.ts";
+import * as m from "./metrics.ts";
+import type { StateCodec } from "./state-codec.ts";
+import { stateKey } from "./state-record.ts";
+import type { StateView } from "./state-view.ts";
+import { failureKind } from "@certstream/metrics";
+
+export interface WatcherSettings {
+  entriesTopic: string;
+  stateTopic: string;
+  replicaId: string;
+  /** transactional.id = `${prefix}-${log id}`: one per log, so a new owner's init fences the old one. */
+  transactionalIdPrefix: string;
+  batchSize: number;
+  pollIntervalMs: number;
+  /** A log with no stored position starts this many entries behind its head... */
+  startOverlapLeaves: number;
+  /** ...unless a start index is configured for it. */
+  startIndex: number | null;
+  transactionTimeoutMs: number;
+  /** Backoff after a failure (doubles up to 30 s). */
+  retryDelayMs: number;
+}
+
+export interface WatcherDeps {
+  kafka: Kafka;
+  reader: LogReader;
+  encoder: EntryEncoder;
+  stateCodec: StateCodec;
+  stateView: StateView;
+  logger: Logger;
+  /**
+   * Resolves true once the group has confirmed, after `since`, that this replica still owns the log (a fresh
+   * join or heartbeat with the log assigned); false when it no longer does. Guards every producer (re)init, so a
+   * replica that was paused cannot fence the rightful owner before learning it lost the log.
+   */
+  confirmOwnership(logId: string, since: number): Promise<boolean>;
+  /** True while the group is rebalancing: no new transaction is started then. */
+  isRebalancing(): boolean;
+}
+
+export type WatcherPhase = "starting" | "running" | "idle" | "backoff" | "stopped" | "fenced";
+
+export interface WatcherStatus {
+  log: LogSource;
+  phase: WatcherPhase;
+  /** Next index to write (committed position). */
+  position: number | null;
+  head: number | null;
+  headTimestamp: number | null;
+  /** Timestamp (ms) of the newest entry written. */
+  newestEntryTimestamp: number | null;
+  lastCommitAt: number | null;
+  lastNewEntryAt: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  startedAt: number;
+}
+
+class Stopped extends Error {}
+
+/**
+ * Watches one log for as long as this replica owns it: polls the head, fetches the next batch, and writes the
+ * batch (every index) to `entries` together with the log's new position in `state`, in one transaction of the
+ * log's own transactional producer. The position is only ever learned from the state topic, after the producer
+ * has been initialized (which fences and resolves any earlier owner's transaction), so a crash or a takeover at
+ * any moment resumes exactly after the last committed batch.
+ */
+export class LogWatcher {
+  readonly status: WatcherStatus;
+  private readonly deps: WatcherDeps;
+  private readonly cfg: WatcherSettings;
+  private readonly abort = new AbortController();
+  private done: Promise<void> | null = null;
+  private producer: Producer | null = null;
+  private onEnd: ((fenced: boolean) => void) | null = null;
+  private readonly label: { log: string };
+
+  constructor(deps: WatcherDeps, cfg: WatcherSettings) {
+    this.deps = deps;
+    this.cfg = cfg;
+    const log = deps.reader.log;
+    this.label = { log: log.id };
+    const now = Date.now();
+    this.status = {
+      log,
+      phase: "starting",
+      position: null,
+      head: null,
+      headTimestamp: null,
+      newestEntryTimestamp: null,
+      lastCommitAt: null,
+      lastNewEntryAt: null,
+      lastError: null,
+      lastErrorAt: null,
+      startedAt: now,
+    };
+  }
+
+  get logId(): string {
+    return this.deps.reader.log.id;
+  }
+
+  get transactionalId(): string {
+    return `${this.cfg.transactionalIdPrefix}-${this.logId}`;
+  }
+
+  /** Starts the loop; `onEnd(fenced)` is called when it ends on its own (fenced, or no longer owned). */
+  start(onEnd?: (fenced: boolean) => void): void {
+    this.onEnd = onEnd ?? null;
+    m.watcherStarted.inc({ reason: "assigned" });
+    this.done = this.run();
+  }
+
+  /** Stops after the transaction in flight (if any) has finished; the position stays where it was committed. */
+  async stop(reason: "revoked" | "shutdown"): Promise<void> {
+    if (!this.abort.signal.aborted) {
+      this.abort.abort();
+      m.watcherStopped.inc({ reason });
+    }
+    await this.done;
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const log = this.deps.logger;
+    let delay = this.cfg.retryDelayMs;
+    let fenced = false;
+    while (!this.stopped) {
+      try {
+        const owned = await this.deps.confirmOwnership(this.logId, Date.now());
+        if (!owned) {
+          log.info({ log: this.logId }, "log no longer assigned to this replica; watcher ends");
+          break;
+        }
+        if (this.stopped) break;
+        await this.session(() => {
+          delay = this.cfg.retryDelayMs;
+        });
+      } catch (e) {
+        if (e instanceof Stopped || this.stopped) break;
+        this.noteError(e);
+        if (isFenced(e)) {
+          fenced = true;
+          this.status.phase = "fenced";
+          m.watcherStopped.inc({ reason: "fenced" });
+          log.warn(
+            { log: this.logId, transactionalId: this.transactionalId, err: errorMessage(e) },
+            "producer fenced: another replica owns this log now; stopping without writing",
+          );
+          break;
+        }
+        m.watcherRestarted.inc({ reason: "error" });
+        log.warn(
+          { log: this.logId, err: errorMessage(e), kind: kafkaFailureKind(e), retryInMs: delay },
+          "log watcher failed; will recreate its producer and re-read its position",
+        );
+        this.status.phase = "backoff";
+        await this.sleep(delay);
+        delay = Math.min(delay * 2, 30_000);
+      } finally {
+        await this.closeProducer();
+      }
+    }
+    if (!fenced) this.status.phase = "stopped";
+    m.logPosition.remove(this.label);
+    m.lagEntries.remove(this.label);
+    if (!this.stopped) this.onEnd?.(fenced);
+  }
+
+  /** One producer lifetime: init (fence), read position, then batches until stopped or failed. */
+  private async session(onProgress: () => void): Promise<void> {
+    const { kafka, reader, stateView, logger } = this.deps;
+    const producer = kafka.producer({
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.cfg.transactionTimeoutMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    this.producer = producer;
+    await producer.connect();
+    // initProducerId: bumps the epoch of this transactional.id (fencing any earlier owner) and makes the
+    // coordinator finish that owner's open transaction before answering. An empty transaction sends no EndTxn.
+    const init = await producer.transaction();
+    await init.abort();
+
+    const stored = await stateView.current(this.logId);
+    let next: number;
+    if (stored) {
+      next = stored.next_index;
+      logger.info({ log: this.logId, next, owner: stored.owner }, "resuming log from stored position");
+    } else {
+      const head = await this.head();
+      next =
+        this.cfg.startIndex !== null
+          ? this.cfg.startIndex
+          : Math.max(0, head.treeSize - this.cfg.startOverlapLeaves);
+      logger.info(
+        { log: this.logId, next, head: head.treeSize, configuredStart: this.cfg.startIndex },
+        "log never seen before: starting position chosen",
+      );
+    }
+    this.status.position = next;
+    this.status.phase = "running";
+    m.logPosition.set(this.label, next);
+
+    let treeSize = -1;
+    while (!this.stopped) {
+      if (treeSize <= next) {
+        const head = await this.headOrNull();
+        if (head === null) continue;
+        treeSize = head.treeSize;
+        if (treeSize <= next) {
+          this.status.phase = "idle";
+          this.refreshGauges();
+          await this.sleep(this.cfg.pollIntervalMs);
+          continue;
+        }
+      }
+      this.status.phase = "running";
+      const end = Math.min(next + this.cfg.batchSize, treeSize);
+      const entries = await this.fetchOrNull(next, end);
+      if (entries === null) continue;
+      if (entries.length === 0) {
+        await this.sleep(this.cfg.pollIntervalMs);
+        continue;
+      }
+      const batch = contiguousFrom(entries, next, end);
+      if (batch.length === 0) {
+        this.noteError(new Error(`log returned entries not starting at index ${next}`));
+        await this.sleep(this.cfg.pollIntervalMs);
+        continue;
+      }
+      while (this.deps.isRebalancing() && !this.stopped) await this.sleep(100);
+      if (this.stopped) break;
+      await this.commitBatch(producer, batch, treeSize);
+      next = batch[batch.length - 1].index + 1;
+      onProgress();
+    }
+  }
+
+  private async commitBatch(producer: Producer, batch: CertificateEntry[], treeSize: number): Promise<void> {
+    const { encoder, stateCodec } = this.deps;
+    const log = this.deps.reader.log;
+    m.queueDepth.inc({ stage: "produce" }, batch.length);
+    try {
+      const messages: Message[] = [];
+      for (const e of batch) {
+        messages.push({ key: entryKey(e), value: await encoder.encode(e), headers: entryHeaders(e) });
+      }
+      const last = batch[batch.length - 1];
+      const stateValue = stateCodec.encode({
+        log_id: log.id,
+        log_url: log.url,
+        next_index: last.index + 1,
+        tree_size: treeSize,
+        updated_at: Date.now(),
+        owner: this.cfg.replicaId,
+      });
+      const t0 = performance.now();
+      const tx = await producer.transaction();
+      try {
+        await tx.sendBatch({
+          topicMessages: [
+            { topic: this.cfg.entriesTopic, messages },
+            { topic: this.cfg.stateTopic, messages: [{ key: stateKey(log.id), value: stateValue }] },
+          ],
+        });
+        await tx.commit();
+      } catch (e) {
+        m.stateCommits.inc({ result: "aborted" });
+        m.stateCommitFailures.inc({ kind: kafkaFailureKind(e) });
+        m.produceErrors.inc({ stage: "ingest", kind: kafkaFailureKind(e) });
+        // Abort is best effort: if it fails too, the next owner (or our own re-init) resolves the transaction.
+        await tx.abort().catch(() => undefined);
+        throw e;
+      }
+      m.produceLatency.observe({ stage: "ingest" }, (performance.now() - t0) / 1000);
+      m.stateCommits.inc({ result: "committed" });
+      m.batchSize.observe({ stage: "ingest" }, batch.length);
+      m.entriesIngested.inc({ log: log.id, operator: log.operator }, batch.length);
+      for (const e of batch) if (!e.leaf) m.parseFailures.inc({ log: log.id, kind: e.parse_error?.kind ?? "unknown" });
+      const now = Date.now();
+      this.status.position = last.index + 1;
+      this.status.lastCommitAt = now;
+      this.status.lastNewEntryAt = now;
+      this.status.newestEntryTimestamp = Math.max(this.status.newestEntryTimestamp ?? 0, last.timestamp);
+      m.logPosition.set(this.label, last.index + 1);
+      this.refreshGauges();
+    } finally {
+      m.queueDepth.dec({ stage: "produce" }, batch.length);
+    }
+  }
+
+  private refreshGauges(): void {
+    const s = this.status;
+    const now = Date.now();
+    if (s.head !== null && s.position !== null) m.lagEntries.set(this.label, Math.max(0, s.head - s.position));
+    if (s.newestEntryTimestamp !== null) m.sourceLagSeconds.set(this.label, (now - s.newestEntryTimestamp) / 1000);
+    m.idleSeconds.set(this.label, (now - (s.lastNewEntryAt ?? s.startedAt)) / 1000);
+  }
+
+  private async head(): Promise<{ treeSize: number; timestamp: number | null }> {
+    for (;;) {
+      const h = await this.headOrNull();
+      if (h) return h;
+      if (this.stopped) throw new Stopped();
+    }
+  }
+
+  /** Head of the log, or null after a counted, logged failure and a pause. */
+  private async headOrNull(): Promise<{ treeSize: number; timestamp: number | null } | null> {
+    try {
+      const h = await this.deps.reader.head(this.abort.signal);
+      this.status.head = h.treeSize;
+      this.status.headTimestamp = h.timestamp;
+      return h;
+    } catch (e) {
+      if (this.stopped) throw new Stopped();
+      this.fetchFailed("head", e);
+      await this.sleep(this.cfg.pollIntervalMs * 2);
+      return null;
+    }
+  }
+
+  private async fetchOrNull(start: number, end: number): Promise<CertificateEntry[] | null> {
+    try {
+      m.queueDepth.inc({ stage: "fetch" }, end - start);
+      return await this.deps.reader.entries(start, end, this.abort.signal);
+    } catch (e) {
+      if (this.stopped) throw new Stopped();
+      this.fetchFailed(`entries ${start}..${end}`, e);
+      await this.sleep(this.cfg.pollIntervalMs * 2);
+      return null;
+    } finally {
+      m.queueDepth.dec({ stage: "fetch" }, end - start);
+    }
+  }
+
+  private fetchFailed(what: string, e: unknown): void {
+    const kind = failureKind(e);
+    m.fetchErrors.inc({ log: this.logId, kind });
+    this.noteError(e);
+    this.deps.logger.warn(
+      { log: this.logId, url: this.deps.reader.log.url, what, kind, err: errorMessage(e) },
+      "CT log fetch failed; retrying after a pause",
+    );
+  }
+
+  private noteError(e: unknown): void {
+    this.status.lastError = errorMessage(e);
+    this.status.lastErrorAt = Date.now();
+  }
+
+  private async closeProducer(): Promise<void> {
+    const p = this.producer;
+    this.producer = null;
+    if (p) await p.disconnect().catch(() => undefined);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve();
+      const t = setTimeout(done, ms);
+      const signal = this.abort.signal;
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done);
+    });
+  }
+}
+
+/** The prefix of `entries` that continues exactly at `start` without a hole, bounded by `end`. */
+export function contiguousFrom(entries: CertificateEntry[], start: number, end: number): CertificateEntry[] {
+  const out: CertificateEntry[] = [];
+  let want = start;
+  for (const e of entries) {
+    if (e.index !== want || want >= end) break;
+    out.push(e);
+    want++;
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+
+/** The value of `certstream.ingester.state` for one log (see avro/IngesterState.avsc). */
+export interface IngesterState {
+  log_id: string;
+  log_url: string;
+  /** First index not yet in `entries`. */
+  next_index: number;
+  /** Head of the log when the covered batch was fetched. */
+  tree_size: number;
+  /** ms since the epoch. */
+  updated_at: number;
+  /** Replica id of the writer. */
+  owner: string;
+}
+
+export const ingesterStateSchemaText: string = readFileSync(
+  new URL("../avro/IngesterState.avsc", import.meta.url),
+  "utf8",
+);
+
+/** Compacted-topic key of a log's state. */
+export function stateKey(logId: string): Buffer {
+  return Buffer.from(logId, "utf8");
+}
+
+/** Validates a decoded state value; returns null (the caller counts and skips) when it is not one. */
+export function asIngesterState(value: unknown): IngesterState | null {
+  if (typeof value !== "object" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const num = (x: unknown): number | null =>
+    typeof x === "number" && Number.isSafeInteger(x) && x >= 0
+      ? x
+      : typeof x === "bigint" && x >= 0n
+        ? Number(x)
+        : null;
+  const next = num(v.next_index);
+  const tree = num(v.tree_size);
+  const at = num(v.updated_at);
+  if (typeof v.log_id !== "string" || next === null || tree === null || at === null) return null;
+  return {
+    log_id: v.log_id,
+    log_url: typeof v.log_url === "string" ? v.log_url : "",
+    next_index: next,
+    tree_size: tree,
+    updated_at: at,
+    owner: typeof v.owner === "string" ? v.owner : "",
+  };
+}

@@ -1,0 +1,141 @@
+import { randomUUID } from "node:crypto";
+import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
+
+export interface TopicTailOptions {
+  topic: string;
+  /** Only these partitions are read (the others are paused); all when absent. */
+  partitions?: number[];
+  /** Start each partition at the first record with timestamp ≥ this (ms); from the beginning when absent. */
+  fromTimestamp?: number;
+  /** Prefix of the throwaway consumer group (one per tail; it never commits offsets). */
+  groupPrefix: string;
+  onMessage: (partition: number, message: KafkaMessage) => void | Promise<void>;
+}
+
+/**
+ * Reads a topic (read_committed) with a private consumer group and knows how far it got, so a caller can wait
+ * until everything committed before "now" has been applied (`catchUp`). Used for the ingester state (tailed for
+ * the life of the process) and to rebuild the dedup seen-set from `certs` (read once, then stopped).
+ *
+ * Positions come from kafkajs' END_BATCH_PROCESS events, which also fire for batches made only of transaction
+ * markers or aborted records, so a partition whose tail is a marker still counts as caught up.
+ */
+export class TopicTail {
+  readonly topic: string;
+  private readonly kafka: Kafka;
+  private readonly opts: TopicTailOptions;
+  private consumer: Consumer | null = null;
+  private admin: Admin | null = null;
+  /** partition → next offset to read. */
+  private readonly positions = new Map<number, bigint>();
+  private readonly waiters = new Set<() => void>();
+  private partitionsRead: number[] = [];
+  private failure: Error | null = null;
+
+  constructor(kafka: Kafka, opts: TopicTailOptions) {
+    this.kafka = kafka;
+    this.opts = opts;
+    this.topic = opts.topic;
+  }
+
+  async start(): Promise<void> {
+    const { topic } = this.opts;
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const all = offsets.map((o) => o.partition).sort((a, b) => a - b);
+    this.partitionsRead = this.opts.partitions ? all.filter((p) => this.opts.partitions?.includes(p)) : all;
+    const starts = new Map<number, bigint>();
+    for (const o of offsets) starts.set(o.partition, BigInt(o.low));
+    if (this.opts.fromTimestamp !== undefined) {
+      const byTime = await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp);
+      const high = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+      for (const o of byTime) {
+        // -1: no record at or after the timestamp → start at the end.
+        starts.set(o.partition, BigInt(o.offset) < 0n ? (high.get(o.partition) ?? 0n) : BigInt(o.offset));
+      }
+    }
+    for (const p of this.partitionsRead) this.positions.set(p, starts.get(p) ?? 0n);
+
+    const consumer = this.kafka.consumer({
+      groupId: `${this.opts.groupPrefix}-${randomUUID()}`,
+      readUncommitted: false,
+      maxWaitTimeInMs: 250,
+      sessionTimeout: 30_000,
+      retry: { retries: 10 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.topic !== topic) return;
+      const next = BigInt(payload.lastOffset) + 1n;
+      const cur = this.positions.get(payload.partition);
+      if (cur !== undefined && next > cur) this.positions.set(payload.partition, next);
+      this.wake();
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) {
+        this.failure = payload.error;
+        this.wake();
+      }
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        for (const m of batch.messages) {
+          await this.opts.onMessage(batch.partition, m);
+          resolveOffset(m.offset);
+        }
+        await heartbeat();
+      },
+    });
+    for (const p of all) {
+      const start = this.positions.get(p);
+      if (start !== undefined) consumer.seek({ topic, partition: p, offset: start.toString() });
+    }
+    const skipped = all.filter((p) => !this.partitionsRead.includes(p));
+    if (skipped.length > 0) consumer.pause([{ topic, partitions: skipped }]);
+  }
+
+  /** Resolves once every record committed before this call (on the partitions read) has been applied. */
+  async catchUp(timeoutMs = 60_000): Promise<void> {
+    if (!this.admin) throw new Error("TopicTail.catchUp before start()");
+    const offsets = await this.admin.fetchTopicOffsets(this.topic);
+    const targets = new Map<number, bigint>();
+    for (const o of offsets) if (this.partitionsRead.includes(o.partition)) targets.set(o.partition, BigInt(o.high));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      let behind = false;
+      for (const [p, target] of targets) if ((this.positions.get(p) ?? 0n) < target) behind = true;
+      if (!behind) return;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const detail = [...targets].map(([p, t]) => `${p}:${this.positions.get(p)}/${t}`).join(" ");
+        throw new Error(`${this.topic}: not caught up after ${timeoutMs} ms (partition:position/target ${detail})`);
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(left, 500));
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    const c = this.consumer;
+    const a = this.admin;
+    this.consumer = null;
+    this.admin = null;
+    await Promise.allSettled([c?.disconnect(), a?.disconnect()]);
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
