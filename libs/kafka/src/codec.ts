@@ -1,0 +1,167 @@
+import {
+  type CertificateEntry,
+  type ChainCertificate,
+  certificateEntrySchema,
+  certificateEntrySchemaText,
+} from "@certstream/schema";
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import avro from "avsc";
+
+/** TopicNameStrategy: the value schema of topic T is registered under subject `T-value`. */
+export function valueSubject(topic: string): string {
+  return `${topic}-value`;
+}
+
+export type Compatibility = keyof typeof COMPATIBILITY;
+
+export interface CertificateEntryCodecOptions {
+  /** Confluent-compatible base URL, e.g. `http://127.0.0.1:18081/apis/ccompat/v7` (Apicurio's ccompat API). */
+  registryUrl: string;
+  clientId?: string;
+  compatibility?: Compatibility;
+}
+
+/** Confluent wire format: magic byte 0, schema id (int32 big-endian), Avro body. */
+const MAGIC = 0;
+const HEADER_BYTES = 5;
+
+/**
+ * Encodes and decodes CertificateEntry records in the Confluent wire format through a schema registry.
+ *
+ * - `register(subject)` registers libs/schema/avro/CertificateEntry.avsc (idempotent: the same schema gets the
+ *   same id) and sets the subject's compatibility; `encode` then writes with that id.
+ * - `decode` reads any registered version: the writer schema is fetched by id (cached) and resolved to the
+ *   local schema, so fields added later with defaults are filled in.
+ * Bytes fields come back as Buffer, which is a Uint8Array (what CertificateEntry declares).
+ *
+ * Encoding is done with avsc directly, not through SchemaRegistry.encode, which validates every record in a
+ * separate pass first; validation runs here only to explain a record that failed to encode.
+ */
+export class CertificateEntryCodec {
+  readonly registry: SchemaRegistry;
+  readonly #compatibility: Compatibility;
+  readonly #type: avro.Type = avro.Type.forSchema(certificateEntrySchema as unknown as avro.Schema);
+  readonly #ids = new Map<string, number>();
+  readonly #readers = new Map<number, Promise<(body: Buffer) => CertificateEntry>>();
+  #defaultId: number | null = null;
+
+  constructor(options: CertificateEntryCodecOptions) {
+    this.registry = new SchemaRegistry({
+      host: options.registryUrl.replace(/\/+$/, ""),
+      clientId: options.clientId ?? "certstream",
+      retry: { retries: 3 },
+    });
+    this.#compatibility = options.compatibility ?? "BACKWARD";
+  }
+
+  /**
+   * Registers the CertificateEntry schema under `subject` (use `valueSubject(topic)`) and returns its id.
+   * Throws ConfluentSchemaRegistryCompatibilityError when the subject exists with another compatibility
+   * level, or the registry's 409 when the schema is incompatible with what is registered.
+   */
+  async register(subject: string): Promise<number> {
+    const { id } = await this.registry.register(
+      { type: SchemaType.AVRO, schema: certificateEntrySchemaText },
+      { subject, compatibility: COMPATIBILITY[this.#compatibility] },
+    );
+    this.#ids.set(subject, id);
+    this.#defaultId ??= id;
+    return id;
+  }
+
+  /** The id `encode` uses for `subject` (or the first registered subject), or null before `register`. */
+  schemaId(subject?: string): number | null {
+    return subject === undefined ? this.#defaultId : (this.#ids.get(subject) ?? null);
+  }
+
+  /** Encodes with the id registered for `subject` (default: the first registered one). */
+  async encode(entry: CertificateEntry, subject?: string): Promise<Buffer> {
+    return this.encodeSync(entry, subject);
+  }
+
+  /** Same as encode, without the promise: for hot loops once `register` has run. */
+  encodeSync(entry: CertificateEntry, subject?: string): Buffer {
+    const id = this.schemaId(subject);
+    if (id === null) {
+      throw new Error(`CertificateEntryCodec: register(${subject ?? "<subject>"}) before encoding`);
+    }
+    let body: Buffer;
+    try {
+      body = this.#type.toBuffer(toAvroValue(entry));
+    } catch (error) {
+      throw new Error(`CertificateEntry does not match the Avro schema: ${this.#explain(entry)}`, {
+        cause: error,
+      });
+    }
+    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    out[0] = MAGIC;
+    out.writeInt32BE(id, 1);
+    body.copy(out, HEADER_BYTES);
+    return out;
+  }
+
+  /** Decodes a registry-framed record; throws on a foreign magic byte or an unknown schema id. */
+  async decode(buffer: Uint8Array): Promise<CertificateEntry> {
+    const buf = Buffer.isBuffer(buffer)
+      ? buffer
+      : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.length);
+    if (buf.length < HEADER_BYTES || buf[0] !== MAGIC) {
+      throw new Error(`not a schema-registry framed record (length ${buf.length}, first byte ${buf[0]})`);
+    }
+    const id = buf.readInt32BE(1);
+    const read = await this.#reader(id);
+    return read(buf.subarray(HEADER_BYTES));
+  }
+
+  #reader(id: number): Promise<(body: Buffer) => CertificateEntry> {
+    let reader = this.#readers.get(id);
+    if (!reader) {
+      reader = this.#makeReader(id);
+      this.#readers.set(id, reader);
+      reader.catch(() => this.#readers.delete(id)); // retry a failed fetch next time
+    }
+    return reader;
+  }
+
+  async #makeReader(id: number): Promise<(body: Buffer) => CertificateEntry> {
+    const writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
+    const local = this.#type;
+    if (writer.equals(local)) return (body) => local.fromBuffer(body) as CertificateEntry;
+    const resolver = local.createResolver(writer);
+    return (body) => local.fromBuffer(body, resolver) as CertificateEntry;
+  }
+
+  #explain(entry: CertificateEntry): string {
+    const problems: string[] = [];
+    this.#type.isValid(toAvroValue(entry), {
+      errorHook: (path: string[], value: unknown) => {
+        if (problems.length < 5) problems.push(`${path.join(".")}=${JSON.stringify(value)?.slice(0, 80)}`);
+      },
+    });
+    return problems.join(", ") || "unknown reason";
+  }
+}
+
+/** avsc's `bytes` accepts only Buffer; CertificateEntry holds Uint8Array. Wrap (no copy) where needed. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function toAvroValue(entry: CertificateEntry): CertificateEntry {
+  const allBuffers =
+    Buffer.isBuffer(entry.leaf_der) &&
+    entry.chain.every((c) => Buffer.isBuffer(c.der)) &&
+    (entry.raw === null || (Buffer.isBuffer(entry.raw.leaf_input) && Buffer.isBuffer(entry.raw.extra_data)));
+  if (allBuffers) return entry;
+  return {
+    ...entry,
+    leaf_der: asBuffer(entry.leaf_der),
+    chain: entry.chain.map(
+      (c): ChainCertificate => (Buffer.isBuffer(c.der) ? c : { ...c, der: asBuffer(c.der) }),
+    ),
+    raw: entry.raw && {
+      leaf_input: asBuffer(entry.raw.leaf_input),
+      extra_data: asBuffer(entry.raw.extra_data),
+    },
+  };
+}

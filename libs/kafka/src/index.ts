@@ -1,0 +1,23 @@
+/**
+ * Kafka plumbing shared by every service: a pino-logging kafkajs client, topic names and creation, the
+ * registry-backed CertificateEntry codec, the record key, and consumer lag for metrics.
+ */
+export { type CreateKafkaOptions, createKafka, kafkaLogCreator } from "./client.ts";
+export {
+  CertificateEntryCodec,
+  type CertificateEntryCodecOptions,
+  type Compatibility,
+  valueSubject,
+} from "./codec.ts";
+export { entryKey } from "./key.ts";
+export { consumerLag, type PartitionLag, totalLag } from "./lag.ts";
+export {
+  DEFAULT_TOPICS,
+  type EnsureTopicsResult,
+  ensureTopics,
+  type KafkaTopicsConfig,
+  type TopicNames,
+  type TopicSpec,
+  topicNames,
+  topicSpecs,
+} from "./topics.ts";

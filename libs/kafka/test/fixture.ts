@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import type { Certificate, CertificateEntry } from "@certstream/schema";
+
+/** shared/ lies beside the repository (developers' tree and CI's fresh clone alike). */
+const certsDir = new URL("../../../../shared/testdata/certs/live-2026/", import.meta.url);
+
+function der(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(new URL(name, certsDir)));
+}
+
+const issuer = {
+  C: "US",
+  CN: "R12",
+  L: null,
+  O: "Let's Encrypt",
+  OU: null,
+  ST: null,
+  emailAddress: null,
+  aggregated: "/C=US/CN=R12/O=Let's Encrypt",
+};
+
+function cert(cn: string, isCa: boolean): Certificate {
+  return {
+    subject: {
+      C: null,
+      CN: cn,
+      L: null,
+      O: null,
+      OU: null,
+      ST: null,
+      emailAddress: null,
+      aggregated: `/CN=${cn}`,
+    },
+    issuer,
+    serial_number: "04A1B2C3D4E5F60718293A4B5C6D7E8F",
+    not_before: 1_767_225_600,
+    not_after: 1_774_998_000,
+    fingerprint: "AA:BB:CC",
+    sha1: "AA:BB:CC",
+    sha256: "00".repeat(32),
+    signature_algorithm: "sha256, rsa",
+    is_ca: isCa,
+    all_domains: isCa ? [] : [cn, `www.${cn}`],
+    extensions: {
+      subjectAltName: `DNS:${cn}, DNS:www.${cn}`,
+      basicConstraints: isCa ? "CA:TRUE" : "CA:FALSE",
+      ctlPoisonByte: true,
+    },
+  };
+}
+
+/**
+ * A CertificateEntry with real DER bytes (a 2026 precertificate and its issuer) and hand-filled parsed fields:
+ * the codec only carries them, it does not check them against the DER. `index` varies the record.
+ */
+export function sampleEntry(index = 1_111_014_090): CertificateEntry {
+  return {
+    log: {
+      id: "DleUvPOuqT4zGyyZB7P3kN+bwj1xMiXdIaklrGHFTiE=",
+      name: 'Google "Argon2026h2"',
+      url: "https://ct.googleapis.com/logs/us1/argon2026h2/",
+      operator: "Google",
+      kind: "rfc6962",
+    },
+    index,
+    timestamp: 1_767_225_600_123,
+    seen: 1_767_225_601_000_000,
+    update_type: "PrecertLogEntry",
+    leaf_der: der("precert-cloudflare-nimbus2026-003-rfmsqazyd-cc.der"),
+    leaf: cert("example.com", false),
+    chain: [
+      { der: der("ca-R12.der"), cert: cert("R12", true) },
+      { der: new Uint8Array([1, 2, 3]), cert: null },
+    ],
+    parse_error: null,
+    raw: null,
+  };
+}
+
+/** An entry whose certificate could not be parsed: the raw bytes are kept. */
+export function unparsedEntry(index = 7): CertificateEntry {
+  return {
+    ...sampleEntry(index),
+    update_type: "X509LogEntry",
+    leaf_der: new Uint8Array(0),
+    leaf: null,
+    chain: [],
+    parse_error: { kind: "leaf_truncated", message: "leaf_input ends inside the certificate length" },
+    raw: { leaf_input: new Uint8Array([0, 0, 1, 2]), extra_data: new Uint8Array(0) },
+  };
+}

@@ -1,0 +1,67 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { createLogger } from "@certstream/log";
+import { describe, expect, it } from "vitest";
+import { kafkaBrokers, pythonBin, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
+import { CertificateEntryCodec, createKafka, ensureTopics, entryKey, valueSubject } from "../src/index.ts";
+import { sampleEntry, unparsedEntry } from "./fixture.ts";
+
+const run = promisify(execFile);
+
+describe("records are readable by an independent client", () => {
+  it("confluent-kafka (Python, librdkafka) with AvroDeserializer decodes what we produce", async () => {
+    const topic = uniqueName("t.py");
+    const kafka = createKafka({
+      brokers: kafkaBrokers(),
+      clientId: "kafka-lib-test",
+      logger: createLogger("test", "warn"),
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [{ topic, partitions: 1, replicationFactor: 1 }]);
+      const codec = new CertificateEntryCodec({ registryUrl: registryUrl() });
+      const id = await codec.register(valueSubject(topic));
+      const entries = [sampleEntry(42), unparsedEntry(43)];
+      const producer = kafka.producer({ idempotent: true });
+      await producer.connect();
+      await producer.send({
+        topic,
+        messages: entries.map((e) => ({ key: entryKey(e), value: codec.encodeSync(e) })),
+      });
+      await producer.disconnect();
+
+      const { stdout } = await run(
+        pythonBin(),
+        [`${repoRoot}/test/python/decode_avro.py`, kafkaBrokers().join(","), registryUrl(), topic, "2"],
+        { timeout: 60_000 },
+      );
+      const rows = stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(rows).toHaveLength(2);
+      expect(rows[0]).toMatchObject({
+        key: entryKey(entries[0]).toString("hex"),
+        schema_id: id,
+        index: 42,
+        log_id: entries[0].log.id,
+        kind: "rfc6962",
+        update_type: "PrecertLogEntry",
+        leaf_der_sha256: entryKey(entries[0]).toString("hex"),
+        all_domains: ["example.com", "www.example.com"],
+        chain_len: 2,
+        parse_error: null,
+      });
+      expect(rows[1]).toMatchObject({
+        index: 43,
+        all_domains: null,
+        chain_len: 0,
+        parse_error: { kind: "leaf_truncated", message: "leaf_input ends inside the certificate length" },
+      });
+    } finally {
+      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+      await admin.disconnect();
+    }
+  });
+});

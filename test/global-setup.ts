@@ -1,0 +1,45 @@
+/**
+ * vitest globalSetup: makes the real stack available to every test file. With KAFKA_BOOTSTRAP_SERVERS set
+ * (CI's scripts/test.sh, or a developer's `eval "$(bash scripts/stack.sh env)"`) it does nothing. Otherwise it
+ * runs `scripts/stack.sh up` (which reuses a running stack), exports the addresses to the test processes, and
+ * stops the stack afterwards only if it was not running before. A stack that cannot start does not fail
+ * tests that do not need it: test/stack.ts helpers throw CERTSTREAM_STACK_ERROR in those that do.
+ */
+import { execFileSync } from "node:child_process";
+import { repoRoot } from "./stack.ts";
+
+function stack(command: string, inherit: boolean): string {
+  return execFileSync("bash", [`${repoRoot}/scripts/stack.sh`, command], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", inherit ? "inherit" : "pipe"],
+    timeout: 600_000,
+  });
+}
+
+export default function setup(): (() => void) | undefined {
+  if (process.env.KAFKA_BOOTSTRAP_SERVERS) return undefined;
+  let wasRunning = false;
+  try {
+    stack("status", false);
+    wasRunning = true;
+  } catch {
+    // status exits non-zero when any component is down: `up` below starts what is missing.
+  }
+  try {
+    stack("up", true);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message.split("\n").slice(0, 3).join(" ") : String(error);
+    process.env.CERTSTREAM_STACK_ERROR = `scripts/stack.sh up failed: ${detail}`;
+    console.error(`[global-setup] ${process.env.CERTSTREAM_STACK_ERROR}`);
+    return undefined;
+  }
+  for (const line of stack("env", false).split("\n")) {
+    const m = /^export ([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) process.env[m[1]] = m[2];
+  }
+  if (wasRunning) return undefined;
+  return () => {
+    stack("down", true);
+  };
+}

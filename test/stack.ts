@@ -1,0 +1,51 @@
+/**
+ * Where the tests find the real infrastructure. test/global-setup.ts starts scripts/stack.sh when
+ * KAFKA_BOOTSTRAP_SERVERS is unset and exports its addresses; these helpers read them and fail (never skip)
+ * with a message saying what to do when the stack is unavailable.
+ */
+
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot: string = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (value) return value;
+  const why = process.env.CERTSTREAM_STACK_ERROR;
+  throw new Error(
+    `${name} is not set${why ? `: the local stack could not start (${why})` : ""}. ` +
+      `Run \`bash scripts/stack.sh up && eval "$(bash scripts/stack.sh env)"\`, or point ${name} at a running service.`,
+  );
+}
+
+/** Kafka bootstrap servers (KAFKA_BOOTSTRAP_SERVERS, comma-separated). */
+export function kafkaBrokers(): string[] {
+  return required("KAFKA_BOOTSTRAP_SERVERS")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Confluent-compatible registry base URL (SCHEMA_REGISTRY_URL, Apicurio's `.../apis/ccompat/v7`). */
+export function registryUrl(): string {
+  return required("SCHEMA_REGISTRY_URL").replace(/\/+$/, "");
+}
+
+/** Prometheus base URL (PROMETHEUS_URL). */
+export function prometheusUrl(): string {
+  return required("PROMETHEUS_URL").replace(/\/+$/, "");
+}
+
+/** A topic / group / subject name no other test (or earlier run) uses: `<prefix>-<time>-<random>`. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
+}
+
+/** The project's Python (.venv, made by scripts/setup.sh) with the independent readers installed. */
+export function pythonBin(): string {
+  const bin = `${repoRoot}/.venv/bin/python`;
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`bash scripts/setup.sh\``);
+  return bin;
+}
