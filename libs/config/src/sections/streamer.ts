@@ -34,4 +34,8 @@ export const streamer = section({
   max_frame_bytes: int(64 * 1024, { min: 128 }),
   latest_size: int(25, { min: 1, max: 1000 }),
   shutdown_timeout_ms: int(5000, { min: 0 }),
+  /** WebSocket ping period; a client that has not answered the previous ping is terminated. */
+  ping_interval_secs: int(30, { min: 1 }),
+  /** Resumes (each a temporary Kafka reader) in progress at once; more get 503 and retry. */
+  resume_max_concurrent: int(32, { min: 1 }),
 });

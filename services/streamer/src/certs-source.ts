@@ -1,0 +1,201 @@
+/**
+ * The streamer's only contact with Kafka: the live reader of every partition of the certs topic, the
+ * temporary resume readers, and offset look-ups (high watermarks for lag, offsets by timestamp for `since=`).
+ *
+ * Each reader is a consumer in a group of its own (unique id, offsets never committed): a shared group would
+ * split the partitions between replicas, and KafkaJS has no manual assignment. Records are decoded once here
+ * with the registry (Confluent wire format) and handed on as CertificateEntry objects.
+ */
+import { randomUUID } from "node:crypto";
+import { CertificateEntryCodec, createKafka } from "@certstream/kafka";
+import type { Logger } from "@certstream/log";
+import type { CertificateEntry } from "@certstream/schema";
+import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type { Position } from "./cursor.ts";
+
+export interface CertsRecord {
+  partition: number;
+  offset: number;
+  /** Kafka record timestamp, ms. */
+  timestampMs: number;
+  entry: CertificateEntry;
+}
+
+export interface CertsSourceOptions {
+  brokers: string[];
+  registryUrl: string;
+  topic: string;
+  clientId: string;
+  logger: Logger;
+  /** Called for a record that cannot be decoded (it is skipped). */
+  onDecodeError?: (partition: number, offset: number, err: unknown) => void;
+}
+
+export interface CertsReader {
+  stop(): Promise<void>;
+}
+
+type RecordHandler = (r: CertsRecord) => void;
+
+export class CertsSource {
+  private readonly opts: CertsSourceOptions;
+  private readonly kafka: Kafka;
+  private readonly codec: CertificateEntryCodec;
+  private admin: Admin | null = null;
+  private live: Consumer | null = null;
+  private assigned = 0;
+  private partitionCount = 0;
+  private connected = false;
+  readonly groupId: string;
+
+  constructor(opts: CertsSourceOptions) {
+    this.opts = opts;
+    this.kafka = createKafka({ brokers: opts.brokers, clientId: opts.clientId, logger: opts.logger });
+    this.codec = new CertificateEntryCodec({ registryUrl: opts.registryUrl, clientId: opts.clientId });
+    this.groupId = `certstream-streamer-${opts.clientId}-${randomUUID()}`;
+  }
+
+  /** Ready = connected, joined, and every partition of the topic assigned to the live reader. */
+  ready(): boolean {
+    return this.connected && this.partitionCount > 0 && this.assigned === this.partitionCount;
+  }
+
+  state(): { connected: boolean; assigned: number; partitions: number } {
+    return { connected: this.connected, assigned: this.assigned, partitions: this.partitionCount };
+  }
+
+  /** Start the live reader at the latest offsets of every partition. */
+  async start(onRecord: RecordHandler): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.partitionCount = (await this.partitions()).length;
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeout: 30000,
+      heartbeatInterval: 3000,
+      maxWaitTimeInMs: 200,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    this.live = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.assigned = (e.payload.memberAssignment[this.opts.topic] ?? []).length;
+      this.connected = true;
+      this.opts.logger.info(
+        { groupId: this.groupId, assigned: this.assigned, partitions: this.partitionCount },
+        "live reader joined; readiness follows partition assignment",
+      );
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.connected = false;
+      this.opts.logger.error({ err: e.payload.error, restart: e.payload.restart }, "live reader crashed");
+    });
+    consumer.on(consumer.events.DISCONNECT, () => {
+      this.connected = false;
+    });
+    consumer.on(consumer.events.CONNECT, () => {
+      this.connected = true;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.opts.topic, fromBeginning: false });
+    await consumer.run({ autoCommit: false, eachBatch: (b) => this.handleBatch(b, onRecord, () => false) });
+  }
+
+  /**
+   * A temporary reader from `start` (partitions missing from it start at the earliest offset). Records below
+   * the requested offsets are never handed on. Stop it once the client has caught up with the live feed.
+   */
+  async openReader(start: Position, onRecord: RecordHandler): Promise<CertsReader> {
+    const consumer = this.kafka.consumer({
+      groupId: `certstream-streamer-resume-${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+      retry: { retries: 5 },
+    });
+    let stopped = false;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
+    const partitions = await this.partitions();
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: (b) =>
+        this.handleBatch(
+          b,
+          (r) => {
+            if (r.offset >= (start.get(r.partition) ?? 0)) onRecord(r);
+          },
+          () => stopped,
+        ),
+    });
+    for (const p of partitions) {
+      consumer.seek({ topic: this.opts.topic, partition: p, offset: String(start.get(p) ?? 0) });
+    }
+    return {
+      stop: async () => {
+        stopped = true;
+        await consumer.disconnect().catch(() => {});
+      },
+    };
+  }
+
+  async partitions(): Promise<number[]> {
+    const admin = this.requireAdmin();
+    const md = await admin.fetchTopicMetadata({ topics: [this.opts.topic] });
+    return md.topics[0].partitions.map((p) => p.partitionId).sort((a, b) => a - b);
+  }
+
+  async highWatermarks(): Promise<Position> {
+    const offsets = await this.requireAdmin().fetchTopicOffsets(this.opts.topic);
+    const out: Position = new Map();
+    for (const o of offsets) out.set(o.partition, Number(o.high));
+    this.partitionCount = Math.max(this.partitionCount, offsets.length);
+    return out;
+  }
+
+  /** Per partition, the first offset whose record timestamp is >= `ms` (the high watermark when none is). */
+  async offsetsForTimestamp(ms: number): Promise<Position> {
+    const admin = this.requireAdmin();
+    const [byTime, high] = await Promise.all([
+      admin.fetchTopicOffsetsByTimestamp(this.opts.topic, ms),
+      this.highWatermarks(),
+    ]);
+    const out: Position = new Map();
+    for (const o of byTime) {
+      const n = Number(o.offset);
+      out.set(o.partition, n < 0 ? (high.get(o.partition) ?? 0) : n);
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    this.connected = false;
+    await this.live?.disconnect().catch(() => {});
+    await this.admin?.disconnect().catch(() => {});
+  }
+
+  private requireAdmin(): Admin {
+    if (!this.admin) throw new Error("CertsSource not started");
+    return this.admin;
+  }
+
+  private async handleBatch(
+    b: EachBatchPayload,
+    onRecord: RecordHandler,
+    stopped: () => boolean,
+  ): Promise<void> {
+    const partition = b.batch.partition;
+    for (const m of b.batch.messages) {
+      if (stopped() || !b.isRunning() || b.isStale()) return;
+      const offset = Number(m.offset);
+      let entry: CertificateEntry | null = null;
+      try {
+        if (m.value === null) throw new Error("record without a value");
+        entry = await this.codec.decode(m.value);
+      } catch (err) {
+        this.opts.onDecodeError?.(partition, offset, err);
+      }
+      if (entry !== null && !stopped())
+        onRecord({ partition, offset, timestampMs: Number(m.timestamp), entry });
+      b.resolveOffset(m.offset);
+    }
+    await b.heartbeat();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Streamer: certstream-compatible WebSocket/SSE fan-out of the certs topic. Thin wiring only; the logic is in
+ * the modules beside this file (server, fanout, client, resume, certs-source, access, filters, cursor).
+ */
+import { hostname } from "node:os";
+import { startupConfig } from "@certstream/config";
+import { topicNames } from "@certstream/kafka";
+import { createLogger } from "@certstream/log";
+import { initMetrics, installPanicHandlers } from "@certstream/metrics";
+import { CertsSource } from "./certs-source.ts";
+import { watchConfig } from "./config-watch.ts";
+import { StreamerServer } from "./server.ts";
+
+const loaded = startupConfig("streamer");
+const config = loaded.config;
+const log = createLogger("streamer", config.log_level);
+initMetrics({ service: "streamer" });
+installPanicHandlers(log);
+
+const topic = topicNames(config.kafka).certs;
+const source = new CertsSource({
+  brokers: config.kafka.brokers,
+  registryUrl: config.kafka.schema_registry_url,
+  topic,
+  clientId: `${config.kafka.client_id}-streamer-${hostname()}-${process.pid}`,
+  logger: log,
+});
+const server = new StreamerServer({ settings: config, logger: log, source, topic });
+await server.listen();
+
+// Kafka may come up after us: keep trying; /health/ready says 503 until partitions are assigned.
+void (async () => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await server.startSource();
+      return;
+    } catch (err) {
+      log.error({ err, attempt, topic }, "cannot start the live reader; retrying in 2 s");
+      await source.stop();
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+})();
+
+const watchPath = config.hot_reload.watch_path ?? loaded.path;
+if (config.hot_reload.enabled && watchPath) {
+  watchConfig({ path: watchPath, logger: log, apply: (c) => server.applySettings(c) });
+  log.info({ path: watchPath }, "hot reload enabled");
+}
+
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down: closing clients with 1001");
+    const bound = setTimeout(() => {
+      log.warn("shutdown bound reached; exiting");
+      process.exit(0);
+    }, config.streamer.shutdown_timeout_ms + 2000);
+    bound.unref();
+    void server.shutdown().then(() => {
+      log.info("streamer stopped");
+      process.exit(0);
+    });
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * The streamer's metrics, on the process registry of @certstream/metrics (names certstream_streamer_*; labels
+ * bounded: stream, transport, reason, kind, outcome — never a client address or a domain). Shared metrics
+ * come from the library: HTTP requests/latency (registerHttpMetrics), consumer lag per partition
+ * (setConsumerLag, group "streamer"), config reloads (recordConfigReload).
+ */
+import { counter, gauge } from "@certstream/metrics";
+import { STREAM_FORMATS, type StreamFormat } from "./settings.ts";
+
+export interface StreamerStatsSource {
+  connections(format: StreamFormat, transport: "ws" | "sse"): number;
+  bufferedBytes(format: StreamFormat): number;
+}
+
+/** The server whose clients the scrape-time gauges read (one per process; the last one started). */
+let statsSource: StreamerStatsSource | null = null;
+
+export function setStatsSource(s: StreamerStatsSource | null): void {
+  statsSource = s;
+}
+
+export const streamerMetrics = {
+  connections: gauge({
+    name: "certstream_streamer_connections",
+    help: "Connected stream clients by stream (lite, full, domains) and transport (ws, sse)",
+    labelNames: ["stream", "transport"],
+    collect() {
+      if (!statsSource) return;
+      for (const f of STREAM_FORMATS)
+        for (const t of ["ws", "sse"] as const)
+          this.set({ stream: f, transport: t }, statsSource.connections(f, t));
+    },
+  }),
+  sendBufferBytes: gauge({
+    name: "certstream_streamer_send_buffer_bytes",
+    help: "Bytes queued in client send buffers, summed per stream",
+    labelNames: ["stream"],
+    collect() {
+      if (!statsSource) return;
+      for (const f of STREAM_FORMATS) this.set({ stream: f }, statsSource.bufferedBytes(f));
+    },
+  }),
+  deliveries: counter({
+    name: "certstream_streamer_deliveries_total",
+    help: "Messages queued to clients, per stream",
+    labelNames: ["stream"],
+  }),
+  dropped: counter({
+    name: "certstream_streamer_dropped_messages_total",
+    help: "Messages not sent to a client because its send buffer was full, per stream",
+    labelNames: ["stream"],
+  }),
+  disconnects: counter({
+    name: "certstream_streamer_disconnects_total",
+    help: "Stream client disconnects by stream and reason (client, slow, shutdown, ping_timeout, frame_too_large, error, resume_failed)",
+    labelNames: ["stream", "reason"],
+  }),
+  refused: counter({
+    name: "certstream_streamer_connections_refused_total",
+    help: "Requests refused before a stream started, by kind (auth, max_connections, per_ip_limit, rate_limit, bad_request, draining, not_ready, resume_busy)",
+    labelNames: ["kind"],
+  }),
+  records: counter({
+    name: "certstream_streamer_records_total",
+    help: "Certificates read from the certs topic by the live reader",
+  }),
+  errors: counter({
+    name: "certstream_streamer_errors_total",
+    help: "Failures by kind (decode, render, resume, kafka)",
+    labelNames: ["kind"],
+  }),
+  resumes: counter({
+    name: "certstream_streamer_resumes_total",
+    help: "Resumed streams by outcome (caught_up, failed)",
+    labelNames: ["outcome"],
+  }),
+  replayed: counter({
+    name: "certstream_streamer_replayed_messages_total",
+    help: "Messages delivered by resume readers before the switch to the live feed",
+  }),
+  clientMessages: counter({
+    name: "certstream_streamer_client_messages_total",
+    help: "Messages received from WebSocket clients (ignored)",
+  }),
+};
+
+export type StreamerMetrics = typeof streamerMetrics;
