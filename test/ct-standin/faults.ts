@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+// Fault injection for the stand-in logs. Every fault is a probability (0..1) per request on the endpoints it
+// applies to, drawn from a seeded PRNG so a test run is reproducible. Change `log.faults` at any time.
+
+export interface Faults {
+  /** PRNG seed; same seed, same sequence of faults. */
+  seed?: number;
+  /** 429 Too Many Requests with Retry-After: retryAfterSecs. */
+  rateLimited?: number;
+  /** 503 Service Unavailable with Retry-After: retryAfterSecs. */
+  unavailable?: number;
+  retryAfterSecs?: number;
+  /** 500. */
+  serverError?: number;
+  /** 400 Bad Request (transient: the same request later succeeds). */
+  badRequest?: number;
+  /** get-entries returns a random shorter (non-empty) page. */
+  shortPage?: number;
+  /** Headers promise the full body, half is sent, the connection is cut. */
+  truncated?: number;
+  /** "{\"entries\": [" style garbage with status 200. */
+  garbage?: number;
+  /** Delay before answering, ms (applies to `slow` fraction of requests; all when slow is undefined). */
+  slowMs?: number;
+  slow?: number;
+  /** Serve an older (smaller, validly signed) tree head this many times. */
+  rollbackTimes?: number;
+  /** get-entries / data tiles overlapping [start, end) always get 400 / 404: a range refused for good. */
+  refuseRange?: { start: number; end: number };
+  /** Limit faults to these endpoints (get-sth, get-entries, get-sth-consistency, checkpoint, tile, data-tile, issuer). */
+  endpoints?: string[];
+}
+
+/** mulberry32: tiny seeded PRNG. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FaultCounters {
+  [fault: string]: number;
+}
+
+export class FaultInjector {
+  faults: Faults;
+  readonly counts: FaultCounters = {};
+  #random: () => number;
+
+  constructor(faults: Faults = {}) {
+    this.faults = faults;
+    this.#random = seededRandom(faults.seed ?? 1);
+  }
+
+  set(faults: Faults): void {
+    this.faults = faults;
+    this.#random = seededRandom(faults.seed ?? 1);
+  }
+
+  #hit(name: keyof Faults, endpoint: string): boolean {
+    const p = this.faults[name];
+    if (typeof p !== "number" || p <= 0) return false;
+    if (this.faults.endpoints && !this.faults.endpoints.includes(endpoint)) return false;
+    if (this.#random() >= p) return false;
+    this.counts[name] = (this.counts[name] ?? 0) + 1;
+    return true;
+  }
+
+  /** Before answering: delays, and status faults. Returns true when it answered (the handler must stop). */
+  async before(endpoint: string, res: ServerResponse): Promise<boolean> {
+    const f = this.faults;
+    if (f.slowMs && (f.slow === undefined || this.#hit("slow", endpoint))) {
+      await new Promise((r) => setTimeout(r, f.slowMs));
+    }
+    const retryAfter = String(f.retryAfterSecs ?? 1);
+    if (this.#hit("rateLimited", endpoint)) return send(res, 429, "rate limited\n", { "retry-after": retryAfter });
+    if (this.#hit("unavailable", endpoint)) return send(res, 503, "unavailable\n", { "retry-after": retryAfter });
+    if (this.#hit("serverError", endpoint)) return send(res, 500, "internal error\n");
+    if (this.#hit("badRequest", endpoint)) return send(res, 400, "bad request\n");
+    if (this.#hit("garbage", endpoint)) return send(res, 200, '{"entries": [{"leaf_input": "AAA', { "content-type": "application/json" });
+    return false;
+  }
+
+  shortPage(endpoint: string): boolean {
+    return this.#hit("shortPage", endpoint);
+  }
+
+  random(): number {
+    return this.#random();
+  }
+
+  /** Answer with `body`, possibly truncated (Content-Length of the whole, half sent, socket destroyed). */
+  respond(endpoint: string, res: ServerResponse, status: number, body: Buffer, headers: Record<string, string> = {}): void {
+    if (this.#hit("truncated", endpoint) && body.length > 1) {
+      res.writeHead(status, { ...headers, "content-length": String(body.length) });
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
+      return;
+    }
+    res.writeHead(status, { ...headers, "content-length": String(body.length) });
+    res.end(body);
+  }
+
+  refuses(start: number, end: number): boolean {
+    const r = this.faults.refuseRange;
+    return r !== undefined && start < r.end && end > r.start;
+  }
+
+  takeRollback(): boolean {
+    if (!this.faults.rollbackTimes || this.faults.rollbackTimes <= 0) return false;
+    this.faults.rollbackTimes--;
+    this.counts.rollback = (this.counts.rollback ?? 0) + 1;
+    return true;
+  }
+}
+
+export function send(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): true {
+  const b = typeof body === "string" ? Buffer.from(body) : body;
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers, "content-length": String(b.length) });
+  res.end(b);
+  return true;
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void>;
