@@ -1,0 +1,178 @@
+import type { Certificate, CertificateEntry, ChainCertificate, DistinguishedName } from "@certstream/schema";
+import type { Row } from "./parquet-writer.ts";
+import type { DeltaStructType } from "./schema.ts";
+import { arrayOf, field } from "./schema.ts";
+
+/**
+ * The archive table: one row per CT log entry. The first 20 columns are the reference sink's (certstream-server-rust
+ * delta_sink) with the same names and types, as DESIGN.md lists them (as_der is binary here, the DER itself).
+ * Then what the archive needs beyond them: the log id, the entry's own timestamp, and for an entry that could not be
+ * parsed the reason and its raw bytes, so that every (log, index) has exactly one row.
+ * Certificate columns are nullable: they are null in parse-error rows.
+ */
+export const CERTSTREAM_TABLE_SCHEMA: DeltaStructType = {
+  type: "struct",
+  fields: [
+    field("cert_index", "long", false),
+    field("update_type", "string", false),
+    field("seen", "timestamp", false),
+    field("seen_date", "string", false),
+    field("source_name", "string", false),
+    field("source_url", "string", false),
+    field("cert_link", "string", false),
+    field("serial_number", "string"),
+    field("fingerprint", "string"),
+    field("sha256", "string"),
+    field("sha1", "string"),
+    field("not_before", "long"),
+    field("not_after", "long"),
+    field("is_ca", "boolean"),
+    field("signature_algorithm", "string"),
+    field("subject_aggregated", "string"),
+    field("issuer_aggregated", "string"),
+    field("all_domains", arrayOf("string")),
+    field("as_der", "binary"),
+    field("chain", arrayOf("string")),
+    field("log_id", "string", false),
+    field("entry_timestamp", "timestamp", false),
+    field("parse_error", "string"),
+    field("raw_leaf_input", "binary"),
+    field("raw_extra_data", "binary"),
+  ],
+};
+
+export const CERTSTREAM_PARTITION_COLUMNS = ["seen_date"];
+
+/** The row shape written for each entry (values in ParquetWriter's forms: µs timestamps, Uint8Array binaries). */
+export interface CertstreamRow extends Row {
+  cert_index: number;
+  update_type: string;
+  seen: number;
+  seen_date: string;
+  source_name: string;
+  source_url: string;
+  cert_link: string;
+  serial_number: string | null;
+  fingerprint: string | null;
+  sha256: string | null;
+  sha1: string | null;
+  not_before: number | null;
+  not_after: number | null;
+  is_ca: boolean | null;
+  signature_algorithm: string | null;
+  subject_aggregated: string | null;
+  issuer_aggregated: string | null;
+  all_domains: string[] | null;
+  as_der: Uint8Array | null;
+  chain: string[] | null;
+  log_id: string;
+  entry_timestamp: number;
+  parse_error: string | null;
+  raw_leaf_input: Uint8Array | null;
+  raw_extra_data: Uint8Array | null;
+}
+
+/** static-ct-api tile path for tile number n: groups of three digits, all but the last prefixed with "x". */
+function tilePath(n: number): string {
+  const s = String(n);
+  const padded = s.padStart(Math.ceil(s.length / 3) * 3, "0");
+  const groups = padded.match(/\d{3}/g) ?? ["000"];
+  return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join("/");
+}
+
+/** Where the entry can be fetched again: get-entries for RFC 6962 logs, the data tile for static-ct-api logs. */
+export function certLink(entry: Pick<CertificateEntry, "log" | "index">): string {
+  if (entry.log.kind === "static")
+    return `${entry.log.url}tile/data/${tilePath(Math.floor(entry.index / 256))}`;
+  return `${entry.log.url}ct/v1/get-entries?start=${entry.index}&end=${entry.index}`;
+}
+
+function dn(d: DistinguishedName): Record<string, string | null> {
+  return {
+    aggregated: d.aggregated,
+    C: d.C,
+    CN: d.CN,
+    L: d.L,
+    O: d.O,
+    OU: d.OU,
+    ST: d.ST,
+    emailAddress: d.emailAddress,
+  };
+}
+
+function certJson(c: Certificate | null, der: Uint8Array): string {
+  const as_der = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString("base64");
+  if (!c) return JSON.stringify({ as_der });
+  return JSON.stringify({
+    subject: dn(c.subject),
+    issuer: dn(c.issuer),
+    serial_number: c.serial_number,
+    not_before: c.not_before,
+    not_after: c.not_after,
+    fingerprint: c.fingerprint,
+    sha1: c.sha1,
+    sha256: c.sha256,
+    signature_algorithm: c.signature_algorithm,
+    is_ca: c.is_ca,
+    all_domains: c.all_domains,
+    extensions: c.extensions,
+    as_der,
+  });
+}
+
+/**
+ * Chain certificates repeat across entries (a handful of intermediates sign everything), so their JSON is cached
+ * by fingerprint; bounded so a long-running sink does not grow without limit.
+ */
+const chainCache = new Map<string, string>();
+const CHAIN_CACHE_MAX = 4096;
+
+function chainJson(c: ChainCertificate): string {
+  const key = c.cert?.sha256;
+  if (!key) return certJson(c.cert, c.der);
+  let s = chainCache.get(key);
+  if (s === undefined) {
+    s = certJson(c.cert, c.der);
+    if (chainCache.size >= CHAIN_CACHE_MAX) chainCache.clear();
+    chainCache.set(key, s);
+  }
+  return s;
+}
+
+/** YYYY-MM-DD (UTC) of a µs timestamp. */
+export function seenDate(seenMicros: number): string {
+  return new Date(Math.floor(seenMicros / 1000)).toISOString().slice(0, 10);
+}
+
+/** Maps one CertificateEntry to its table row. Never throws for a parse-error entry: that is a row too. */
+export function toRow(entry: CertificateEntry): CertstreamRow {
+  const leaf = entry.leaf;
+  const pe = entry.parse_error;
+  return {
+    cert_index: entry.index,
+    update_type: entry.update_type,
+    seen: entry.seen,
+    seen_date: seenDate(entry.seen),
+    source_name: entry.log.name,
+    source_url: entry.log.url,
+    cert_link: certLink(entry),
+    serial_number: leaf?.serial_number ?? null,
+    fingerprint: leaf?.fingerprint ?? null,
+    sha256: leaf?.sha256 ?? null,
+    sha1: leaf?.sha1 ?? null,
+    not_before: leaf?.not_before ?? null,
+    not_after: leaf?.not_after ?? null,
+    is_ca: leaf?.is_ca ?? null,
+    signature_algorithm: leaf?.signature_algorithm ?? null,
+    subject_aggregated: leaf?.subject.aggregated ?? null,
+    issuer_aggregated: leaf?.issuer.aggregated ?? null,
+    all_domains: leaf ? leaf.all_domains : null,
+    as_der: entry.leaf_der.byteLength > 0 ? entry.leaf_der : null,
+    chain: entry.chain.map(chainJson),
+    log_id: entry.log.id,
+    entry_timestamp: entry.timestamp * 1000,
+    parse_error: pe ? `${pe.kind}: ${pe.message}` : null,
+    raw_leaf_input: entry.raw?.leaf_input ?? null,
+    raw_extra_data: entry.raw?.extra_data ?? null,
+  };
+}

@@ -1,0 +1,429 @@
+import * as arrow from "apache-arrow";
+import * as pw from "parquet-wasm";
+import type { FileStats } from "./actions.ts";
+import type { DeltaStructField, DeltaStructType, DeltaType } from "./schema.ts";
+import { typeName } from "./schema.ts";
+
+/** A row as handed to the writer: column name → JS value (see ParquetWriter for the accepted value forms). */
+export type Row = Record<string, unknown>;
+
+export interface ParquetWriterOptions {
+  /** Rows per row group (bounds reader and writer memory). Default 65,536. */
+  rowGroupRows?: number;
+  /** ZSTD unless told otherwise (Delta PROTOCOL recommends zstd; readers all support it). */
+  compression?: "zstd" | "snappy" | "uncompressed";
+  /** Longest string kept in min/max stats; longer minimums are truncated, longer maximums omitted. */
+  statsStringLength?: number;
+}
+
+export interface WrittenFile {
+  bytes: Uint8Array;
+  stats: FileStats;
+  numRows: number;
+}
+
+const textEncoder = new TextEncoder();
+
+// makeData's overloads are keyed on the concrete type; the builders below pass unions, so use one untyped entry.
+const makeData = arrow.makeData as unknown as (props: Record<string, unknown>) => arrow.Data;
+
+/** Growable byte buffer for Utf8/Binary values; avoids one allocation per value. */
+class ByteArena {
+  buf: Uint8Array;
+  len = 0;
+  constructor(initial: number) {
+    this.buf = new Uint8Array(Math.max(1024, initial));
+  }
+  private grow(need: number): void {
+    let cap = this.buf.length * 2;
+    while (cap < this.len + need) cap *= 2;
+    const b = new Uint8Array(cap);
+    b.set(this.buf.subarray(0, this.len));
+    this.buf = b;
+  }
+  pushString(s: string): void {
+    const max = s.length * 3;
+    if (this.len + max > this.buf.length) this.grow(max);
+    this.len += textEncoder.encodeInto(s, this.buf.subarray(this.len)).written;
+  }
+  pushBytes(b: Uint8Array): void {
+    if (this.len + b.length > this.buf.length) this.grow(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  take(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+class NullTracker {
+  readonly bitmap: Uint8Array;
+  nullCount = 0;
+  constructor(n: number) {
+    this.bitmap = new Uint8Array((n + 7) >> 3);
+  }
+  valid(i: number): void {
+    this.bitmap[i >> 3] |= 1 << (i & 7);
+  }
+  get arrowProps(): { nullBitmap?: Uint8Array; nullCount: number } {
+    return this.nullCount > 0 ? { nullBitmap: this.bitmap, nullCount: this.nullCount } : { nullCount: 0 };
+  }
+}
+
+interface ColumnResult {
+  data: arrow.Data;
+  nullCount: number;
+  min?: unknown;
+  max?: unknown;
+}
+
+function toBigInt(v: unknown, col: string): bigint {
+  if (typeof v === "bigint") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return BigInt(Math.trunc(v));
+  throw new TypeError(`column ${col}: expected an integer, got ${typeof v}`);
+}
+
+function isoMillis(us: bigint): string {
+  // Delta stats truncate timestamps to milliseconds (PROTOCOL.md "Per-file Statistics").
+  let ms = us / 1000n;
+  if (us < 0n && us % 1000n !== 0n) ms -= 1n;
+  return new Date(Number(ms)).toISOString();
+}
+
+function utf8Data(
+  values: ArrayLike<unknown>,
+  n: number,
+  col: string,
+  nullable: boolean,
+  strLimit: number,
+): ColumnResult {
+  const offsets = new Int32Array(n + 1);
+  const arena = new ByteArena(n * 32);
+  const nulls = new NullTracker(n);
+  let min: string | undefined;
+  let max: string | undefined;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
+      nulls.nullCount++;
+    } else {
+      const s = typeof v === "string" ? v : String(v);
+      arena.pushString(s);
+      nulls.valid(i);
+      if (min === undefined || s < min) min = s;
+      if (max === undefined || s > max) max = s;
+    }
+    offsets[i + 1] = arena.len;
+  }
+  const data = makeData({
+    type: new arrow.Utf8(),
+    length: n,
+    valueOffsets: offsets,
+    data: arena.take(),
+    ...nulls.arrowProps,
+  });
+  const out: ColumnResult = { data, nullCount: nulls.nullCount };
+  if (min !== undefined) out.min = min.length > strLimit ? min.slice(0, strLimit) : min;
+  if (max !== undefined && max.length <= strLimit) out.max = max;
+  return out;
+}
+
+function binaryData(values: ArrayLike<unknown>, n: number, col: string, nullable: boolean): ColumnResult {
+  const offsets = new Int32Array(n + 1);
+  const arena = new ByteArena(n * 256);
+  const nulls = new NullTracker(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
+      nulls.nullCount++;
+    } else {
+      if (!(v instanceof Uint8Array)) throw new TypeError(`column ${col}: expected Uint8Array`);
+      arena.pushBytes(v);
+      nulls.valid(i);
+    }
+    offsets[i + 1] = arena.len;
+  }
+  const data = makeData({
+    type: new arrow.Binary(),
+    length: n,
+    valueOffsets: offsets,
+    data: arena.take(),
+    ...nulls.arrowProps,
+  });
+  return { data, nullCount: nulls.nullCount };
+}
+
+function int64Data(
+  values: ArrayLike<unknown>,
+  n: number,
+  col: string,
+  nullable: boolean,
+  type: arrow.Int64 | arrow.TimestampMicrosecond,
+): ColumnResult & { minBig?: bigint; maxBig?: bigint } {
+  const arr = new BigInt64Array(n);
+  const nulls = new NullTracker(n);
+  let min: bigint | undefined;
+  let max: bigint | undefined;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
+      nulls.nullCount++;
+      continue;
+    }
+    const b = toBigInt(v, col);
+    arr[i] = b;
+    nulls.valid(i);
+    if (min === undefined || b < min) min = b;
+    if (max === undefined || b > max) max = b;
+  }
+  const data = makeData({ type, length: n, data: arr, ...nulls.arrowProps });
+  return { data, nullCount: nulls.nullCount, minBig: min, maxBig: max };
+}
+
+function int32Data(
+  values: ArrayLike<unknown>,
+  n: number,
+  col: string,
+  nullable: boolean,
+  type: arrow.Int32 | arrow.Int16 | arrow.Int8 | arrow.DateDay,
+): ColumnResult {
+  const Ctor = type instanceof arrow.Int16 ? Int16Array : type instanceof arrow.Int8 ? Int8Array : Int32Array;
+  const arr = new Ctor(n);
+  const nulls = new NullTracker(n);
+  let min: number | undefined;
+  let max: number | undefined;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
+      nulls.nullCount++;
+      continue;
+    }
+    const x = Number(v);
+    arr[i] = x;
+    nulls.valid(i);
+    if (min === undefined || x < min) min = x;
+    if (max === undefined || x > max) max = x;
+  }
+  return {
+    data: makeData({ type, length: n, data: arr, ...nulls.arrowProps }),
+    nullCount: nulls.nullCount,
+    min,
+    max,
+  };
+}
+
+function floatData(
+  values: ArrayLike<unknown>,
+  n: number,
+  col: string,
+  nullable: boolean,
+  type: arrow.Float64 | arrow.Float32,
+): ColumnResult {
+  const arr = type instanceof arrow.Float32 ? new Float32Array(n) : new Float64Array(n);
+  const nulls = new NullTracker(n);
+  let min: number | undefined;
+  let max: number | undefined;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
+      nulls.nullCount++;
+      continue;
+    }
+    const x = Number(v);
+    arr[i] = x;
+    nulls.valid(i);
+    if (Number.isNaN(x)) continue;
+    if (min === undefined || x < min) min = x;
+    if (max === undefined || x > max) max = x;
+  }
+  return {
+    data: makeData({ type, length: n, data: arr, ...nulls.arrowProps }),
+    nullCount: nulls.nullCount,
+    min,
+    max,
+  };
+}
+
+function boolData(values: ArrayLike<unknown>, n: number, col: string, nullable: boolean): ColumnResult {
+  const bits = new Uint8Array((n + 7) >> 3);
+  const nulls = new NullTracker(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
+      nulls.nullCount++;
+      continue;
+    }
+    nulls.valid(i);
+    if (v) bits[i >> 3] |= 1 << (i & 7);
+  }
+  return {
+    data: makeData({ type: new arrow.Bool(), length: n, data: bits, ...nulls.arrowProps }),
+    nullCount: nulls.nullCount,
+  };
+}
+
+function stringListData(
+  values: ArrayLike<unknown>,
+  n: number,
+  col: string,
+  nullable: boolean,
+  containsNull: boolean,
+): ColumnResult {
+  const offsets = new Int32Array(n + 1);
+  const nulls = new NullTracker(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (Array.isArray(v)) total += v.length;
+  }
+  const childValues: unknown[] = new Array(total);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
+      nulls.nullCount++;
+    } else {
+      if (!Array.isArray(v)) throw new TypeError(`column ${col}: expected an array`);
+      for (const s of v) childValues[k++] = s;
+      nulls.valid(i);
+    }
+    offsets[i + 1] = k;
+  }
+  const child = utf8Data(childValues, total, `${col}.element`, containsNull, 0).data;
+  const type = new arrow.List(new arrow.Field("element", new arrow.Utf8(), containsNull));
+  return {
+    data: makeData({ type, length: n, valueOffsets: offsets, child, ...nulls.arrowProps }),
+    nullCount: nulls.nullCount,
+  };
+}
+
+/** Builds one Arrow column from row values, with its stats (min/max JSON-ready, null count). */
+function buildColumn(
+  f: DeltaStructField,
+  values: ArrayLike<unknown>,
+  n: number,
+  strLimit: number,
+): ColumnResult {
+  const t: DeltaType = f.type;
+  switch (t) {
+    case "string":
+      return utf8Data(values, n, f.name, f.nullable, strLimit);
+    case "binary":
+      return binaryData(values, n, f.name, f.nullable);
+    case "long": {
+      const r = int64Data(values, n, f.name, f.nullable, new arrow.Int64());
+      return {
+        data: r.data,
+        nullCount: r.nullCount,
+        min: r.minBig === undefined ? undefined : Number(r.minBig),
+        max: r.maxBig === undefined ? undefined : Number(r.maxBig),
+      };
+    }
+    case "timestamp": {
+      const r = int64Data(values, n, f.name, f.nullable, new arrow.TimestampMicrosecond("UTC"));
+      return {
+        data: r.data,
+        nullCount: r.nullCount,
+        min: r.minBig === undefined ? undefined : isoMillis(r.minBig),
+        max: r.maxBig === undefined ? undefined : isoMillis(r.maxBig),
+      };
+    }
+    case "integer":
+      return int32Data(values, n, f.name, f.nullable, new arrow.Int32());
+    case "short":
+      return int32Data(values, n, f.name, f.nullable, new arrow.Int16());
+    case "byte":
+      return int32Data(values, n, f.name, f.nullable, new arrow.Int8());
+    case "date": {
+      const r = int32Data(values, n, f.name, f.nullable, new arrow.DateDay());
+      const d = (x: unknown) =>
+        x === undefined ? undefined : new Date(Number(x) * 86_400_000).toISOString().slice(0, 10);
+      return { ...r, min: d(r.min), max: d(r.max) };
+    }
+    case "double":
+      return floatData(values, n, f.name, f.nullable, new arrow.Float64());
+    case "float":
+      return floatData(values, n, f.name, f.nullable, new arrow.Float32());
+    case "boolean":
+      return boolData(values, n, f.name, f.nullable);
+    default:
+      if (typeof t === "object" && t.type === "array" && t.elementType === "string") {
+        return stringListData(values, n, f.name, f.nullable, t.containsNull);
+      }
+      throw new TypeError(`column ${f.name}: writing type ${typeName(t)} is not supported`);
+  }
+}
+
+/**
+ * Writes rows into one Parquet file (via Arrow built from typed arrays and parquet-wasm), computing the Delta
+ * statistics from the same pass over the values (parquet-wasm does not expose the footer statistics to JS).
+ * Value forms: string → string; long → number|bigint; timestamp → µs number|bigint; date → days since epoch;
+ * binary → Uint8Array; array<string> → string[]; null/undefined → null.
+ */
+export class ParquetWriter {
+  readonly schema: DeltaStructType;
+  private readonly rowGroupRows: number;
+  private readonly compression: pw.Compression;
+  private readonly strLimit: number;
+
+  constructor(schema: DeltaStructType, options: ParquetWriterOptions = {}) {
+    this.schema = schema;
+    this.rowGroupRows = options.rowGroupRows ?? 65_536;
+    this.compression =
+      options.compression === "snappy"
+        ? pw.Compression.SNAPPY
+        : options.compression === "uncompressed"
+          ? pw.Compression.UNCOMPRESSED
+          : pw.Compression.ZSTD;
+    this.strLimit = options.statsStringLength ?? 64;
+  }
+
+  /** Encodes rows (objects keyed by column name). */
+  write(rows: readonly Row[]): WrittenFile {
+    const cols: Record<string, unknown[]> = {};
+    for (const f of this.schema.fields) {
+      const arr = new Array(rows.length);
+      const name = f.name;
+      for (let i = 0; i < rows.length; i++) arr[i] = rows[i][name];
+      cols[name] = arr;
+    }
+    return this.writeColumns(cols, rows.length);
+  }
+
+  /** Encodes columns (name → values, each of length numRows). Missing columns are written as nulls. */
+  writeColumns(columns: Record<string, ArrayLike<unknown>>, numRows: number): WrittenFile {
+    const fields: arrow.Field[] = [];
+    const children: arrow.Data[] = [];
+    const minValues: Record<string, unknown> = {};
+    const maxValues: Record<string, unknown> = {};
+    const nullCount: Record<string, number> = {};
+    const empty: ArrayLike<unknown> = { length: numRows };
+    for (const f of this.schema.fields) {
+      const r = buildColumn(f, columns[f.name] ?? empty, numRows, this.strLimit);
+      fields.push(new arrow.Field(f.name, r.data.type, f.nullable));
+      children.push(r.data);
+      nullCount[f.name] = r.nullCount;
+      if (r.min !== undefined) minValues[f.name] = r.min;
+      if (r.max !== undefined) maxValues[f.name] = r.max;
+    }
+    const schema = new arrow.Schema(fields);
+    const struct = makeData({ type: new arrow.Struct(fields), length: numRows, children, nullCount: 0 });
+    const table = new arrow.Table([new arrow.RecordBatch(schema, struct as arrow.Data<arrow.Struct>)]);
+    const props = new pw.WriterPropertiesBuilder()
+      .setCompression(this.compression)
+      .setMaxRowGroupSize(this.rowGroupRows)
+      .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
+      .setCreatedBy("certstream @certstream/delta (parquet-wasm)")
+      .build();
+    // writeParquet takes ownership of the wasm table and the properties.
+    const bytes = pw.writeParquet(pw.Table.fromIPCStream(arrow.tableToIPC(table, "stream")), props);
+    return { bytes, numRows, stats: { numRecords: numRows, minValues, maxValues, nullCount } };
+  }
+}
