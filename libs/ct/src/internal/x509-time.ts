@@ -51,6 +51,9 @@ export function readTime(buf: Uint8Array, tag: number, start: number, end: numbe
     const om = digits(buf, p + 3, 2, end);
     if (oh >= 0) offsetMinutes = (buf[p] === 0x2d ? -1 : 1) * (oh * 60 + Math.max(om, 0));
   }
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  // Date.UTC maps years 0-99 to 1900-1999; GeneralizedTime years are literal.
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second));
+  date.setUTCFullYear(year);
+  const ms = date.getTime();
   return Math.floor(ms / 1000) - offsetMinutes * 60;
 }
