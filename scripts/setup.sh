@@ -35,11 +35,11 @@ apt_install() {
   [ "$(id -u)" -eq 0 ] || die "need root to apt-get install ${missing[*]}"
   if [ "$APT_UPDATED" -eq 0 ]; then
     log "apt-get update"
-    apt-get update -qq
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
     APT_UPDATED=1
   fi
   log "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 setup_node() {
@@ -86,6 +86,7 @@ setup_apicurio() {
     log "fetching Apicurio Registry $APICURIO_VERSION (~160 MB) from Maven Central"
     mvn -B -q dependency:get -Dartifact=io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all -Dtransitive=false
   fi
+  log "unpacking Apicurio Registry $APICURIO_VERSION"
   rm -rf .cache/apicurio/app.tmp
   mkdir -p .cache/apicurio/app.tmp
   tar -xzf "$tar" -C .cache/apicurio/app.tmp
@@ -103,9 +104,9 @@ setup_prometheus() {
   mkdir -p .cache/prometheus
   if ! ls .cache/prometheus/prometheus_*.deb >/dev/null 2>&1; then
     log "downloading the Debian prometheus package"
-    if ! (cd .cache/prometheus && apt-get download prometheus 2>/dev/null); then
+    if ! (cd .cache/prometheus && apt-get download prometheus >/dev/null 2>&1); then
       [ "$APT_UPDATED" -eq 0 ] && apt-get update -qq && APT_UPDATED=1
-      (cd .cache/prometheus && apt-get download prometheus 2>/dev/null) || die "apt-get download prometheus failed"
+      (cd .cache/prometheus && apt-get download prometheus >/dev/null 2>&1) || die "apt-get download prometheus failed"
     fi
   fi
   rm -rf .cache/prometheus/root
