@@ -1,0 +1,34 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** The Python with `deltalake` (delta-rs) installed: $PYTHON, else the repo's .venv (requirements-test.txt). */
+export function python(): string {
+  const p = process.env.PYTHON ?? `${repoRoot}.venv/bin/python`;
+  if (!existsSync(p))
+    throw new Error(`no Python at ${p}: install requirements-test.txt into .venv (or set PYTHON)`);
+  return p;
+}
+
+export interface DeltaRsView {
+  version: number;
+  protocol: { minReaderVersion: number; minWriterVersion: number };
+  partition_columns: string[];
+  schema: [string, string, boolean][];
+  delta_schema: { fields: { name: string; type: unknown; nullable: boolean }[] };
+  num_files: number;
+  txns: Record<string, number | null>;
+  rows: Record<string, unknown>[];
+}
+
+/** Reads a table with delta-rs (an independent implementation) and returns what it sees. */
+export async function readWithDeltaRs(tablePath: string, appIds: string[] = []): Promise<DeltaRsView> {
+  const script = fileURLToPath(new URL("./python/read_table.py", import.meta.url));
+  const { stdout } = await promisify(execFile)(python(), [script, tablePath, ...appIds], {
+    maxBuffer: 1 << 30,
+  });
+  return JSON.parse(stdout) as DeltaRsView;
+}
