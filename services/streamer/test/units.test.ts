@@ -1,0 +1,208 @@
+/** Pure logic of the streamer: filters, cursors, framing, the slow-client policy, access control. */
+import { describe, expect, it } from "vitest";
+import { Access } from "../src/access.ts";
+import { CLOSE_TOO_SLOW, type ClientSink, StreamClient } from "../src/client.ts";
+import { CursorError, decodeCursor, encodeCursor, parseSince } from "../src/cursor.ts";
+import { entryKeys } from "../src/fanout.ts";
+import { ClientFilter, FilterError } from "../src/filters.ts";
+import { sseEvent, wsTextFrame } from "../src/frames.ts";
+import { streamerSettings } from "../src/settings.ts";
+import { realEntries } from "./harness.ts";
+
+const q = (s: string) => new URLSearchParams(s);
+
+describe("filters", () => {
+  const entries = realEntries();
+  const dragonjar = entries.find((e) => e.leaf?.all_domains.includes("portal.dragonjar.org"));
+  if (!dragonjar) throw new Error("fixture changed: portal.dragonjar.org missing");
+  const k = entryKeys(dragonjar);
+
+  it("no filter parameter means no filter", () => {
+    expect(ClientFilter.fromQuery(q("since=x&token=y"))).toBeNull();
+  });
+  it("exact domain matches and non-matches", () => {
+    expect(ClientFilter.fromQuery(q("domain=portal.dragonjar.org"))?.matches(k)).toBe(true);
+    expect(ClientFilter.fromQuery(q("domain=PORTAL.dragonjar.org"))?.matches(k)).toBe(true);
+    expect(ClientFilter.fromQuery(q("domain=dragonjar.org"))?.matches(k)).toBe(false);
+  });
+  it("*.suffix matches subdomains only; comma-separated values are alternatives", () => {
+    expect(ClientFilter.fromQuery(q("domain=*.dragonjar.org"))?.matches(k)).toBe(true);
+    expect(ClientFilter.fromQuery(q("domain=*.portal.dragonjar.org"))?.matches(k)).toBe(false);
+    expect(ClientFilter.fromQuery(q("domain=nothing.invalid,*.dragonjar.org"))?.matches(k)).toBe(true);
+    expect(ClientFilter.fromQuery(q("domain=*.example.com"))?.matches(k)).toBe(false);
+  });
+  it("issuer substring and log, combined with AND", () => {
+    expect(ClientFilter.fromQuery(q("issuer=google trust"))?.matches(k)).toBe(true);
+    expect(ClientFilter.fromQuery(q("issuer=let's encrypt"))?.matches(k)).toBe(false);
+    expect(ClientFilter.fromQuery(q("log=argon2026h2"))?.matches(k)).toBe(true);
+    expect(ClientFilter.fromQuery(q("log=xenon2026h2"))?.matches(k)).toBe(false);
+    expect(ClientFilter.fromQuery(q(`log=${encodeURIComponent(dragonjar.log.id)}`))?.matches(k)).toBe(true);
+    expect(ClientFilter.fromQuery(q("domain=*.dragonjar.org&issuer=WR1"))?.matches(k)).toBe(true);
+    expect(ClientFilter.fromQuery(q("domain=*.dragonjar.org&issuer=R12"))?.matches(k)).toBe(false);
+  });
+  it("every real entry matches its own first domain exactly", () => {
+    for (const e of entries) {
+      if (!e.leaf || e.leaf.all_domains.length === 0) continue;
+      expect(ClientFilter.fromQuery(q(`domain=${e.leaf.all_domains[0]}`))?.matches(entryKeys(e))).toBe(true);
+    }
+  });
+  it("bad filters are refused with a reason", () => {
+    expect(() => ClientFilter.fromQuery(q("domain=foo.*.com"))).toThrow(FilterError);
+    expect(() => ClientFilter.fromQuery(q(`domain=${"a,".repeat(150)}`))).toThrow(FilterError);
+  });
+});
+
+describe("cursor", () => {
+  it("round-trips and is opaque base64url", () => {
+    const pos = new Map([
+      [0, 12],
+      [1, 0],
+      [7, 123456789012],
+    ]);
+    const c = encodeCursor(pos);
+    expect(c).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeCursor(c)).toEqual(pos);
+  });
+  it("refuses garbage", () => {
+    expect(() => decodeCursor("not a cursor!")).toThrow(CursorError);
+    expect(() => decodeCursor(Buffer.from("c2:0.1").toString("base64url"))).toThrow(CursorError);
+    expect(() => decodeCursor(Buffer.from("c1:0.x").toString("base64url"))).toThrow(CursorError);
+  });
+  it("since= takes seconds, milliseconds, ISO dates or a cursor", () => {
+    expect(parseSince("1700000000")).toEqual({ timestampMs: 1_700_000_000_000 });
+    expect(parseSince("1700000000.5")).toEqual({ timestampMs: 1_700_000_000_500 });
+    expect(parseSince("1700000000123")).toEqual({ timestampMs: 1_700_000_000_123 });
+    expect(parseSince("2026-11-24T21:00:00Z")).toEqual({ timestampMs: Date.parse("2026-11-24T21:00:00Z") });
+    expect(parseSince(encodeCursor(new Map([[2, 5]])))).toEqual({ cursor: new Map([[2, 5]]) });
+  });
+});
+
+describe("frames", () => {
+  it("WebSocket text frames for the three length encodings", () => {
+    for (const n of [5, 125, 126, 65535, 65536, 200_000]) {
+      const f = wsTextFrame(Buffer.alloc(n, 0x61));
+      expect(f[0]).toBe(0x81);
+      const len = f[1] < 126 ? f[1] : f[1] === 126 ? f.readUInt16BE(2) : f.readUInt32BE(6);
+      expect(len).toBe(n);
+      expect(f.length).toBe(n + (n < 126 ? 2 : n < 65536 ? 4 : 10));
+    }
+  });
+  it("SSE events with and without id", () => {
+    expect(sseEvent(Buffer.from('{"a":1}'), "abc").toString()).toBe('id: abc\ndata: {"a":1}\n\n');
+    expect(sseEvent(Buffer.from("x\ny"), null).toString()).toBe("data: x\ndata: y\n\n");
+  });
+});
+
+class MemorySink implements ClientSink {
+  queued = 0;
+  written: Buffer[] = [];
+  closed: { code: number; reason: string } | null = null;
+  buffered(): number {
+    return this.queued;
+  }
+  write(frame: Buffer): void {
+    this.queued += frame.length;
+    this.written.push(frame);
+  }
+  frame(m: Buffer): Buffer {
+    return m;
+  }
+  close(code: number, reason: string): void {
+    this.closed = { code, reason };
+  }
+}
+
+describe("slow-client policy", () => {
+  const make = (sink: MemorySink) => {
+    const drops: number[] = [];
+    const client = new StreamClient({
+      format: "lite",
+      transport: "ws",
+      ip: "127.0.0.1",
+      filter: null,
+      sink,
+      events: { dropped: (_c, n) => drops.push(n), slowDisconnect: () => {} },
+      limitBytes: 1000,
+      disconnectMs: 5000,
+    });
+    return { client, drops };
+  };
+  it("drops over the limit, notifies with the count once drained, and keeps memory bounded", () => {
+    const sink = new MemorySink();
+    const { client, drops } = make(sink);
+    const frame = Buffer.alloc(300);
+    let t = 1000;
+    for (let i = 0; i < 10; i++) client.deliver(frame, t++);
+    expect(sink.queued).toBeLessThanOrEqual(1000);
+    expect(drops.length).toBe(7);
+    sink.queued = 0; // the client read everything
+    client.deliver(frame, t++);
+    const notice = JSON.parse(sink.written.at(-2)?.toString() ?? "{}");
+    expect(notice).toMatchObject({ message_type: "dropped", count: 7 });
+    expect(sink.closed).toBeNull();
+  });
+  it("disconnects with 4008 after sustained lag, after a final notice", () => {
+    const sink = new MemorySink();
+    const { client } = make(sink);
+    const frame = Buffer.alloc(600);
+    client.deliver(frame, 0);
+    client.deliver(frame, 1);
+    client.sweep(3000);
+    expect(sink.closed).toBeNull();
+    client.sweep(6000);
+    expect(sink.closed?.code).toBe(CLOSE_TOO_SLOW);
+    expect(JSON.parse(sink.written.at(-1)?.toString() ?? "{}")).toMatchObject({
+      message_type: "dropped",
+      count: 1,
+    });
+  });
+});
+
+describe("access", () => {
+  const settings = streamerSettings({
+    auth: { enabled: true, tokens: ["s3cret", "other"], header_name: "X-Api-Key" },
+    connection_limit: { enabled: true, max_connections: 3, per_ip_limit: 2 },
+    rate_limit: { enabled: true, requests_per_second: 1, burst: 2 },
+    trusted_proxies: ["10.0.0.0/8", "::1"],
+  });
+  it("bearer tokens in the configured header, or ?token=", () => {
+    const a = new Access(settings);
+    expect(a.checkAuth({ "x-api-key": "Bearer s3cret" }, null)).toBeNull();
+    expect(a.checkAuth({ "x-api-key": "other" }, null)).toBeNull();
+    expect(a.checkAuth({}, "s3cret")).toBeNull();
+    expect(a.checkAuth({ "x-api-key": "s3cre" }, null)?.status).toBe(401);
+    expect(a.checkAuth({ authorization: "Bearer s3cret" }, null)?.status).toBe(401);
+    expect(a.checkAuth({}, null)?.status).toBe(401);
+  });
+  it("global and per-IP connection limits, released on close", () => {
+    const a = new Access(settings);
+    expect(a.acquire("1.1.1.1")).toBeNull();
+    expect(a.acquire("1.1.1.1")).toBeNull();
+    expect(a.acquire("1.1.1.1")?.kind).toBe("per_ip_limit");
+    expect(a.acquire("2.2.2.2")).toBeNull();
+    expect(a.acquire("3.3.3.3")?.kind).toBe("max_connections");
+    a.release("1.1.1.1");
+    expect(a.acquire("3.3.3.3")).toBeNull();
+  });
+  it("rate limit per IP with burst and refill", () => {
+    const a = new Access(settings);
+    expect(a.checkRate("1.1.1.1", 0)).toBeNull();
+    expect(a.checkRate("1.1.1.1", 0)).toBeNull();
+    expect(a.checkRate("1.1.1.1", 0)?.status).toBe(429);
+    expect(a.checkRate("9.9.9.9", 0)).toBeNull();
+    expect(a.checkRate("1.1.1.1", 1000)).toBeNull();
+  });
+  it("X-Forwarded-For only from trusted proxies", () => {
+    const a = new Access(settings);
+    expect(a.clientIp("10.1.2.3", "203.0.113.9")).toBe("203.0.113.9");
+    expect(a.clientIp("::ffff:10.1.2.3", "198.51.100.1, 203.0.113.9, 10.9.9.9")).toBe("203.0.113.9");
+    expect(a.clientIp("192.0.2.1", "203.0.113.9")).toBe("192.0.2.1");
+    expect(a.clientIp("::1", "2001:db8::1")).toBe("2001:db8::1");
+  });
+  it("update() applies new settings (hot reload)", () => {
+    const a = new Access(settings);
+    a.update({ ...settings, auth: { ...settings.auth, tokens: ["new"] } });
+    expect(a.checkAuth({ "x-api-key": "s3cret" }, null)?.status).toBe(401);
+    expect(a.checkAuth({ "x-api-key": "new" }, null)).toBeNull();
+  });
+});
