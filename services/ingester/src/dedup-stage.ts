@@ -64,7 +64,13 @@ export class DedupStage {
     this.log = opts.logger;
   }
 
-  stats(): { forwarded: number; duplicates: number; unparsed: number; cacheSize: number; partitions: number[] } {
+  stats(): {
+    forwarded: number;
+    duplicates: number;
+    unparsed: number;
+    cacheSize: number;
+    partitions: number[];
+  } {
     let cacheSize = 0;
     for (const p of this.parts.values()) cacheSize += p.seen.size;
     return {
@@ -112,7 +118,10 @@ export class DedupStage {
       this.rebalancing = true;
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.log.error({ err: errorMessage(payload.error), restart: payload.restart }, "dedup consumer crashed");
+      this.log.error(
+        { err: errorMessage(payload.error), restart: payload.restart },
+        "dedup consumer crashed",
+      );
     });
     await consumer.connect();
     await consumer.subscribe({ topic: entriesTopic, fromBeginning: true });
@@ -156,7 +165,13 @@ export class DedupStage {
 
   private async processBatch(
     st: PartitionState,
-    messages: { key: Buffer | null; value: Buffer | null; headers?: Message["headers"]; timestamp: string; offset: string }[],
+    messages: {
+      key: Buffer | null;
+      value: Buffer | null;
+      headers?: Message["headers"];
+      timestamp: string;
+      offset: string;
+    }[],
     topic: string,
   ): Promise<void> {
     const out: Message[] = [];
@@ -169,7 +184,8 @@ export class DedupStage {
         continue;
       }
       const flag = headerString(msg.headers, HEADER_LEAF_PARSED);
-      const parsed = flag !== undefined ? flag === "1" : this.o.isParsed ? await this.o.isParsed(msg.value) : true;
+      const parsed =
+        flag !== undefined ? flag === "1" : this.o.isParsed ? await this.o.isParsed(msg.value) : true;
       if (!parsed) {
         unparsed++;
         continue;
@@ -196,14 +212,19 @@ export class DedupStage {
       if (out.length > 0) await tx.send({ topic: this.o.certsTopic, messages: out });
       await tx.sendOffsets({
         consumerGroupId: this.o.groupId,
-        topics: [{ topic, partitions: [{ partition: st.partition, offset: (BigInt(last) + 1n).toString() }] }],
+        topics: [
+          { topic, partitions: [{ partition: st.partition, offset: (BigInt(last) + 1n).toString() }] },
+        ],
       });
       await tx.commit();
     } catch (e) {
       m.produceErrors.inc({ stage: "dedup", kind: kafkaFailureKind(e) });
       await tx.abort().catch(() => undefined);
       if (isFenced(e)) {
-        this.log.warn({ partition: st.partition }, "dedup producer fenced: partition taken over; dropping it");
+        this.log.warn(
+          { partition: st.partition },
+          "dedup producer fenced: partition taken over; dropping it",
+        );
         this.parts.delete(st.partition);
       }
       throw e;
@@ -247,7 +268,13 @@ export class DedupStage {
         transactionTimeout: this.o.transactionTimeoutMs,
         allowAutoTopicCreation: false,
       });
-      return { partition, producer, seen: new SeenSet(ttlMs, perPartition), ready: Promise.resolve(), failed: null };
+      return {
+        partition,
+        producer,
+        seen: new SeenSet(ttlMs, perPartition),
+        ready: Promise.resolve(),
+        failed: null,
+      };
     });
     for (const p of fresh) this.retryable.delete(p);
     const ready = this.prepare(states);
@@ -256,7 +283,10 @@ export class DedupStage {
       this.parts.set(st.partition, st);
     }
     ready.catch((e) => {
-      this.log.error({ partitions: fresh, err: errorMessage(e) }, "dedup partition preparation failed; retried on next batch");
+      this.log.error(
+        { partitions: fresh, err: errorMessage(e) },
+        "dedup partition preparation failed; retried on next batch",
+      );
       for (const st of states) st.failed = e instanceof Error ? e : new Error(String(e));
     });
     return states;

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { CertificateEntry } from "@certstream/schema";
 import type { IHeaders } from "kafkajs";
 
@@ -17,18 +16,6 @@ export const HEADER_LOG_INDEX = "certstream.log_index";
 export const HEADER_LEAF_PARSED = "certstream.leaf_parsed";
 /** The parse_error kind when there is one. */
 export const HEADER_PARSE_ERROR = "certstream.parse_error";
-
-/**
- * Kafka key: SHA-256 of leaf_der (32 bytes). An entry whose leaf could not even be extracted has an empty
- * leaf_der; hashing the raw bytes instead keeps those entries spread over partitions rather than all on the
- * key of the empty string.
- */
-export function entryKey(entry: CertificateEntry): Buffer {
-  const h = createHash("sha256");
-  if (entry.leaf_der.length > 0 || !entry.raw) h.update(entry.leaf_der);
-  else h.update(entry.raw.leaf_input).update(entry.raw.extra_data);
-  return h.digest();
-}
 
 export function entryHeaders(entry: CertificateEntry): IHeaders {
   const headers: IHeaders = {

@@ -80,7 +80,8 @@ export class Ingester {
     } finally {
       await admin.disconnect();
     }
-    if (this.partitionCount === 0) throw new Error(`coordination topic ${coordinationTopic} has no partitions`);
+    if (this.partitionCount === 0)
+      throw new Error(`coordination topic ${coordinationTopic} has no partitions`);
     const consumer = kafka.consumer({
       groupId,
       partitionAssigners: [logBalancedAssigner(() => [...this.logs.keys()])],
@@ -98,7 +99,12 @@ export class Ingester {
       this.rebalancing = false;
       this.confirm();
       this.log.info(
-        { memberId: payload.memberId, leader: payload.isLeader, partitions: parts, generation: this.generation },
+        {
+          memberId: payload.memberId,
+          leader: payload.isLeader,
+          partitions: parts,
+          generation: this.generation,
+        },
         "ingester group assignment",
       );
       this.schedule();
@@ -109,7 +115,10 @@ export class Ingester {
       this.log.info("ingester group rebalancing: new transactions wait for the new assignment");
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.log.error({ err: errorMessage(payload.error), restart: payload.restart }, "ingester group consumer crashed");
+      this.log.error(
+        { err: errorMessage(payload.error), restart: payload.restart },
+        "ingester group consumer crashed",
+      );
     });
     await consumer.connect();
     await consumer.subscribe({ topic: coordinationTopic, fromBeginning: false });
@@ -192,9 +201,11 @@ export class Ingester {
   }
 
   private schedule(): void {
-    this.reconciling = this.reconciling.then(() => this.reconcile()).catch((e) => {
-      this.log.error({ err: errorMessage(e) }, "ingester reconcile failed");
-    });
+    this.reconciling = this.reconciling
+      .then(() => this.reconcile())
+      .catch((e) => {
+        this.log.error({ err: errorMessage(e) }, "ingester reconcile failed");
+      });
   }
 
   private async reconcile(): Promise<void> {
@@ -231,7 +242,10 @@ export class Ingester {
       { ...o.watcher, startIndex: l.startIndex },
     );
     this.watchers.set(id, w);
-    this.log.info({ log: id, url: l.reader.log.url, transactionalId: w.transactionalId }, "log assigned: watcher starts");
+    this.log.info(
+      { log: id, url: l.reader.log.url, transactionalId: w.transactionalId },
+      "log assigned: watcher starts",
+    );
     w.start((fenced) => {
       if (this.watchers.get(id) === w) this.watchers.delete(id);
       ownedLogs.set(this.watchers.size);

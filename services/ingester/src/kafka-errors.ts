@@ -1,4 +1,4 @@
-import { failureKind, type FailureKind } from "@certstream/metrics";
+import { type FailureKind, failureKind } from "@certstream/metrics";
 
 const FENCED_TYPES = new Set(["INVALID_PRODUCER_EPOCH", "PRODUCER_FENCED", "TRANSACTION_COORDINATOR_FENCED"]);
 const FENCED_CODES = new Set([47, 52, 90]);

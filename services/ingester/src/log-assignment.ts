@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { AssignerProtocol, type Assigner, type PartitionAssigner } from "kafkajs";
+import { type Assigner, AssignerProtocol, type PartitionAssigner } from "kafkajs";
 
 /**
  * How replicas share the logs: every replica joins one consumer group on the coordination topic
@@ -28,19 +28,26 @@ export interface MemberLoad {
 
 /** Pure assignment: partitions (with their log counts) over members. Deterministic for the same inputs. */
 export function assignPartitions(memberIds: string[], partitionWeights: number[]): Map<string, number[]> {
-  const members: MemberLoad[] = [...memberIds].sort().map((memberId) => ({ memberId, partitions: [], logs: 0 }));
+  const members: MemberLoad[] = [...memberIds]
+    .sort()
+    .map((memberId) => ({ memberId, partitions: [], logs: 0 }));
   const out = new Map<string, number[]>();
   if (members.length === 0) return out;
   const order = partitionWeights.map((w, p) => ({ p, w })).sort((a, b) => b.w - a.w || a.p - b.p);
   for (const { p, w } of order) {
     let best = members[0];
     for (const m of members) {
-      if (m.logs < best.logs || (m.logs === best.logs && m.partitions.length < best.partitions.length)) best = m;
+      if (m.logs < best.logs || (m.logs === best.logs && m.partitions.length < best.partitions.length))
+        best = m;
     }
     best.partitions.push(p);
     best.logs += w;
   }
-  for (const m of members) out.set(m.memberId, m.partitions.sort((a, b) => a - b));
+  for (const m of members)
+    out.set(
+      m.memberId,
+      m.partitions.sort((a, b) => a - b),
+    );
   return out;
 }
 
@@ -67,7 +74,11 @@ export function logBalancedAssigner(knownLogs: () => string[]): PartitionAssigne
       }
       return [...perMember].map(([memberId, assignment]) => ({
         memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment, userData: Buffer.alloc(0) }),
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 1,
+          assignment,
+          userData: Buffer.alloc(0),
+        }),
       }));
     },
     protocol({ topics }) {

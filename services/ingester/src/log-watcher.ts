@@ -1,14 +1,15 @@
+import { entryKey } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
+import { failureKind } from "@certstream/metrics";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
 import type { Kafka, Message, Producer } from "kafkajs";
-import { type EntryEncoder, entryHeaders, entryKey } from "./entry-record.ts";
+import { type EntryEncoder, entryHeaders } from "./entry-record.ts";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
 import type { LogReader } from "./log-reader.ts";
 import * as m from "./metrics.ts";
 import type { StateCodec } from "./state-codec.ts";
 import { stateKey } from "./state-record.ts";
 import type { StateView } from "./state-view.ts";
-import { failureKind } from "@certstream/metrics";
 
 export interface WatcherSettings {
   entriesTopic: string;
@@ -107,7 +108,7 @@ export class LogWatcher {
   }
 
   get transactionalId(): string {
-    return `${this.cfg.transactionalIdPrefix}-${this.logId}`;
+    return `${this.cfg.transactionalIdPrefix}-${this.logId.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
   }
 
   /** Starts the loop; `onEnd(fenced)` is called when it ends on its own (fenced, or no longer owned). */
@@ -178,7 +179,7 @@ export class LogWatcher {
 
   /** One producer lifetime: init (fence), read position, then batches until stopped or failed. */
   private async session(onProgress: () => void): Promise<void> {
-    const { kafka, reader, stateView, logger } = this.deps;
+    const { kafka, stateView, logger } = this.deps;
     const producer = kafka.producer({
       transactionalId: this.transactionalId,
       idempotent: true,
@@ -289,7 +290,8 @@ export class LogWatcher {
       m.stateCommits.inc({ result: "committed" });
       m.batchSize.observe({ stage: "ingest" }, batch.length);
       m.entriesIngested.inc({ log: log.id, operator: log.operator }, batch.length);
-      for (const e of batch) if (!e.leaf) m.parseFailures.inc({ log: log.id, kind: e.parse_error?.kind ?? "unknown" });
+      for (const e of batch)
+        if (!e.leaf) m.parseFailures.inc({ log: log.id, kind: e.parse_error?.kind ?? "unknown" });
       const now = Date.now();
       this.status.position = last.index + 1;
       this.status.lastCommitAt = now;
@@ -305,8 +307,10 @@ export class LogWatcher {
   private refreshGauges(): void {
     const s = this.status;
     const now = Date.now();
-    if (s.head !== null && s.position !== null) m.lagEntries.set(this.label, Math.max(0, s.head - s.position));
-    if (s.newestEntryTimestamp !== null) m.sourceLagSeconds.set(this.label, (now - s.newestEntryTimestamp) / 1000);
+    if (s.head !== null && s.position !== null)
+      m.lagEntries.set(this.label, Math.max(0, s.head - s.position));
+    if (s.newestEntryTimestamp !== null)
+      m.sourceLagSeconds.set(this.label, (now - s.newestEntryTimestamp) / 1000);
     m.idleSeconds.set(this.label, (now - (s.lastNewEntryAt ?? s.startedAt)) / 1000);
   }
 

@@ -21,7 +21,12 @@ export class StateCodec {
 
   /** Sets the subject's compatibility and registers the schema (idempotent: same schema, same id). */
   async register(compatibility = "BACKWARD"): Promise<number> {
-    this.schemaId = await registerSchema(this.registryUrl, this.subject, ingesterStateSchemaText, compatibility);
+    this.schemaId = await registerSchema(
+      this.registryUrl,
+      this.subject,
+      ingesterStateSchemaText,
+      compatibility,
+    );
     this.writers.set(this.schemaId, this.type);
     return this.schemaId;
   }
@@ -87,7 +92,8 @@ export async function registerSchema(
   const text = await res.text();
   if (!res.ok) throw new Error(`schema registry: register ${subject} → ${res.status} ${text}`);
   const id = (JSON.parse(text) as { id?: unknown }).id;
-  if (typeof id !== "number") throw new Error(`schema registry: register ${subject} answered without id: ${text}`);
+  if (typeof id !== "number")
+    throw new Error(`schema registry: register ${subject} answered without id: ${text}`);
   return id;
 }
 

@@ -42,13 +42,16 @@ export class TopicTail {
     const { topic } = this.opts;
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const admin = this.admin;
+    // Right after topic creation the leader may not be known yet: retry for a while.
+    const offsets = await retrying(() => admin.fetchTopicOffsets(topic));
     const all = offsets.map((o) => o.partition).sort((a, b) => a - b);
     this.partitionsRead = this.opts.partitions ? all.filter((p) => this.opts.partitions?.includes(p)) : all;
     const starts = new Map<number, bigint>();
     for (const o of offsets) starts.set(o.partition, BigInt(o.low));
     if (this.opts.fromTimestamp !== undefined) {
-      const byTime = await this.admin.fetchTopicOffsetsByTimestamp(topic, this.opts.fromTimestamp);
+      const from = this.opts.fromTimestamp;
+      const byTime = await retrying(() => admin.fetchTopicOffsetsByTimestamp(topic, from));
       const high = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
       for (const o of byTime) {
         // -1: no record at or after the timestamp → start at the end.
@@ -101,9 +104,11 @@ export class TopicTail {
   /** Resolves once every record committed before this call (on the partitions read) has been applied. */
   async catchUp(timeoutMs = 60_000): Promise<void> {
     if (!this.admin) throw new Error("TopicTail.catchUp before start()");
-    const offsets = await this.admin.fetchTopicOffsets(this.topic);
+    const admin = this.admin;
+    const offsets = await retrying(() => admin.fetchTopicOffsets(this.topic));
     const targets = new Map<number, bigint>();
-    for (const o of offsets) if (this.partitionsRead.includes(o.partition)) targets.set(o.partition, BigInt(o.high));
+    for (const o of offsets)
+      if (this.partitionsRead.includes(o.partition)) targets.set(o.partition, BigInt(o.high));
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.failure) throw this.failure;
@@ -113,7 +118,9 @@ export class TopicTail {
       const left = deadline - Date.now();
       if (left <= 0) {
         const detail = [...targets].map(([p, t]) => `${p}:${this.positions.get(p)}/${t}`).join(" ");
-        throw new Error(`${this.topic}: not caught up after ${timeoutMs} ms (partition:position/target ${detail})`);
+        throw new Error(
+          `${this.topic}: not caught up after ${timeoutMs} ms (partition:position/target ${detail})`,
+        );
       }
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -137,5 +144,16 @@ export class TopicTail {
 
   private wake(): void {
     for (const w of [...this.waiters]) w();
+  }
+}
+
+async function retrying<T>(fn: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * i)));
+    }
   }
 }

@@ -31,6 +31,25 @@ export const ingester = section({
   dedup_group_id: str("certstream-dedup"),
   /** Identifies this replica in /api/logs; defaults to hostname-pid. */
   replica_id: optStr(),
+  /**
+   * Replicas share the logs through group membership on this topic (never written to): a log belongs to
+   * partition hash(log id) mod coordination_partitions, and each partition has one owner in the group.
+   */
+  coordination_topic: str("certstream.ingester.logs"),
+  coordination_partitions: int(64, { min: 1, max: 10_000 }),
+  /** A replica that stops heartbeating loses its logs after this long. */
+  session_timeout_ms: int(10_000, { min: 3_000, max: 300_000 }),
+  heartbeat_interval_ms: int(2_000, { min: 100 }),
+  /** transactional.id = `<prefix>-<log id>` (ingest) and `<dedup prefix>-<entries topic>-<partition>` (dedup). */
+  transactional_id_prefix: str("certstream-ingester"),
+  dedup_transactional_id_prefix: str("certstream-dedup"),
+  transaction_timeout_ms: int(30_000, { min: 1_000 }),
+  /** Entries per transaction (one batch of one log, plus its position). */
+  max_batch_entries: int(1000, { min: 1, max: 100_000 }),
+  /** Entries partitions the dedup stage processes at once. */
+  dedup_partitions_concurrency: int(2, { min: 1, max: 64 }),
+  /** Run the log watchers in this process (off: a dedup-only replica). */
+  watchers_enabled: bool(true),
 });
 
 export const delta_sink = section({

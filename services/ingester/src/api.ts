@@ -1,0 +1,97 @@
+import { type HealthState, registerHttpMetrics, registerMetricsRoute } from "@certstream/metrics";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { DedupStage } from "./dedup-stage.ts";
+import type { Ingester, LogReport } from "./ingester.ts";
+
+export interface ApiDeps {
+  ingester: Ingester | null;
+  dedup: DedupStage | null;
+  health: HealthState;
+  replicaId: string;
+  /** Serve /metrics here (false when a separate metrics listener serves it). */
+  metrics: boolean;
+}
+
+/** One log as /api/logs shows it (snake_case, like the rest of the public JSON). */
+export interface LogView {
+  id: string;
+  name: string;
+  url: string;
+  operator: string;
+  kind: string;
+  /** Replica watching it now (this one when `owned`), or the writer of its last stored position. */
+  owner: string | null;
+  owned: boolean;
+  phase: string;
+  /** Next index to write. */
+  position: number | null;
+  /** Tree size of the log's newest head. */
+  head: number | null;
+  lag_entries: number | null;
+  /** 0 when caught up; else now minus the timestamp of the newest entry written. */
+  lag_seconds: number | null;
+  /** Now minus the timestamp of the newest entry written (whether caught up or not). */
+  source_lag_seconds: number | null;
+  idle_seconds: number | null;
+  last_commit_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+}
+
+const iso = (ms: number | null): string | null =>
+  ms === null || ms <= 0 ? null : new Date(ms).toISOString();
+
+export function logView(r: LogReport, now = Date.now()): LogView {
+  const lagEntries = r.head !== null && r.position !== null ? Math.max(0, r.head - r.position) : null;
+  const sourceLag =
+    r.newestEntryTimestamp !== null ? Math.max(0, (now - r.newestEntryTimestamp) / 1000) : null;
+  return {
+    id: r.log.id,
+    name: r.log.name,
+    url: r.log.url,
+    operator: r.log.operator,
+    kind: r.log.kind,
+    owner: r.owner,
+    owned: r.owned,
+    phase: r.phase,
+    position: r.position,
+    head: r.head,
+    lag_entries: lagEntries,
+    lag_seconds: lagEntries === 0 ? 0 : sourceLag,
+    source_lag_seconds: sourceLag,
+    idle_seconds: r.owned ? (now - (r.lastNewEntryAt ?? r.startedAt)) / 1000 : null,
+    last_commit_at: iso(r.lastCommitAt),
+    last_error: r.lastError,
+    last_error_at: iso(r.lastErrorAt),
+  };
+}
+
+/** /api/logs, /health (liveness), /health/ready (readiness), /metrics. */
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({ logger: false });
+  registerHttpMetrics(app, { ignoreRoutes: ["/metrics"] });
+  app.get("/api/logs", async () => {
+    const now = Date.now();
+    const logs = (deps.ingester?.report() ?? []).map((r) => logView(r, now));
+    logs.sort((a, b) => a.name.localeCompare(b.name));
+    return { replica: deps.replicaId, logs, dedup: deps.dedup?.stats() ?? null };
+  });
+  app.get("/health", async (_req, reply) => {
+    const h = deps.health;
+    return reply.code(h.live ? 200 : 503).send({ status: h.live ? "ok" : "down", health: h.status });
+  });
+  app.get("/health/ready", async (_req, reply) => {
+    const h = deps.health;
+    const body = {
+      status: h.ready ? "ready" : "not_ready",
+      health: h.status,
+      ingester: deps.ingester
+        ? { ready: deps.ingester.isReady(), watching: deps.ingester.watching().length }
+        : null,
+      dedup: deps.dedup ? { ready: deps.dedup.isReady(), partitions: deps.dedup.stats().partitions } : null,
+    };
+    return reply.code(h.ready ? 200 : 503).send(body);
+  });
+  if (deps.metrics) registerMetricsRoute(app);
+  return app;
+}

@@ -1,0 +1,59 @@
+// TODO: import from "@certstream/ct" once its index exports the client types.
+
+import type { CertificateEntry, LogSource } from "@certstream/schema";
+import type { LogClient, TreeHead } from "../../../libs/ct/src/log-range.ts";
+import type { LogHead, LogReader } from "./log-reader.ts";
+
+/** Error for a range the log refused for good: the watcher retries later and never skips it. */
+export class LogRangeRefused extends Error {
+  readonly start: number;
+  readonly end: number;
+  readonly reason: string;
+  constructor(start: number, end: number, reason: string, detail: string) {
+    super(`log refused entries ${start}..${end} (${reason}): ${detail}`);
+    this.name = "LogRangeRefused";
+    this.start = start;
+    this.end = end;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A LogReader over a libs/ct client (RFC 6962 or static-ct-api) and the parser. A gap reported by the client
+ * ends the read at the gap: the entries before it are returned (and committed); if the gap is first, the read
+ * fails, so the watcher retries the same index later rather than leaving a hole in `entries`.
+ */
+export class CtLogReader<E> implements LogReader {
+  readonly log: LogSource;
+  private readonly client: LogClient<E>;
+  private readonly convert: (log: LogSource, e: E, seenMicros: number) => CertificateEntry;
+
+  constructor(
+    log: LogSource,
+    client: LogClient<E>,
+    convert: (log: LogSource, e: E, seenMicros: number) => CertificateEntry,
+  ) {
+    this.log = log;
+    this.client = client;
+    this.convert = convert;
+  }
+
+  async head(signal: AbortSignal): Promise<LogHead> {
+    const h: TreeHead = await this.client.head(signal);
+    return { treeSize: h.treeSize, timestamp: h.timestamp };
+  }
+
+  async entries(start: number, end: number, signal: AbortSignal): Promise<CertificateEntry[]> {
+    const out: CertificateEntry[] = [];
+    for await (const item of this.client.fetch(start, end, { signal })) {
+      if (item.kind === "gap") {
+        if (out.length === 0)
+          throw new LogRangeRefused(item.gap.start, item.gap.end, item.gap.reason, item.gap.detail);
+        break;
+      }
+      const seen = Date.now() * 1000;
+      for (const e of item.entries) out.push(this.convert(this.log, e, seen));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,213 @@
+import { hostname } from "node:os";
+import type { Config } from "@certstream/config";
+import {
+  CertificateEntryCodec,
+  createKafka,
+  ensureTopics,
+  topicNames,
+  topicSpecs,
+  valueSubject,
+} from "@certstream/kafka";
+import type { Logger } from "@certstream/log";
+import {
+  HealthState,
+  setKafkaConnected,
+  setSchemaRegistryConnected,
+  startMetricsServer,
+} from "@certstream/metrics";
+import type { FastifyInstance } from "fastify";
+import { buildApi } from "./api.ts";
+import { DedupStage } from "./dedup-stage.ts";
+import { Ingester, type WatchableLog } from "./ingester.ts";
+import { errorMessage } from "./kafka-errors.ts";
+import { configuredLogs } from "./log-catalog.ts";
+import { StateCodec } from "./state-codec.ts";
+import { StateView } from "./state-view.ts";
+
+export interface IngesterService {
+  replicaId: string;
+  ingester: Ingester | null;
+  dedup: DedupStage | null;
+  http: FastifyInstance;
+  /** Address of the HTTP listener (/api/logs, /health, /metrics). */
+  url: string;
+  /** Stops intake, finishes the transactions in flight, leaves the groups. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Logs to watch instead of the configured ones (tests, bench). */
+  logs?: WatchableLog[];
+}
+
+/**
+ * Wires the ingester process: topics and schemas (registered with their compatibility rules), the state view,
+ * the log watchers (group member on the coordination topic), the dedup stage, and the HTTP API.
+ */
+export async function startIngesterService(
+  config: Config,
+  logger: Logger,
+  opts: StartOptions = {},
+): Promise<IngesterService> {
+  const ic = config.ingester;
+  const replicaId = ic.replica_id ?? `${hostname()}-${process.pid}`;
+  const topics = topicNames(config.kafka);
+  const health = new HealthState({ logger, service: "ingester" });
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.client_id, logger });
+
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (config.kafka.create_topics) {
+      const res = await ensureTopics(admin, [
+        ...topicSpecs(config.kafka),
+        {
+          topic: ic.coordination_topic,
+          partitions: ic.coordination_partitions,
+          replicationFactor: config.kafka.replication_factor,
+        },
+      ]);
+      if (res.created.length > 0) logger.info({ created: res.created }, "topics created");
+      for (const mm of res.mismatched)
+        logger.warn(mm, "topic partition count differs from the config (left as is)");
+    }
+    const meta = await admin.fetchTopicMetadata({ topics: [topics.entries, topics.certs] });
+    const counts = meta.topics.map((t) => t.partitions.length);
+    if (counts[0] !== counts[1]) {
+      throw new Error(
+        `${topics.entries} has ${counts[0]} partitions but ${topics.certs} has ${counts[1]}: the dedup stage needs them co-partitioned`,
+      );
+    }
+    setKafkaConnected(true);
+  } finally {
+    await admin.disconnect();
+  }
+
+  const codec = new CertificateEntryCodec({
+    registryUrl: config.kafka.schema_registry_url,
+    clientId: config.kafka.client_id,
+  });
+  const stateCodec = new StateCodec(config.kafka.schema_registry_url, topics.state);
+  try {
+    const entriesSubject = valueSubject(topics.entries);
+    await codec.register(entriesSubject);
+    await codec.register(valueSubject(topics.certs));
+    await stateCodec.register("BACKWARD");
+    setSchemaRegistryConnected(true);
+  } catch (e) {
+    setSchemaRegistryConnected(false);
+    throw new Error(`schema registration failed: ${errorMessage(e)}`, { cause: e });
+  }
+  const entriesSubject = valueSubject(topics.entries);
+
+  let stateView: StateView | null = null;
+  let ingester: Ingester | null = null;
+  if (ic.watchers_enabled) {
+    stateView = new StateView(kafka, topics.state, stateCodec, logger, `${ic.group_id}-state-${replicaId}`);
+    await stateView.start();
+    ingester = new Ingester({
+      kafka,
+      encoder: { encode: (e) => codec.encodeSync(e, entriesSubject) },
+      stateCodec,
+      stateView,
+      logger,
+      groupId: ic.group_id,
+      coordinationTopic: ic.coordination_topic,
+      sessionTimeoutMs: ic.session_timeout_ms,
+      heartbeatIntervalMs: ic.heartbeat_interval_ms,
+      watcher: {
+        entriesTopic: topics.entries,
+        stateTopic: topics.state,
+        replicaId,
+        transactionalIdPrefix: ic.transactional_id_prefix,
+        batchSize: ic.max_batch_entries,
+        pollIntervalMs: config.ct_log.poll_interval_ms,
+        startOverlapLeaves: config.ct_log.start_overlap_leaves,
+        transactionTimeoutMs: ic.transaction_timeout_ms,
+        retryDelayMs: config.ct_log.retry_initial_delay_ms,
+      },
+    });
+    ingester.setLogs(opts.logs ?? configuredLogs(config));
+    await ingester.start();
+  }
+
+  let dedup: DedupStage | null = null;
+  if (config.dedup.enabled) {
+    dedup = new DedupStage({
+      kafka,
+      logger,
+      groupId: ic.dedup_group_id,
+      entriesTopic: topics.entries,
+      certsTopic: topics.certs,
+      ttlSecs: config.dedup.ttl_secs,
+      capacity: config.dedup.capacity,
+      transactionalIdPrefix: ic.dedup_transactional_id_prefix,
+      transactionTimeoutMs: ic.transaction_timeout_ms,
+      sessionTimeoutMs: ic.session_timeout_ms,
+      heartbeatIntervalMs: ic.heartbeat_interval_ms,
+      partitionsConsumedConcurrently: ic.dedup_partitions_concurrency,
+      isParsed: async (value) => (await codec.decode(value)).leaf !== null,
+    });
+    await dedup.start();
+  }
+
+  // Readiness: the group memberships are established (the replica is doing its share of the work).
+  const readiness = setInterval(() => {
+    const ingReady = ingester?.isReady() ?? true;
+    const dedupReady = dedup?.isReady() ?? true;
+    health.setReady(
+      ingReady && dedupReady,
+      ingReady ? (dedupReady ? "groups joined" : "dedup group rebalancing") : "ingester group rebalancing",
+      {
+        watching: ingester?.watching() ?? [],
+        dedupPartitions: dedup?.stats().partitions ?? [],
+      },
+    );
+  }, 500);
+  readiness.unref();
+
+  const separateMetrics = config.metrics.enabled && config.metrics.port !== 0;
+  const http = buildApi({
+    ingester,
+    dedup,
+    health,
+    replicaId,
+    metrics: !separateMetrics || config.protocols.metrics,
+  });
+  const url = await http.listen({ host: config.host, port: ic.port });
+  const metricsServer = separateMetrics
+    ? await startMetricsServer({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        logger,
+        tls: config.metrics.tls.enabled
+          ? {
+              cert_path: config.metrics.tls.cert_path ?? "",
+              key_path: config.metrics.tls.key_path ?? "",
+              ca_path: config.metrics.tls.ca_path ?? undefined,
+              require_mtls: config.metrics.tls.require_mtls,
+            }
+          : undefined,
+      })
+    : null;
+  logger.info(
+    { replicaId, url, logs: ingester?.report().length ?? 0, dedup: dedup !== null },
+    "ingester started",
+  );
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      clearInterval(readiness);
+      health.setReady(false, "shutting down");
+      // Intake stops first; each watcher and the dedup stage finish the transaction in flight.
+      await Promise.allSettled([ingester?.stop(), dedup?.stop()]);
+      await stateView?.stop();
+      await http.close();
+      await metricsServer?.close();
+      logger.info({ replicaId }, "ingester stopped");
+    })();
+    return stopping;
+  };
+  return { replicaId, ingester, dedup, http, url, stop };
+}

@@ -1,0 +1,276 @@
+// Shared pieces of the ingester's integration tests: real broker + registry (test/stack.ts), stand-in RFC 6962
+// logs served over HTTP, config files for child-process replicas, and read_committed read-back of topics.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CertificateEntryCodec, createKafka } from "@certstream/kafka";
+import { createLogger } from "@certstream/log";
+import type { Kafka, KafkaMessage } from "kafkajs";
+import { type Rfc6962LogOptions, Rfc6962StandInLog } from "../../../test/ct-standin/rfc6962-log.ts";
+import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
+import { TopicTail } from "../src/topic-tail.ts";
+
+export const logger = createLogger("ingester-test", process.env.LOG_LEVEL ?? "warn");
+
+export function testKafka(): Kafka {
+  return createKafka({ brokers: kafkaBrokers(), clientId: "ingester-test", logger });
+}
+
+/** Stand-in logs served at http://127.0.0.1:<port>/<name>/ct/v1/... */
+export class StandInServer {
+  readonly logs = new Map<string, Rfc6962StandInLog>();
+  private server: Server | null = null;
+  port = 0;
+
+  add(opts: Rfc6962LogOptions): Rfc6962StandInLog {
+    const log = new Rfc6962StandInLog(opts);
+    this.logs.set(opts.name, log);
+    return log;
+  }
+
+  url(name: string): string {
+    return `http://127.0.0.1:${this.port}/${name}/`;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const u = new URL(req.url ?? "/", "http://x");
+      const [, name, ...rest] = u.pathname.split("/");
+      const log = this.logs.get(name);
+      if (!log) {
+        res.writeHead(404).end("no such log\n");
+        return;
+      }
+      log.handle(req, res, rest.join("/"), u.searchParams).catch((e) => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end(String(e));
+      });
+    });
+    await new Promise<void>((r) => this.server?.listen(0, "127.0.0.1", r));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    for (const l of this.logs.values()) l.stop();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+export interface Names {
+  entries: string;
+  certs: string;
+  backfill: string;
+  state: string;
+  coordination: string;
+  group: string;
+  dedupGroup: string;
+  txPrefix: string;
+  dedupTxPrefix: string;
+}
+
+export function uniqueNames(prefix: string): Names {
+  const base = uniqueName(prefix);
+  return {
+    entries: `${base}.entries`,
+    certs: `${base}.certs`,
+    backfill: `${base}.backfill`,
+    state: `${base}.state`,
+    coordination: `${base}.logs`,
+    group: `${base}-ingester`,
+    dedupGroup: `${base}-dedup`,
+    txPrefix: `${base}-tx`,
+    dedupTxPrefix: `${base}-dtx`,
+  };
+}
+
+/** A YAML config for one replica (JSON is valid YAML). */
+export function writeConfig(
+  dir: string,
+  file: string,
+  names: Names,
+  server: StandInServer,
+  extra: {
+    replicaId: string;
+    partitions?: number;
+    port?: number;
+    watchers?: boolean;
+    dedup?: boolean;
+    ttlSecs?: number;
+    sessionTimeoutMs?: number;
+    batch?: number;
+    pollMs?: number;
+    startIndex?: number | null;
+  },
+): string {
+  const cfg = {
+    host: "127.0.0.1",
+    log_level: process.env.REPLICA_LOG_LEVEL ?? "info",
+    kafka: {
+      brokers: kafkaBrokers(),
+      schema_registry_url: registryUrl(),
+      partitions: extra.partitions ?? 3,
+      topics: { entries: names.entries, certs: names.certs, backfill: names.backfill, state: names.state },
+    },
+    ct_log: {
+      batch_size: 64,
+      poll_interval_ms: extra.pollMs ?? 200,
+      fetch_concurrency: 2,
+      retry_initial_delay_ms: 100,
+      retry_max_delay_ms: 1000,
+      start_overlap_leaves: 1000,
+      log_list_enabled: false,
+    },
+    custom_logs: [...server.logs.values()].map((l) => ({
+      name: l.name,
+      url: server.url(l.name),
+      operator: l.operator,
+      key: l.key.publicKeyBase64,
+      start_index: extra.startIndex === undefined ? 0 : extra.startIndex,
+    })),
+    dedup: { enabled: extra.dedup ?? true, ttl_secs: extra.ttlSecs ?? 3600, capacity: 1_000_000 },
+    ingester: {
+      port: extra.port ?? 0,
+      replica_id: extra.replicaId,
+      group_id: names.group,
+      dedup_group_id: names.dedupGroup,
+      coordination_topic: names.coordination,
+      coordination_partitions: 16,
+      session_timeout_ms: extra.sessionTimeoutMs ?? 6000,
+      heartbeat_interval_ms: 1000,
+      transactional_id_prefix: names.txPrefix,
+      dedup_transactional_id_prefix: names.dedupTxPrefix,
+      transaction_timeout_ms: 20000,
+      max_batch_entries: extra.batch ?? 100,
+      watchers_enabled: extra.watchers ?? true,
+    },
+    metrics: { enabled: false },
+  };
+  const path = join(dir, file);
+  writeFileSync(path, JSON.stringify(cfg, null, 2));
+  return path;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `${prefix}-`));
+}
+
+/** An ingester replica as a child process (`node services/ingester/src/main.ts --config <file>`). */
+export class Replica {
+  readonly name: string;
+  readonly configPath: string;
+  readonly logPath: string;
+  proc: ChildProcess | null = null;
+  exited: Promise<number | null> = Promise.resolve(null);
+
+  constructor(name: string, configPath: string, logPath: string) {
+    this.name = name;
+    this.configPath = configPath;
+    this.logPath = logPath;
+  }
+
+  start(): void {
+    const out = createWriteStream(this.logPath, { flags: "a" });
+    const node = join(repoRoot, "node_modules/.bin/node");
+    const proc = spawn(node, [join(repoRoot, "services/ingester/src/main.ts"), "--config", this.configPath], {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: process.env.REPLICA_LOG_LEVEL ?? "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    proc.stdout?.pipe(out);
+    proc.stderr?.pipe(out);
+    this.proc = proc;
+    this.exited = new Promise((resolve) => proc.on("exit", (code) => resolve(code)));
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    try {
+      if (this.proc?.pid) process.kill(this.proc.pid, sig);
+    } catch {
+      // already exited
+    }
+  }
+
+  async kill9(): Promise<void> {
+    this.signal("SIGKILL");
+    await this.exited;
+    this.proc = null;
+  }
+
+  async terminate(): Promise<number | null> {
+    if (!this.proc) return null;
+    this.signal("SIGTERM");
+    const code = await this.exited;
+    this.proc = null;
+    return code;
+  }
+}
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: KafkaMessage["headers"];
+  timestamp: string;
+}
+
+/** Every committed record of `topic` (read_committed, from the beginning to the current end). */
+export async function readTopic(kafka: Kafka, topic: string): Promise<ReadRecord[]> {
+  const out: ReadRecord[] = [];
+  const tail = new TopicTail(kafka, {
+    topic,
+    groupPrefix: "ingester-test-read",
+    onMessage: (partition, m) => {
+      out.push({
+        partition,
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        headers: m.headers,
+        timestamp: m.timestamp,
+      });
+    },
+  });
+  await tail.start();
+  try {
+    await tail.catchUp(60_000);
+  } finally {
+    await tail.stop();
+  }
+  return out;
+}
+
+export function testCodec(): CertificateEntryCodec {
+  return new CertificateEntryCodec({ registryUrl: registryUrl() });
+}
+
+export function header(r: ReadRecord, name: string): string | undefined {
+  const v = r.headers?.[name];
+  return v === undefined ? undefined : (Array.isArray(v) ? v[0] : v)?.toString();
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs: number,
+  everyMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
