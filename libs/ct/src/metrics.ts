@@ -61,7 +61,7 @@ export const ctTreeSize = gauge<"log">({
 
 export const ctIssuerCache = counter<"result">({
   name: "certstream_ct_issuer_cache_total",
-  help: "static-ct-api issuer lookups by result (hit, miss = fetched, negative = cached absence, error)",
+  help: "static-ct-api issuer lookups by result (hit, miss = fetched, absent = not served, negative = cached absence, error)",
   labelNames: ["result"],
 });
 

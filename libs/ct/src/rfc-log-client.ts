@@ -165,8 +165,8 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
   /**
    * Entries [start, end) in strict index order: up to fetchConcurrency windows of one page each are in flight;
    * a short page is completed by asking for the rest. Transient failures are retried until `signal` aborts; a
-   * range the log refuses for good comes out as a gap item (and is narrowed down to the bad entries when the
-   * response was malformed rather than refused).
+   * range the log refuses for good comes out as a gap item, narrowed down by bisection to the entries that are
+   * actually refused.
    */
   async *fetch(
     start: number,
@@ -227,8 +227,9 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
         cursor += entries.length;
       } catch (err) {
         if (!(err instanceof CtFetchError) || err.kind === "aborted") throw err;
-        if (err.kind === "bad_response" && end - cursor > 1) {
-          // Something in this range cannot be decoded: halve it to find exactly which entries, keep the rest.
+        if ((err.kind === "bad_response" || err.kind === "refused") && end - cursor > 1) {
+          // The log refuses or garbles something in this range: halve it to find exactly which entries, so
+          // the gap covers only those and the rest is delivered.
           const mid = cursor + Math.floor((end - cursor) / 2);
           for (const [s, e] of [
             [cursor, mid],
@@ -237,7 +238,11 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
             for (const item of await this.#window(s, e, signal)) {
               if (item.kind === "gap") {
                 batch = null; // already counted by the inner window
-                items.push(item);
+                const last = items[items.length - 1];
+                // Adjacent refused halves are one gap.
+                if (last?.kind === "gap" && last.gap.end === item.gap.start && last.gap.reason === item.gap.reason) {
+                  last.gap.end = item.gap.end;
+                } else items.push(item);
               } else if (batch !== null)
                 for (const x of item.entries) (batch as EntryBatch<RawLogEntry>).entries.push(x);
               else {
