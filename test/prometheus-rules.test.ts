@@ -1,8 +1,12 @@
 // infra/prometheus: the scrape config and alert rules are valid, and the alerts behave as alerts.test.yml
 // says (`promtool test rules`: each alert has a firing case and a look-alike that must not fire).
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { metricNames } from "./dashboard-queries.ts";
+import { declaredMetrics, defaultMetricNames, isKnownSeries } from "./declared-metrics.ts";
 import { prometheusBinary, repoRoot } from "./prometheus-bin.ts";
 
 const dir = join(repoRoot, "infra/prometheus");
@@ -28,5 +32,22 @@ describe("infra/prometheus", () => {
     const r = promtool("test", "rules", "alerts.test.yml");
     expect(r.status, r.out).toBe(0);
     expect(r.out).toContain("SUCCESS");
+  });
+
+  it("alerts select only metrics the code declares", async () => {
+    const rules = parseYaml(readFileSync(join(dir, "alerts.yml"), "utf8")) as {
+      groups: { rules: { alert: string; expr: string }[] }[];
+    };
+    const known = new Set([
+      ...declaredMetrics().map((m) => m.name),
+      ...(await defaultMetricNames()).keys(),
+      "up",
+    ]);
+    const unknown = rules.groups
+      .flatMap((g) => g.rules)
+      .flatMap((r) => metricNames(r.expr).map((n) => [r.alert, n]))
+      .filter(([, n]) => !isKnownSeries(n, known))
+      .map(([a, n]) => `${a}: ${n}`);
+    expect(unknown, unknown.join("\n")).toEqual([]);
   });
 });
