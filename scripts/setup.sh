@@ -136,8 +136,9 @@ setup_python() {
 }
 
 setup_debian() {
-  # openssl: test certificates; chromium: the browser test of the web page; curl: readiness checks.
-  apt_install openssl curl ca-certificates chromium
+  # openssl: test certificates; chromium: the browser test of the web page; curl: readiness checks;
+  # docker-compose (v1, no engine needed): validates docker-compose.yml in test/compose.test.ts.
+  apt_install openssl curl ca-certificates chromium docker-compose
 }
 
 main() {

@@ -1,0 +1,25 @@
+# syntax=docker/dockerfile:1
+# One image for the four services; SERVICE (build arg, or env at run time) picks services/<SERVICE>/src/main.ts.
+#   docker build -t certstream .                      (SERVICE defaults to streamer)
+#   docker run --rm -e SERVICE=ingester certstream --config /etc/certstream/config.yaml
+# TypeScript runs as is: Node 24 strips types natively, there is no build output.
+
+FROM node:24-slim AS deps
+WORKDIR /app
+ENV NODE_ENV=production npm_config_fund=false npm_config_audit=false
+# Everything (manifests and sources) is needed for npm ci: workspaces are linked from libs/ and services/.
+COPY . .
+# --omit=dev also skips the `node` devDependency: the image's own Node 24 runs the services.
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-slim AS runtime
+ARG SERVICE=streamer
+ENV NODE_ENV=production SERVICE=${SERVICE}
+WORKDIR /app
+COPY --from=deps --chown=node:node /app /app
+USER node
+# streamer 8080, ingester 8081, delta-sink 8082, backfill 8083 (config keys `port`, `<service>.port`).
+EXPOSE 8080 8081 8082 8083
+# exec: node is PID 1's only child-free process and receives SIGTERM for a graceful shutdown.
+ENTRYPOINT ["sh", "-c", "exec node \"services/${SERVICE}/src/main.ts\" \"$@\"", "--"]
+CMD []
