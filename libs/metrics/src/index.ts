@@ -8,10 +8,14 @@ export {
 } from "./buckets.ts";
 export { configReloads, recordConfigReload } from "./config-reloads.ts";
 export {
+  type InstrumentedKafkaClient,
   kafkaConnected,
+  kafkaRequestQueue,
   schemaRegistryConnected,
   setKafkaConnected,
   setSchemaRegistryConnected,
+  trackKafkaClient,
+  trackSchemaRegistryCall,
 } from "./connections.ts";
 export { clearConsumerLag, consumerLag, setConsumerLag } from "./consumer-lag.ts";
 export { FAILURE_KINDS, type FailureKind, failureKind, KindedError } from "./failure-kind.ts";
