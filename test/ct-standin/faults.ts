@@ -79,11 +79,14 @@ export class FaultInjector {
       await new Promise((r) => setTimeout(r, f.slowMs));
     }
     const retryAfter = String(f.retryAfterSecs ?? 1);
-    if (this.#hit("rateLimited", endpoint)) return send(res, 429, "rate limited\n", { "retry-after": retryAfter });
-    if (this.#hit("unavailable", endpoint)) return send(res, 503, "unavailable\n", { "retry-after": retryAfter });
+    if (this.#hit("rateLimited", endpoint))
+      return send(res, 429, "rate limited\n", { "retry-after": retryAfter });
+    if (this.#hit("unavailable", endpoint))
+      return send(res, 503, "unavailable\n", { "retry-after": retryAfter });
     if (this.#hit("serverError", endpoint)) return send(res, 500, "internal error\n");
     if (this.#hit("badRequest", endpoint)) return send(res, 400, "bad request\n");
-    if (this.#hit("garbage", endpoint)) return send(res, 200, '{"entries": [{"leaf_input": "AAA', { "content-type": "application/json" });
+    if (this.#hit("garbage", endpoint))
+      return send(res, 200, '{"entries": [{"leaf_input": "AAA', { "content-type": "application/json" });
     return false;
   }
 
@@ -96,7 +99,13 @@ export class FaultInjector {
   }
 
   /** Answer with `body`, possibly truncated (Content-Length of the whole, half sent, socket destroyed). */
-  respond(endpoint: string, res: ServerResponse, status: number, body: Buffer, headers: Record<string, string> = {}): void {
+  respond(
+    endpoint: string,
+    res: ServerResponse,
+    status: number,
+    body: Buffer,
+    headers: Record<string, string> = {},
+  ): void {
     if (this.#hit("truncated", endpoint) && body.length > 1) {
       res.writeHead(status, { ...headers, "content-length": String(body.length) });
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
@@ -119,11 +128,25 @@ export class FaultInjector {
   }
 }
 
-export function send(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): true {
+export function send(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): true {
   const b = typeof body === "string" ? Buffer.from(body) : body;
-  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers, "content-length": String(b.length) });
+  res.writeHead(status, {
+    "content-type": "text/plain; charset=utf-8",
+    ...headers,
+    "content-length": String(b.length),
+  });
   res.end(b);
   return true;
 }
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<void>;
+export type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  query: URLSearchParams,
+) => Promise<void>;

@@ -40,10 +40,22 @@ const server = new StandInServer({
   port: Number(values.port),
   host: values.host,
   rfc6962: values.rfc6962
-    ? Array.from({ length: n }, (_, i) => ({ ...common, name: `rfc${i}`, pageSize: Number(values["page-size"]), certSeed: values.share ? 0 : i, operator: `Operator ${i % 2}` }))
+    ? Array.from({ length: n }, (_, i) => ({
+        ...common,
+        name: `rfc${i}`,
+        pageSize: Number(values["page-size"]),
+        certSeed: values.share ? 0 : i,
+        operator: `Operator ${i % 2}`,
+      }))
     : [],
   static: values.static
-    ? Array.from({ length: n }, (_, i) => ({ ...common, name: `static${i}`, gzip: !values["no-gzip"], certSeed: values.share ? 0 : 100 + i, operator: `Operator ${i % 2}` }))
+    ? Array.from({ length: n }, (_, i) => ({
+        ...common,
+        name: `static${i}`,
+        gzip: !values["no-gzip"],
+        certSeed: values.share ? 0 : 100 + i,
+        operator: `Operator ${i % 2}`,
+      }))
     : [],
 });
 const base = await server.start();
@@ -51,7 +63,14 @@ console.log(
   JSON.stringify({
     base,
     log_list: `${base}/log_list.json`,
-    logs: [...server.logs.values()].map((l) => ({ name: l.name, kind: l.kind, url: server.url(l.name), log_id: l.key.logIdBase64, key: l.key.publicKeyBase64, size: l.size })),
+    logs: [...server.logs.values()].map((l) => ({
+      name: l.name,
+      kind: l.kind,
+      url: server.url(l.name),
+      log_id: l.key.logIdBase64,
+      key: l.key.publicKeyBase64,
+      size: l.size,
+    })),
   }),
 );
 const shutdown = () => {

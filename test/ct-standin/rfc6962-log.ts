@@ -107,7 +107,9 @@ export class Rfc6962StandInLog {
       const base = this.#real[i % this.#real.length];
       const reserved = i >= this.#real.length;
       const variant = reserved && this.#mode === "distinct" ? (this.#seed * 1_000_003 + i) >>> 0 : null;
-      const e = reserved ? deriveEntry(base, variant, now) : { leafInput: base.leafInput, extraData: base.extraData };
+      const e = reserved
+        ? deriveEntry(base, variant, now)
+        : { leafInput: base.leafInput, extraData: base.extraData };
       this.#entries.push(e);
       this.#tree.append(leafHash(e.leafInput));
     }
@@ -151,32 +153,54 @@ export class Rfc6962StandInLog {
   }
 
   /** Handle a request under this log's prefix; `path` is relative (e.g. "ct/v1/get-sth"). */
-  async handle(_req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+  async handle(
+    _req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<void> {
     const endpoint = path.replace(/^ct\/v1\//, "");
     this.requests[endpoint] = (this.requests[endpoint] ?? 0) + 1;
     if (await this.faults.before(endpoint, res)) return;
     const json = (status: number, body: unknown) =>
-      this.faults.respond(endpoint, res, status, Buffer.from(JSON.stringify(body)), { "content-type": "application/json" });
+      this.faults.respond(endpoint, res, status, Buffer.from(JSON.stringify(body)), {
+        "content-type": "application/json",
+      });
     switch (endpoint) {
       case "get-sth": {
         const size = this.size;
-        if (this.faults.takeRollback() && size > 1) return json(200, this.#sth(Math.max(1, Math.floor(size / 2))));
+        if (this.faults.takeRollback() && size > 1)
+          return json(200, this.#sth(Math.max(1, Math.floor(size / 2))));
         return json(200, this.#sth(size));
       }
       case "get-sth-consistency": {
         const first = Number(query.get("first"));
         const second = Number(query.get("second"));
-        if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || second > this.size || first > second) {
+        if (
+          !Number.isSafeInteger(first) ||
+          !Number.isSafeInteger(second) ||
+          first < 0 ||
+          second > this.size ||
+          first > second
+        ) {
           send(res, 400, "bad first/second\n");
           return;
         }
-        const proof = this.#tree.consistencyProof(first, second).map((h) => Buffer.from(h).toString("base64"));
+        const proof = this.#tree
+          .consistencyProof(first, second)
+          .map((h) => Buffer.from(h).toString("base64"));
         return json(200, { consistency: proof });
       }
       case "get-entries": {
         const start = Number(query.get("start"));
         const end = Number(query.get("end"));
-        if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || start >= this.size) {
+        if (
+          !Number.isSafeInteger(start) ||
+          !Number.isSafeInteger(end) ||
+          start < 0 ||
+          end < start ||
+          start >= this.size
+        ) {
           send(res, 400, "bad start/end\n");
           return;
         }
@@ -185,11 +209,15 @@ export class Rfc6962StandInLog {
           return;
         }
         let last = Math.min(end, this.size - 1, start + this.pageSize - 1);
-        if (last > start && this.faults.shortPage(endpoint)) last = start + Math.floor(this.faults.random() * (last - start));
+        if (last > start && this.faults.shortPage(endpoint))
+          last = start + Math.floor(this.faults.random() * (last - start));
         const entries = [];
         for (let i = start; i <= last; i++) {
           const e = this.#entries[i];
-          entries.push({ leaf_input: e.leafInput.toString("base64"), extra_data: e.extraData.toString("base64") });
+          entries.push({
+            leaf_input: e.leafInput.toString("base64"),
+            extra_data: e.extraData.toString("base64"),
+          });
         }
         return json(200, { entries });
       }

@@ -38,7 +38,8 @@ export class StandInServer {
   }
 
   add(log: StandInLog): StandInLog {
-    if (!/^[a-z0-9][a-z0-9._-]*$/i.test(log.name)) throw new Error(`stand-in log name ${log.name} must be a path segment`);
+    if (!/^[a-z0-9][a-z0-9._-]*$/i.test(log.name))
+      throw new Error(`stand-in log name ${log.name} must be a path segment`);
     this.logs.set(log.name, log);
     return log;
   }
@@ -98,7 +99,12 @@ export class StandInServer {
         state: { usable: { timestamp: "2026-01-01T00:00:00Z" } },
       };
       if (l instanceof Rfc6962StandInLog) op.logs.push({ ...common, url: this.url(l.name) });
-      else op.tiled_logs.push({ ...common, submission_url: `https://${l.origin}/`, monitoring_url: this.url(l.name) });
+      else
+        op.tiled_logs.push({
+          ...common,
+          submission_url: `https://${l.origin}/`,
+          monitoring_url: this.url(l.name),
+        });
     }
     return { version: "1.0", log_list_timestamp: new Date().toISOString(), operators: [...ops.values()] };
   }

@@ -15,7 +15,12 @@ export function generateLogKey(): StandInKey {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const spki = publicKey.export({ format: "der", type: "spki" });
   const logId = createHash("sha256").update(spki).digest();
-  return { privateKey, publicKeyBase64: spki.toString("base64"), logId, logIdBase64: logId.toString("base64") };
+  return {
+    privateKey,
+    publicKeyBase64: spki.toString("base64"),
+    logId,
+    logIdBase64: logId.toString("base64"),
+  };
 }
 
 /** DigitallySigned{sha256(4), ecdsa(3), DER signature} over `message`. */

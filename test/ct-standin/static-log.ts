@@ -5,7 +5,12 @@ import { formatCheckpoint } from "../../libs/ct/src/checkpoint.ts";
 import { leafHash } from "../../libs/ct/src/merkle-hash.ts";
 import { MerkleTree } from "../../libs/ct/src/merkle-proof.ts";
 import { treeHeadSignatureInput } from "../../libs/ct/src/signed-tree-head.ts";
-import { encodeTileLeaf, leafIndexExtension, readDataTile, type TileLeaf } from "../../libs/ct/src/tile-leaf.ts";
+import {
+  encodeTileLeaf,
+  leafIndexExtension,
+  readDataTile,
+  type TileLeaf,
+} from "../../libs/ct/src/tile-leaf.ts";
 import { parseTilePath, TILE_WIDTH } from "../../libs/ct/src/tile-path.ts";
 import { mutateCertificate, mutateTbs } from "./cert-mutation.ts";
 import { FaultInjector, type Faults, send } from "./faults.ts";
@@ -107,12 +112,21 @@ export class StaticStandInLog {
       const reserved = i >= base.length;
       const variant = reserved && this.#mode === "distinct" ? (this.#seed * 1_000_003 + i) >>> 0 : null;
       const chain = this.#rewriteIssuers
-        ? [this.#chainMap.get(Buffer.from(b.chainFingerprints[0] ?? new Uint8Array(32)).toString("hex")) as Uint8Array]
+        ? [
+            this.#chainMap.get(
+              Buffer.from(b.chainFingerprints[0] ?? new Uint8Array(32)).toString("hex"),
+            ) as Uint8Array,
+          ]
         : b.chainFingerprints;
       const leaf = encodeTileLeaf({
         timestamp: reserved ? now : b.timestamp,
         entryType: b.entryType,
-        signedEntry: variant === null ? b.signedEntry : b.entryType === "precert" ? mutateTbs(b.signedEntry, variant) : mutateCertificate(b.signedEntry, variant),
+        signedEntry:
+          variant === null
+            ? b.signedEntry
+            : b.entryType === "precert"
+              ? mutateTbs(b.signedEntry, variant)
+              : mutateCertificate(b.signedEntry, variant),
         issuerKeyHash: b.issuerKeyHash,
         extensions: leafIndexExtension(i),
         leafCertificate: variant === null ? b.leafCertificate : mutateCertificate(b.leafCertificate, variant),
@@ -156,13 +170,28 @@ export class StaticStandInLog {
   }
 
   async handle(_req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const endpoint = path === "checkpoint" ? "checkpoint" : path.startsWith("tile/data/") ? "data-tile" : path.startsWith("tile/") ? "tile" : path.startsWith("issuer/") ? "issuer" : "other";
+    const endpoint =
+      path === "checkpoint"
+        ? "checkpoint"
+        : path.startsWith("tile/data/")
+          ? "data-tile"
+          : path.startsWith("tile/")
+            ? "tile"
+            : path.startsWith("issuer/")
+              ? "issuer"
+              : "other";
     this.requests[endpoint] = (this.requests[endpoint] ?? 0) + 1;
     if (await this.faults.before(endpoint, res)) return;
     if (endpoint === "checkpoint") {
       const size = this.size;
-      const note = this.faults.takeRollback() && size > 1 ? this.checkpoint(Math.floor(size / 2)) : this.checkpoint(size);
-      return this.faults.respond(endpoint, res, 200, Buffer.from(note), { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+      const note =
+        this.faults.takeRollback() && size > 1
+          ? this.checkpoint(Math.floor(size / 2))
+          : this.checkpoint(size);
+      return this.faults.respond(endpoint, res, 200, Buffer.from(note), {
+        "content-type": "text/plain; charset=utf-8",
+        "cache-control": "no-store",
+      });
     }
     if (endpoint === "issuer") {
       const der = this.#issuers.get(path.slice("issuer/".length));
@@ -177,7 +206,10 @@ export class StaticStandInLog {
       if (this.faults.refuses(first, first + t.width)) return void send(res, 404, "tile refused\n");
       const body = Buffer.concat(this.#leaves.slice(first, first + t.width));
       if (this.gzip) {
-        return this.faults.respond(endpoint, res, 200, gzipSync(body), { "content-type": "application/octet-stream", "content-encoding": "gzip" });
+        return this.faults.respond(endpoint, res, 200, gzipSync(body), {
+          "content-type": "application/octet-stream",
+          "content-encoding": "gzip",
+        });
       }
       return this.faults.respond(endpoint, res, 200, body, { "content-type": "application/octet-stream" });
     }
@@ -187,7 +219,9 @@ export class StaticStandInLog {
     if (first + t.width > available) return void send(res, 404, "tile not (yet) available\n");
     const hashes: Uint8Array[] = [];
     for (let i = first; i < first + t.width; i++) hashes.push(this.#tree.hash(i * span, (i + 1) * span));
-    return this.faults.respond(endpoint, res, 200, Buffer.concat(hashes), { "content-type": "application/octet-stream" });
+    return this.faults.respond(endpoint, res, 200, Buffer.concat(hashes), {
+      "content-type": "application/octet-stream",
+    });
   }
 }
 

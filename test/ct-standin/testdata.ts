@@ -13,10 +13,17 @@ export interface RealRfcEntry {
 /** Every entry of ct-entries/rfc6962/*.json, in file-name order then response order (46 entries). */
 export function loadRfc6962Entries(dir = join(TESTDATA, "ct-entries/rfc6962")): RealRfcEntry[] {
   const out: RealRfcEntry[] = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
-    const json = JSON.parse(readFileSync(join(dir, f), "utf8")) as { entries: { leaf_input: string; extra_data: string }[] };
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
+    const json = JSON.parse(readFileSync(join(dir, f), "utf8")) as {
+      entries: { leaf_input: string; extra_data: string }[];
+    };
     for (const e of json.entries) {
-      out.push({ leafInput: Buffer.from(e.leaf_input, "base64"), extraData: Buffer.from(e.extra_data, "base64") });
+      out.push({
+        leafInput: Buffer.from(e.leaf_input, "base64"),
+        extraData: Buffer.from(e.extra_data, "base64"),
+      });
     }
   }
   return out;

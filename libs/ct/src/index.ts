@@ -5,3 +5,4 @@ export * from "./leaf.ts";
 export * from "./parse-entry.ts";
 export * from "./tls-reader.ts";
 export * from "./x509-certificate.ts";
+export * from "./clients.ts";

@@ -36,7 +36,10 @@ export class IssuerCache {
    * once per fingerprint (until evicted, or the negative entry expires); it returns null for "not there" and
    * throws for failures that must not be cached (those propagate to every waiter).
    */
-  async get(fingerprint: string, fetchIssuer: (fingerprint: string) => Promise<Uint8Array | null>): Promise<Uint8Array | null> {
+  async get(
+    fingerprint: string,
+    fetchIssuer: (fingerprint: string) => Promise<Uint8Array | null>,
+  ): Promise<Uint8Array | null> {
     const hit = this.#found.get(fingerprint);
     if (hit) {
       // Refresh LRU position.
@@ -61,7 +64,10 @@ export class IssuerCache {
     return p;
   }
 
-  async #load(fingerprint: string, fetchIssuer: (fingerprint: string) => Promise<Uint8Array | null>): Promise<Uint8Array | null> {
+  async #load(
+    fingerprint: string,
+    fetchIssuer: (fingerprint: string) => Promise<Uint8Array | null>,
+  ): Promise<Uint8Array | null> {
     let der: Uint8Array | null;
     try {
       der = await fetchIssuer(fingerprint);

@@ -240,7 +240,11 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
                 batch = null; // already counted by the inner window
                 const last = items[items.length - 1];
                 // Adjacent refused halves are one gap.
-                if (last?.kind === "gap" && last.gap.end === item.gap.start && last.gap.reason === item.gap.reason) {
+                if (
+                  last?.kind === "gap" &&
+                  last.gap.end === item.gap.start &&
+                  last.gap.reason === item.gap.reason
+                ) {
                   last.gap.end = item.gap.end;
                 } else items.push(item);
               } else if (batch !== null)

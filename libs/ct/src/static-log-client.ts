@@ -74,7 +74,8 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     this.name = opts.name;
     this.url = opts.url.endsWith("/") ? opts.url : `${opts.url}/`;
     this.origin = opts.origin ?? originOf(opts.submissionUrl ?? opts.url);
-    this.fetcher = opts.fetcher ?? new LogFetcher({ ...opts, log: opts.name, operator: opts.operator ?? "unknown" });
+    this.fetcher =
+      opts.fetcher ?? new LogFetcher({ ...opts, log: opts.name, operator: opts.operator ?? "unknown" });
     this.#key = opts.key ?? null;
     this.#issuers = opts.issuers;
     this.#concurrency = Math.max(1, opts.fetchConcurrency ?? 4);
@@ -93,38 +94,61 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
    * consistent with the previous one through the hash tiles. Throws CtFetchError.
    */
   async head(signal?: AbortSignal): Promise<Checkpoint> {
-    const cp = await this.fetcher.get(`${this.url}checkpoint`, { endpoint: "checkpoint", signal, maxBytes: 1 << 20 }, ({ body }) => {
-      try {
-        return parseCheckpoint(Buffer.from(body).toString("utf8"), { origin: this.origin, key: this.#key ?? undefined });
-      } catch (err) {
-        if (err instanceof CheckpointError && err.reason === "bad_signature") {
-          ctFetchErrors.inc({ log: this.name, kind: "bad_signature" });
-          throw new CtFetchError("bad_signature", this.name, `checkpoint: ${err.message}`);
+    const cp = await this.fetcher.get(
+      `${this.url}checkpoint`,
+      { endpoint: "checkpoint", signal, maxBytes: 1 << 20 },
+      ({ body }) => {
+        try {
+          return parseCheckpoint(Buffer.from(body).toString("utf8"), {
+            origin: this.origin,
+            key: this.#key ?? undefined,
+          });
+        } catch (err) {
+          if (err instanceof CheckpointError && err.reason === "bad_signature") {
+            ctFetchErrors.inc({ log: this.name, kind: "bad_signature" });
+            throw new CtFetchError("bad_signature", this.name, `checkpoint: ${err.message}`);
+          }
+          throw err;
         }
-        throw err;
-      }
-    });
+      },
+    );
     const prev = this.#head;
     if (prev && cp.treeSize < prev.treeSize) {
       ctFetchErrors.inc({ log: this.name, kind: "rollback" });
-      throw new CtFetchError("rollback", this.name, `checkpoint: tree size ${cp.treeSize} is below the accepted ${prev.treeSize}`);
+      throw new CtFetchError(
+        "rollback",
+        this.name,
+        `checkpoint: tree size ${cp.treeSize} is below the accepted ${prev.treeSize}`,
+      );
     }
     if (prev && cp.treeSize === prev.treeSize && Buffer.compare(cp.rootHash, prev.rootHash) !== 0) {
       ctFetchErrors.inc({ log: this.name, kind: "inconsistent" });
-      throw new CtFetchError("inconsistent", this.name, `checkpoint: two different roots for tree size ${cp.treeSize}`);
+      throw new CtFetchError(
+        "inconsistent",
+        this.name,
+        `checkpoint: two different roots for tree size ${cp.treeSize}`,
+      );
     }
     if (this.#verifyMerkle) {
       const hashes = this.#tileHashes(cp.treeSize, signal);
       const root = await hashes.rootHash().catch((err) => this.#rethrow(err, "hash tiles"));
       if (Buffer.compare(root, cp.rootHash) !== 0) {
         ctFetchErrors.inc({ log: this.name, kind: "inconsistent" });
-        throw new CtFetchError("inconsistent", this.name, `checkpoint: hash tiles do not hash to the root of tree size ${cp.treeSize}`);
+        throw new CtFetchError(
+          "inconsistent",
+          this.name,
+          `checkpoint: hash tiles do not hash to the root of tree size ${cp.treeSize}`,
+        );
       }
       if (prev && prev.treeSize > 0 && prev.treeSize < cp.treeSize) {
         const old = await hashes.rootHash(prev.treeSize).catch((err) => this.#rethrow(err, "hash tiles"));
         if (Buffer.compare(old, prev.rootHash) !== 0) {
           ctFetchErrors.inc({ log: this.name, kind: "inconsistent" });
-          throw new CtFetchError("inconsistent", this.name, `checkpoint: tree ${cp.treeSize} does not extend the accepted tree ${prev.treeSize}`);
+          throw new CtFetchError(
+            "inconsistent",
+            this.name,
+            `checkpoint: tree ${cp.treeSize} does not extend the accepted tree ${prev.treeSize}`,
+          );
         }
       }
       this.#hashes = this.#tileHashes(cp.treeSize);
@@ -136,15 +160,22 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
 
   #rethrow(err: unknown, what: string): never {
     if (err instanceof CtFetchError) throw err;
-    throw new CtFetchError("bad_response", this.name, `${what}: ${(err as Error)?.message ?? err}`, { cause: err });
+    throw new CtFetchError("bad_response", this.name, `${what}: ${(err as Error)?.message ?? err}`, {
+      cause: err,
+    });
   }
 
   #tileHashes(treeSize: number, signal?: AbortSignal): TileHashes {
     return new TileHashes(treeSize, (level, n, width) =>
-      this.fetcher.get(`${this.url}${tilePath(level, n, width)}`, { endpoint: "tile", signal }, ({ body }) => {
-        if (body.length !== width * 32) throw new Error(`hash tile ${level}/${n} width ${width}: ${body.length} bytes`);
-        return body;
-      }),
+      this.fetcher.get(
+        `${this.url}${tilePath(level, n, width)}`,
+        { endpoint: "tile", signal },
+        ({ body }) => {
+          if (body.length !== width * 32)
+            throw new Error(`hash tile ${level}/${n} width ${width}: ${body.length} bytes`);
+          return body;
+        },
+      ),
     );
   }
 
@@ -153,9 +184,14 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
    * in flight. `end` must not exceed the last checkpoint's size. It stops EARLY, before a partial tile at the
    * right edge that has not been partial for partialTileWaitMs yet: resume from the index after the last item.
    */
-  async *fetch(start: number, end: number, opts: { signal?: AbortSignal } = {}): AsyncGenerator<LogRangeItem<StaticLogEntry>> {
+  async *fetch(
+    start: number,
+    end: number,
+    opts: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<LogRangeItem<StaticLogEntry>> {
     const treeSize = this.#head?.treeSize ?? end;
-    if (end > treeSize) throw new RangeError(`fetch end ${end} beyond the checkpoint's tree size ${treeSize}`);
+    if (end > treeSize)
+      throw new RangeError(`fetch end ${end} beyond the checkpoint's tree size ${treeSize}`);
     if (start >= end) return;
     const inner = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, inner.signal]) : inner.signal;
@@ -171,7 +207,14 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
             stopped = true;
             break;
           }
-          const p = this.#tile(n, width, Math.max(start, tileStart), Math.min(end, tileStart + width), treeSize, signal);
+          const p = this.#tile(
+            n,
+            width,
+            Math.max(start, tileStart),
+            Math.min(end, tileStart + width),
+            treeSize,
+            signal,
+          );
           p.catch(() => undefined);
           inflight.push(p);
           n++;
@@ -200,9 +243,21 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
   }
 
   /** Data tile n (width) → entries [from, to) as one batch, with gaps for what cannot be had. */
-  async #tile(n: number, width: number, from: number, to: number, treeSize: number, signal: AbortSignal): Promise<LogRangeItem<StaticLogEntry>[]> {
+  async #tile(
+    n: number,
+    width: number,
+    from: number,
+    to: number,
+    treeSize: number,
+    signal: AbortSignal,
+  ): Promise<LogRangeItem<StaticLogEntry>[]> {
     const tileStart = n * TILE_WIDTH;
-    const gap = (start: number, end: number, reason: string, detail: string): LogRangeItem<StaticLogEntry> => {
+    const gap = (
+      start: number,
+      end: number,
+      reason: string,
+      detail: string,
+    ): LogRangeItem<StaticLogEntry> => {
       ctGaps.inc({ log: this.name }, end - start);
       return { kind: "gap", gap: { log: this.name, start, end, reason, detail } satisfies LogGap };
     };
@@ -219,7 +274,9 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     }
     // Resolve each distinct issuer once for the whole tile.
     const fps = new Map<string, Uint8Array | null>();
-    for (let i = from; i < to; i++) for (const fp of leaves[i - tileStart].chainFingerprints) fps.set(Buffer.from(fp).toString("hex"), null);
+    for (let i = from; i < to; i++)
+      for (const fp of leaves[i - tileStart].chainFingerprints)
+        fps.set(Buffer.from(fp).toString("hex"), null);
     await Promise.all([...fps.keys()].map(async (hex) => fps.set(hex, await this.#issuer(hex, signal))));
     const items: LogRangeItem<StaticLogEntry>[] = [];
     let batch: EntryBatch<StaticLogEntry> | null = null;
@@ -227,7 +284,14 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
       const leaf = leaves[i - tileStart];
       if (leaf.leafIndex !== null && leaf.leafIndex !== i) {
         batch = null;
-        items.push(gap(i, i + 1, "leaf_index_mismatch", `data tile ${n}: entry at ${i} carries leaf_index ${leaf.leafIndex}`));
+        items.push(
+          gap(
+            i,
+            i + 1,
+            "leaf_index_mismatch",
+            `data tile ${n}: entry at ${i} carries leaf_index ${leaf.leafIndex}`,
+          ),
+        );
         ctFetchErrors.inc({ log: this.name, kind: "bad_response" });
         continue;
       }
@@ -272,7 +336,9 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     } catch (err) {
       // A partial tile may be gone once the full one exists (spec: fetch the full tile as a fallback).
       if (width < TILE_WIDTH && err instanceof CtFetchError && err.kind === "refused" && err.status === 404) {
-        const full = await this.fetcher.get(`${this.url}${tilePath("data", n)}`, opts, ({ body }) => readDataTile(body, TILE_WIDTH));
+        const full = await this.fetcher.get(`${this.url}${tilePath("data", n)}`, opts, ({ body }) =>
+          readDataTile(body, TILE_WIDTH),
+        );
         return full.slice(0, width);
       }
       throw err;
@@ -280,27 +346,42 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
   }
 
   /** Null when the tile's leaves are included in the checkpoint's tree at their positions, else the reason. */
-  async #checkInclusion(tileStart: number, leaves: TileLeaf[], treeSize: number, signal: AbortSignal): Promise<string | null> {
+  async #checkInclusion(
+    tileStart: number,
+    leaves: TileLeaf[],
+    treeSize: number,
+    signal: AbortSignal,
+  ): Promise<string | null> {
     const head = this.#head;
     if (!head || head.treeSize !== treeSize) return null;
     // Hash tiles are cached per tree size; fetched without the caller's signal since the cache outlives the call.
     if (this.#hashes?.treeSize !== treeSize) this.#hashes = this.#tileHashes(treeSize);
     signal.throwIfAborted();
     const hashes = leaves.map((l) => leafHash(l.merkleTreeLeaf));
-    const root = await this.#hashes.rootHash(treeSize, { start: tileStart, hashes }).catch((err) => this.#rethrow(err, "hash tiles"));
-    return Buffer.compare(root, head.rootHash) === 0 ? null : `data tile at ${tileStart}: leaves are not included in tree ${treeSize}`;
+    const root = await this.#hashes
+      .rootHash(treeSize, { start: tileStart, hashes })
+      .catch((err) => this.#rethrow(err, "hash tiles"));
+    return Buffer.compare(root, head.rootHash) === 0
+      ? null
+      : `data tile at ${tileStart}: leaves are not included in tree ${treeSize}`;
   }
 
   async #issuer(hex: string, signal: AbortSignal): Promise<Uint8Array | null> {
     return this.#issuers.get(hex, async (fp) => {
       try {
-        return await this.fetcher.get(`${this.url}issuer/${fp}`, { endpoint: "issuer", signal, maxBytes: 1 << 20 }, ({ body }) => {
-          if (createHash("sha256").update(body).digest("hex") !== fp) throw new Error(`issuer/${fp}: body does not hash to its name`);
-          return body;
-        });
+        return await this.fetcher.get(
+          `${this.url}issuer/${fp}`,
+          { endpoint: "issuer", signal, maxBytes: 1 << 20 },
+          ({ body }) => {
+            if (createHash("sha256").update(body).digest("hex") !== fp)
+              throw new Error(`issuer/${fp}: body does not hash to its name`);
+            return body;
+          },
+        );
       } catch (err) {
         // Absent for good (404 after retries, or a wrong body): cached as negative. Aborts propagate.
-        if (err instanceof CtFetchError && (err.kind === "refused" || err.kind === "bad_response")) return null;
+        if (err instanceof CtFetchError && (err.kind === "refused" || err.kind === "bad_response"))
+          return null;
         throw err;
       }
     });

@@ -38,7 +38,8 @@ export class TileHashes {
     let tile = this.#tiles.get(key);
     if (!tile) {
       tile = this.#fetch(level, n, width).then((t) => {
-        if (t.length !== width * HASH_SIZE) throw new Error(`hash tile ${key} has ${t.length} bytes, expected ${width * HASH_SIZE}`);
+        if (t.length !== width * HASH_SIZE)
+          throw new Error(`hash tile ${key} has ${t.length} bytes, expected ${width * HASH_SIZE}`);
         return t;
       });
       tile.catch(() => this.#tiles.delete(key));
@@ -47,7 +48,8 @@ export class TileHashes {
     const bytes = await tile;
     const out: Uint8Array[] = [];
     const off = first - n * TILE_WIDTH;
-    for (let i = 0; i < count; i++) out.push(bytes.subarray((off + i) * HASH_SIZE, (off + i + 1) * HASH_SIZE));
+    for (let i = 0; i < count; i++)
+      out.push(bytes.subarray((off + i) * HASH_SIZE, (off + i + 1) * HASH_SIZE));
     return out;
   }
 
@@ -81,8 +83,14 @@ export class TileHashes {
   }
 
   /** Root of the first `size` leaves (size <= treeSize); size 0 is the hash of the empty string. */
-  async rootHash(size = this.treeSize, override?: { start: number; hashes: Uint8Array[] }): Promise<Uint8Array> {
-    if (size === 0) return new Uint8Array(Buffer.from("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "hex"));
+  async rootHash(
+    size = this.treeSize,
+    override?: { start: number; hashes: Uint8Array[] },
+  ): Promise<Uint8Array> {
+    if (size === 0)
+      return new Uint8Array(
+        Buffer.from("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "hex"),
+      );
     return this.hash(0, size, override);
   }
 }

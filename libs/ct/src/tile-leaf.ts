@@ -200,12 +200,30 @@ function u16(n: number): Uint8Array {
 export function leafIndexExtension(index: number): Uint8Array {
   const hi = Math.floor(index / 2 ** 32);
   const lo = index >>> 0;
-  return Uint8Array.of(0, 0, 5, hi & 0xff, (lo >>> 24) & 0xff, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff);
+  return Uint8Array.of(
+    0,
+    0,
+    5,
+    hi & 0xff,
+    (lo >>> 24) & 0xff,
+    (lo >>> 16) & 0xff,
+    (lo >>> 8) & 0xff,
+    lo & 0xff,
+  );
 }
 
 /** The inverse of readTileLeaf (merkleTreeLeaf and leafIndex are derived, not read). */
 export function encodeTileLeaf(
-  leaf: Pick<TileLeaf, "timestamp" | "entryType" | "signedEntry" | "issuerKeyHash" | "extensions" | "leafCertificate" | "chainFingerprints">,
+  leaf: Pick<
+    TileLeaf,
+    | "timestamp"
+    | "entryType"
+    | "signedEntry"
+    | "issuerKeyHash"
+    | "extensions"
+    | "leafCertificate"
+    | "chainFingerprints"
+  >,
 ): Buffer {
   const ts = Buffer.alloc(8);
   ts.writeBigUInt64BE(BigInt(leaf.timestamp));

@@ -35,7 +35,10 @@ function client(name: string, extra: Partial<RfcLogClientOptions> = {}): RfcLogC
   });
 }
 
-function expectServed(name: string, entries: { index: number; leafInput: Uint8Array; extraData: Uint8Array }[]): void {
+function expectServed(
+  name: string,
+  entries: { index: number; leafInput: Uint8Array; extraData: Uint8Array }[],
+): void {
   const log = server.rfc(name);
   for (const e of entries) {
     expect(Buffer.from(e.leafInput).equals(log.entry(e.index).leafInput)).toBe(true);

@@ -6,7 +6,11 @@ import { CtFetchError } from "../src/fetch-error.ts";
 import { IssuerCache } from "../src/issuer-cache.ts";
 import { parseLogKey } from "../src/log-key.ts";
 import { leafHash } from "../src/merkle-hash.ts";
-import { StaticLogClient, type StaticLogClientOptions, type StaticLogEntry } from "../src/static-log-client.ts";
+import {
+  StaticLogClient,
+  type StaticLogClientOptions,
+  type StaticLogEntry,
+} from "../src/static-log-client.ts";
 import { drain, FAST_RETRY } from "./standin-helpers.ts";
 
 const server = new StandInServer({
@@ -64,7 +68,9 @@ describe("StaticLogClient against the stand-in (navigli2025h2 tiles)", () => {
     for (let n = 0; n < 4; n++) {
       const tile0 = readFileSync(`${NAVIGLI_DIR}/tile/0/00${n}`);
       for (let i = 0; i < 256; i++) {
-        expect(Buffer.from(leafHash(entries[n * 256 + i].leafInput)).equals(tile0.subarray(i * 32, i * 32 + 32))).toBe(true);
+        expect(
+          Buffer.from(leafHash(entries[n * 256 + i].leafInput)).equals(tile0.subarray(i * 32, i * 32 + 32)),
+        ).toBe(true);
       }
     }
     expect(entries.every((e) => e.entryType === "precert")).toBe(true);
@@ -111,7 +117,8 @@ describe("StaticLogClient against the stand-in (navigli2025h2 tiles)", () => {
         const { entries, gaps } = await drain(c.fetch(0, cp.treeSize), 0);
         expect(gaps).toEqual([]);
         expect(entries.length).toBe(778);
-        for (const e of entries) expect(Buffer.from(e.leafInput).equals(leafInputOf(log.leafBytes(e.index)))).toBe(true);
+        for (const e of entries)
+          expect(Buffer.from(e.leafInput).equals(leafInputOf(log.leafBytes(e.index)))).toBe(true);
         expectChains("faulty", entries);
         expect(Object.values(log.faults.counts).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
       } finally {
@@ -151,7 +158,10 @@ describe("StaticLogClient against the stand-in (navigli2025h2 tiles)", () => {
       .head()
       .catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(CtFetchError);
-    const wrongOrigin = await client("growing", { origin: "elsewhere.example/log", retry: { ...FAST_RETRY, maxAttempts: 2 } })
+    const wrongOrigin = await client("growing", {
+      origin: "elsewhere.example/log",
+      retry: { ...FAST_RETRY, maxAttempts: 2 },
+    })
       .head()
       .catch((e: unknown) => e);
     expect((wrongOrigin as CtFetchError).kind).toBe("bad_response");
