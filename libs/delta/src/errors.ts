@@ -16,6 +16,16 @@ export class CommitConflictError extends Error {
   }
 }
 
+/** A commit's expected txn version for an appId no longer holds: another writer committed those offsets. */
+export class TxnConflictError extends CommitConflictError {
+  readonly appId: string;
+  constructor(appId: string, message: string) {
+    super(message);
+    this.name = "TxnConflictError";
+    this.appId = appId;
+  }
+}
+
 /** The log cannot produce the requested snapshot (missing commits, no table, version not reconstructable). */
 export class TableStateError extends Error {
   constructor(message: string) {

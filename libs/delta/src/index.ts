@@ -23,7 +23,7 @@ export type { ColumnValues, ScanBatch } from "./data-reader.ts";
 export { parsePartitionValue, readDataFile, storagePath } from "./data-reader.ts";
 export type { LogListing } from "./delta-log.ts";
 export { DeltaLog } from "./delta-log.ts";
-export { CommitConflictError, TableStateError, UnsupportedFeatureError } from "./errors.ts";
+export { CommitConflictError, TableStateError, TxnConflictError, UnsupportedFeatureError } from "./errors.ts";
 export {
   checkReadable,
   checkWritable,

@@ -4,7 +4,7 @@ import { Checkpoint } from "./checkpoint.ts";
 import type { ColumnValues, ScanBatch } from "./data-reader.ts";
 import { parsePartitionValue, readDataFile, storagePath } from "./data-reader.ts";
 import { DeltaLog } from "./delta-log.ts";
-import { CommitConflictError, TableStateError } from "./errors.ts";
+import { CommitConflictError, TableStateError, TxnConflictError } from "./errors.ts";
 import { checkWritable } from "./features.ts";
 import type { ParquetWriterOptions, Row } from "./parquet-writer.ts";
 import { ParquetWriter } from "./parquet-writer.ts";
@@ -363,7 +363,8 @@ export class DeltaTable {
               for (const [appId, expected] of options.expectedTxns ?? []) {
                 const actual = latest.txnVersion(appId);
                 if (actual !== expected) {
-                  throw new CommitConflictError(
+                  throw new TxnConflictError(
+                    appId,
                     `txn ${appId} is at ${actual ?? "none"} in the table, expected ${expected ?? "none"}: another writer committed those offsets`,
                   );
                 }

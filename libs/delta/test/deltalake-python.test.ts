@@ -42,7 +42,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const key = (r: { source_url: unknown; cert_index: unknown }) => `${r.source_url}#${r.cert_index}`;
+const key = (r: Record<string, unknown>) => `${r.source_url}#${r.cert_index}`;
 
 describe("independent reader: delta-rs", () => {
   it("sees protocol (1,2), the partitioning, our schema and the txn versions", () => {

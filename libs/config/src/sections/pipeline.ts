@@ -61,11 +61,34 @@ export const delta_sink = section({
   max_batch_bytes: int(64 * 1024 * 1024, { min: 1024 }),
   flush_interval_secs: int(10, { min: 1 }),
   checkpoint_interval: int(10, { min: 1 }),
+  /** txn appId prefix: `<app_id>-<topic>-<partition>`. Unique per table; never change it on a live table. */
+  app_id: str("certstream-delta-sink"),
+  /** Records held while Delta writes fail; at this size consumption pauses (the backlog stays in Kafka). */
+  max_buffered_records: int(100_000, { min: 1 }),
+  /** Longest wait between retries of a failed flush or of opening the table. */
+  retry_max_backoff_secs: int(30, { min: 1 }),
+  /** `optimize`: size a compacted file aims at. */
+  optimize_target_file_mb: int(128, { min: 1 }),
 });
 
 export const backfill = section({
+  /** /metrics while the job runs (0 = a free port). */
   port: int(8083, { min: 0, max: 65535 }),
-  /** Windows in flight per log. */
+  /** Windows in flight per log (each one fetch + one Kafka transaction). */
   concurrency: int(4, { min: 1, max: 64 }),
+  /** Entries per window; window boundaries fall on multiples of it (keep it a multiple of 256 for tiles). */
   window_size: int(1024, { min: 1 }),
+  /** Logs backfilled at the same time; the others wait (memory ≈ logs × concurrency × window_size entries). */
+  max_parallel_logs: int(16, { min: 1 }),
+  /** Prefix of the per-log transactional ids: a re-run for a log fences the previous run's producer. */
+  transactional_id_prefix: str("certstream-backfill"),
+  transaction_timeout_ms: int(60_000, { min: 1000 }),
+  /** Consecutive failed requests (network, timeout, 5xx) after which a log is given up (its run fails). */
+  unreachable_after_failures: int(8, { min: 1 }),
+  /** Longest wait for reading a topic's committed tail (an open transaction holds read_committed back). */
+  read_timeout_secs: int(120, { min: 1 }),
+  /** --wait: longest wait for the delta sink to write everything produced. */
+  wait_timeout_secs: int(900, { min: 1 }),
+  /** Progress log lines when stdout is not a terminal. */
+  progress_interval_secs: int(10, { min: 1 }),
 });

@@ -1,0 +1,3 @@
+export { type OptimizeCommandOptions, parseOptimizeArgs, runOptimize } from "./optimize-command.ts";
+export { buildHttp, type DeltaSinkService, startDeltaSinkService } from "./service.ts";
+export { DeltaSink, type DeltaSinkOptions, type EntryDecoder } from "./sink.ts";

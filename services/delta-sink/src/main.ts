@@ -1,0 +1,49 @@
+// The delta-sink process: `main.ts [--config file]` runs the sink; `main.ts optimize [--before YYYY-MM-DD]
+// [--target-mb N]` compacts closed date partitions and exits (safe while sinks run).
+import { startupConfig } from "@certstream/config";
+import { createLogger } from "@certstream/log";
+import { initMetrics, installPanicHandlers } from "@certstream/metrics";
+import { parseOptimizeArgs, runOptimize } from "./optimize-command.ts";
+import { startDeltaSinkService } from "./service.ts";
+
+const { config } = startupConfig("delta-sink");
+const logger = createLogger("delta-sink", config.log_level);
+initMetrics({ service: "delta-sink" });
+installPanicHandlers(logger);
+
+if (process.argv.slice(2).includes("optimize")) {
+  try {
+    const result = await runOptimize(config, logger, parseOptimizeArgs(process.argv.slice(2)));
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exit(0);
+  } catch (err) {
+    logger.fatal({ err: String(err) }, "optimize failed");
+    process.exit(1);
+  }
+}
+
+if (!config.delta_sink.enabled) {
+  logger.info("delta_sink.enabled is false: nothing to do");
+  process.exit(0);
+}
+
+const service = await startDeltaSinkService(config, logger).catch((e: unknown) => {
+  logger.fatal({ err: e instanceof Error ? e.message : String(e) }, "delta-sink failed to start");
+  process.exit(1);
+});
+
+let signalled = false;
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  process.on(sig, () => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal: sig }, "shutting down: flushing the buffer to Delta");
+    service.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error({ err: e instanceof Error ? e.message : String(e) }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  });
+}

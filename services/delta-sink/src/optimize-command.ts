@@ -1,0 +1,63 @@
+import type { Config } from "@certstream/config";
+import { DeltaTable, LocalStorage, type OptimizeResult, optimize } from "@certstream/delta";
+import type { Logger } from "@certstream/log";
+import { optimizeFiles } from "./metrics.ts";
+
+export interface OptimizeCommandOptions {
+  /** Compact partitions with seen_date strictly before this date (YYYY-MM-DD). Default: today (UTC), i.e. closed days. */
+  before?: string;
+  targetFileBytes?: number;
+}
+
+/** Parses `--before YYYY-MM-DD` and `--target-mb N` from the command line. */
+export function parseOptimizeArgs(argv: readonly string[]): OptimizeCommandOptions {
+  const out: OptimizeCommandOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--before") {
+      const v = argv[++i] ?? "";
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(v))
+        throw new Error(`--before wants YYYY-MM-DD, got ${JSON.stringify(v)}`);
+      out.before = v;
+    } else if (argv[i] === "--target-mb") {
+      const n = Number(argv[++i]);
+      if (!(n > 0)) throw new Error("--target-mb wants a positive number");
+      out.targetFileBytes = n * 1024 * 1024;
+    }
+  }
+  return out;
+}
+
+/**
+ * `optimize`: compacts the small files of closed date partitions (seen_date before today) into files of about the
+ * target size. Safe while sinks run: each compaction is an optimistic commit of dataChange=false remove+add;
+ * appends do not conflict with it, and a bin whose files another optimize already removed is abandoned.
+ */
+export async function runOptimize(
+  config: Config,
+  logger: Logger,
+  options: OptimizeCommandOptions = {},
+): Promise<OptimizeResult> {
+  const before = options.before ?? new Date().toISOString().slice(0, 10);
+  const target = options.targetFileBytes ?? config.delta_sink.optimize_target_file_mb * 1024 * 1024;
+  const table = await DeltaTable.open(new LocalStorage(config.delta_sink.table_path), {
+    checkpointInterval: config.delta_sink.checkpoint_interval,
+  });
+  logger.info(
+    { table: config.delta_sink.table_path, before, target_bytes: target, files: table.snapshot.numFiles },
+    "optimize: starting",
+  );
+  const result = await optimize(table, {
+    targetFileSize: target,
+    partitionFilter: (pv) => (pv.seen_date ?? "") < before,
+    onCommit: (c) => {
+      optimizeFiles.inc({ action: "removed" }, c.removed);
+      optimizeFiles.inc({ action: "added" });
+      logger.info(
+        { version: c.version, partition: c.partition, removed: c.removed, size: c.added.size },
+        "optimize: bin committed",
+      );
+    },
+  });
+  logger.info({ ...result, version: table.version }, "optimize: done");
+  return result;
+}
