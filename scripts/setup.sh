@@ -45,11 +45,16 @@ apt_install() {
 setup_node() {
   # The system node (20) only bootstraps: `npm ci` installs Node 24 (the `node` devDependency) into
   # node_modules/.bin, which every later step puts first on PATH.
-  if [ -x node_modules/.bin/node ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
-    log "node_modules up to date"
+  # npm ci deletes node_modules first, so it runs only when node_modules is missing or was installed by this
+  # script from another package-lock.json (never under the feet of a developer who ran `npm install`).
+  local stamp=node_modules/.setup-lock.sha256 want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ -x node_modules/.bin/node ] && { [ ! -f "$stamp" ] || [ "$(cat "$stamp")" = "$want" ]; }; then
+    log "node_modules present"
   else
     log "npm ci"
     npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" >"$stamp"
   fi
   local v
   v=$(node_modules/.bin/node --version)
