@@ -11,6 +11,8 @@ export interface DeclaredMetric {
   name: string;
   type: "counter" | "gauge" | "histogram" | "summary";
   file: string;
+  help: string;
+  labels: string[];
 }
 
 function tsFiles(dir: string): string[] {
@@ -40,8 +42,20 @@ export function declaredMetrics(): DeclaredMetric[] {
   const out: DeclaredMetric[] = [];
   for (const f of files) {
     const text = readFileSync(f, "utf8");
-    for (const m of text.matchAll(DECL_RE))
-      out.push({ name: m[2], type: m[1] as DeclaredMetric["type"], file: f.slice(repoRoot.length + 1) });
+    for (const m of text.matchAll(DECL_RE)) {
+      // The rest of the spec literal: up to the factory call's closing `})`.
+      const rest = text.slice((m.index ?? 0) + m[0].length);
+      const spec = rest.slice(0, Math.max(0, rest.indexOf("})")) || 2000);
+      const help = /help:\s*((?:"(?:[^"\\]|\\.)*"\s*\+?\s*)+)/.exec(spec)?.[1] ?? "";
+      const labels = /labelNames:\s*\[([^\]]*)\]/.exec(spec)?.[1] ?? "";
+      out.push({
+        name: m[2],
+        type: m[1] as DeclaredMetric["type"],
+        file: f.slice(repoRoot.length + 1),
+        help: [...help.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((h) => h[1]).join(""),
+        labels: [...labels.matchAll(/"([^"]+)"/g)].map((l) => l[1]),
+      });
+    }
   }
   return out;
 }
