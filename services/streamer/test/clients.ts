@@ -57,7 +57,7 @@ export function wsStatus(url: string, headers: Record<string, string> = {}): Pro
       resolve(res.statusCode ?? 0);
       res.resume();
     });
-    ws.on("error", () => {});
+    ws.on("error", () => resolve(0));
   });
 }
 

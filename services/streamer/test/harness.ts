@@ -86,7 +86,7 @@ export class CertsTopic {
   /** Produces the entries, keyed by leaf SHA-256 as the ingester does; resolves when all are acknowledged. */
   async produce(entries: CertificateEntry[]): Promise<void> {
     if (!this.producer) throw new Error("topic not created");
-    const CHUNK = 500;
+    const CHUNK = 50; // a produce request stays under the broker's 1 MiB message.max.bytes
     for (let i = 0; i < entries.length; i += CHUNK) {
       const messages = entries.slice(i, i + CHUNK).map((e) => ({
         key: entryKey(e),
