@@ -163,7 +163,7 @@ export class ArchiveIndex {
     if (f.minIndex === null || f.maxIndex === null || f.minLog === null || f.maxLog === null) return false;
     for (const log of this.wanted.within(f.minLog, f.maxLog)) {
       const b = this.bitmaps.get(log);
-      if (!b || !b.covers(f.minIndex, f.maxIndex + 1)) return false;
+      if (!b?.covers(f.minIndex, f.maxIndex + 1)) return false;
     }
     return true;
   }

@@ -1,0 +1,123 @@
+import {
+  type DataFile,
+  DeltaLog,
+  DeltaTable,
+  LocalStorage,
+  readDataFile,
+  type Snapshot,
+  type Storage,
+} from "@certstream/delta";
+import { ArchiveIndex, type DataFileStats } from "./gap-detection.ts";
+
+/** The archive's columns gap detection needs (CERTSTREAM_TABLE_SCHEMA in libs/delta). */
+export const INDEX_COLUMN = "cert_index";
+export const LOG_COLUMN = "log_id";
+
+export interface ArchiveScan {
+  index: ArchiveIndex;
+  /** Null when there is no table yet (a fresh deployment): everything is missing. */
+  snapshot: Snapshot | null;
+  durationMs: number;
+}
+
+function num(v: unknown): number | null {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "string" && /^-?\d+$/.test(v)) return Number(v);
+  return null;
+}
+
+function str(v: unknown): string | null {
+  return typeof v === "string" ? v : null;
+}
+
+/** A data file's Delta stats in the form gap detection wants. Loose bounds (tightBounds false) are not trusted. */
+export function fileStatsOf(file: DataFile): DataFileStats {
+  const s = file.parsedStats;
+  if (!s || s.tightBounds === false) {
+    return {
+      path: file.path,
+      numRecords: s?.numRecords ?? null,
+      minIndex: null,
+      maxIndex: null,
+      minLog: null,
+      maxLog: null,
+    };
+  }
+  return {
+    path: file.path,
+    numRecords: s.numRecords,
+    minIndex: num(s.minValues[INDEX_COLUMN]),
+    maxIndex: num(s.maxValues[INDEX_COLUMN]),
+    minLog: str(s.minValues[LOG_COLUMN]),
+    maxLog: str(s.maxValues[LOG_COLUMN]),
+    nullIndexCount: num(s.nullCount[INDEX_COLUMN]),
+  };
+}
+
+/** Opens the table if there is one; null when the path holds no Delta table yet. */
+export async function openArchive(storage: Storage): Promise<DeltaTable | null> {
+  if (!(await new DeltaLog(storage).exists())) return null;
+  return DeltaTable.open(storage);
+}
+
+/**
+ * Builds the index of archived (log, index) pairs for `wantedLogs` (base64 log ids): file stats first, then the
+ * two columns of the files stats cannot settle. `onFileRead` is told about every file read (for progress/metrics).
+ */
+export async function scanArchive(
+  tableOrPath: DeltaTable | string | null,
+  wantedLogs: Iterable<string>,
+  opts: { onFileRead?: (rows: number) => void } = {},
+): Promise<ArchiveScan> {
+  const started = performance.now();
+  const index = new ArchiveIndex(wantedLogs);
+  const table =
+    typeof tableOrPath === "string"
+      ? await openArchive(new LocalStorage(tableOrPath, { sync: false }))
+      : tableOrPath;
+  if (!table) return { index, snapshot: null, durationMs: performance.now() - started };
+  const snapshot = (await table.refresh()).clone();
+  const byPath = new Map<string, DataFile>();
+  const stats: DataFileStats[] = [];
+  for (const f of snapshot.files()) {
+    byPath.set(f.path, f);
+    stats.push(fileStatsOf(f));
+  }
+  const toRead = index.planFiles(stats);
+  const columns = [INDEX_COLUMN, LOG_COLUMN];
+  for (const f of toRead) {
+    const file = byPath.get(f.path)!;
+    const batch = await readDataFile(
+      table.storage,
+      file,
+      snapshot.schema,
+      snapshot.partitionColumns,
+      columns,
+    );
+    index.addRows(batch.columns[LOG_COLUMN], batch.columns[INDEX_COLUMN]);
+    index.noteRead(batch.numRows);
+    opts.onFileRead?.(batch.numRows);
+  }
+  return { index, snapshot, durationMs: performance.now() - started };
+}
+
+/**
+ * The delta sink's stored offset per partition of `topic`: its `txn` actions have appId `<prefix>-<topic>-<partition>`
+ * (one per topic-partition, version = offset of the last record written). Several prefixes (a renamed sink) take
+ * the highest version.
+ */
+export function sinkTxnVersions(snapshot: Snapshot | null, topic: string): Map<number, bigint> {
+  const out = new Map<number, bigint>();
+  if (!snapshot) return out;
+  const suffix = new RegExp(`(?:^|-)${topic.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d+)$`);
+  for (const [appId, txn] of snapshot.transactions()) {
+    const m = suffix.exec(appId);
+    if (!m) continue;
+    const p = Number(m[1]);
+    const v = BigInt(txn.version);
+    const cur = out.get(p);
+    if (cur === undefined || v > cur) out.set(p, v);
+  }
+  return out;
+}
