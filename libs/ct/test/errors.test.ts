@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CtError, CtParseError, ctParseErrorKinds, ctParseErrors } from "../src/errors.ts";
 
@@ -25,5 +26,10 @@ describe("the CT parse error table", () => {
     }
     expect(CtParseError.isCtParseError(new Error("x"))).toBe(false);
     expect(CtError.isCtError({ code: "CT_ERR_X" })).toBe(false);
+  });
+
+  it("every code and kind is documented in PARSING.md", () => {
+    const doc = readFileSync(new URL("../PARSING.md", import.meta.url), "utf8");
+    for (const code of codes) expect(doc).toContain(`| ${code} | ${ctParseErrors[code].kind} |`);
   });
 });
