@@ -20,6 +20,8 @@ export interface DedupOptions {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   partitionsConsumedConcurrently: number;
+  /** Called when the consumer stopped for good (kafkajs will not restart it): the process should exit. */
+  onFatal?: (e: Error) => void;
   /** For entries without the leaf-parsed header (not written by this ingester): decides from the value. */
   isParsed?: (value: Buffer) => Promise<boolean>;
 }
@@ -58,6 +60,8 @@ export class DedupStage {
   private assignChain: Promise<void> = Promise.resolve();
   /** Assigned partitions whose preparation failed (not fenced): prepared again on their next batch. */
   private readonly retryable = new Set<number>();
+  /** Partitions whose producer was fenced: paused until the next assignment. */
+  private readonly fenced = new Set<number>();
 
   constructor(opts: DedupOptions) {
     this.o = opts;
@@ -128,27 +132,48 @@ export class DedupStage {
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        let st = this.parts.get(batch.partition);
-        if (!st && this.retryable.has(batch.partition)) {
-          // Its preparation failed earlier (not fenced): try again now that it is asked for.
-          this.retryable.delete(batch.partition);
-          st = this.createStates([batch.partition])[0];
+      // Never throws: a thrown error can stop a kafkajs consumer for good. Failures are handled per partition.
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
+        const p = batch.partition;
+        let st = this.parts.get(p);
+        if (!st && this.retryable.has(p)) {
+          // Its preparation or a transaction failed earlier (not fenced): prepare it again now.
+          this.retryable.delete(p);
+          st = this.createStates([p])[0];
         }
-        if (!st) return; // assignment not applied yet: the batch is fetched again later
+        if (!st) {
+          // Fenced: another member owns it now; wait for the next assignment without spinning.
+          if (this.fenced.has(p)) pause();
+          else await sleep(100);
+          return;
+        }
         try {
           await waitReady(st, heartbeat);
+          if (!isRunning() || isStale() || this.parts.get(p) !== st || batch.messages.length === 0) return;
+          await this.processBatch(st, batch.messages, batch.topic);
+          resolveOffset(batch.messages[batch.messages.length - 1].offset);
+          await heartbeat();
         } catch (e) {
-          if (this.parts.get(batch.partition) === st) this.parts.delete(batch.partition);
-          this.retryable.add(batch.partition);
+          // The transaction was aborted (or never began): the batch is fetched and processed again.
+          if (this.parts.get(p) === st) this.parts.delete(p);
+          m.dedupCacheSize.remove({ partition: String(p) });
           await st.producer.disconnect().catch(() => undefined);
-          throw e;
+          if (isFenced(e)) {
+            this.fenced.add(p);
+            this.log.warn(
+              { partition: p },
+              "dedup producer fenced: partition taken over; pausing it until reassigned",
+            );
+            pause();
+          } else {
+            this.retryable.add(p);
+            this.log.warn(
+              { partition: p, err: errorMessage(e), kind: kafkaFailureKind(e) },
+              "dedup batch failed; the partition is prepared again and the batch retried",
+            );
+            await sleep(1000);
+          }
         }
-        if (!isRunning() || isStale() || this.parts.get(batch.partition) !== st) return;
-        if (batch.messages.length === 0) return;
-        await this.processBatch(st, batch.messages, batch.topic);
-        resolveOffset(batch.messages[batch.messages.length - 1].offset);
-        await heartbeat();
       },
     });
   }
@@ -220,13 +245,6 @@ export class DedupStage {
     } catch (e) {
       m.produceErrors.inc({ stage: "dedup", kind: kafkaFailureKind(e) });
       await tx.abort().catch(() => undefined);
-      if (isFenced(e)) {
-        this.log.warn(
-          { partition: st.partition },
-          "dedup producer fenced: partition taken over; dropping it",
-        );
-        this.parts.delete(st.partition);
-      }
       throw e;
     }
     // Only now does the seen-set learn the batch: an aborted batch leaves it untouched.
@@ -246,6 +264,10 @@ export class DedupStage {
 
   private async onAssignment(assigned: number[]): Promise<void> {
     const want = new Set(assigned);
+    // A new generation: fenced partitions get a fresh start if they are ours again.
+    const resumed = [...this.fenced];
+    this.fenced.clear();
+    if (resumed.length > 0) this.consumer?.resume([{ topic: this.o.entriesTopic, partitions: resumed }]);
     for (const [p, st] of this.parts) {
       if (want.has(p)) continue;
       this.parts.delete(p);
@@ -349,4 +371,8 @@ async function waitReady(st: PartitionState, heartbeat: () => Promise<void>): Pr
     if (!settled) await heartbeat();
   }
   if (st.failed) throw st.failed;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

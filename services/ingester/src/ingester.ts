@@ -26,6 +26,8 @@ export interface IngesterOptions {
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   watcher: Omit<WatcherSettings, "startIndex">;
+  /** Called when the group consumer stopped for good (kafkajs will not restart it): the process should exit. */
+  onFatal?: (e: Error) => void;
 }
 
 export interface LogReport extends WatcherStatus {

@@ -2,30 +2,45 @@
 import { startupConfig } from "@certstream/config";
 import { createLogger } from "@certstream/log";
 import { initMetrics, installPanicHandlers } from "@certstream/metrics";
-import { startIngesterService } from "./service.ts";
+import { type IngesterService, startIngesterService } from "./service.ts";
 
 const { config } = startupConfig("ingester");
 const logger = createLogger("ingester", config.log_level);
 initMetrics({ service: "ingester" });
 installPanicHandlers(logger);
 
-const service = await startIngesterService(config, logger).catch((e: unknown) => {
-  logger.fatal({ err: e instanceof Error ? e.message : String(e) }, "ingester failed to start");
-  process.exit(1);
-});
+let service: IngesterService | undefined;
+let exiting = false;
 
-let signalled = false;
+/** Stops intake, finishes the transactions in flight, leaves the groups, exits with `code`. */
+function shutdown(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  (service ? service.stop() : Promise.resolve()).then(
+    () => process.exit(code),
+    (e: unknown) => {
+      logger.error({ err: e instanceof Error ? e.message : String(e) }, "shutdown failed");
+      process.exit(1);
+    },
+  );
+}
+
 for (const sig of ["SIGTERM", "SIGINT"] as const) {
   process.on(sig, () => {
-    if (signalled) return;
-    signalled = true;
     logger.info({ signal: sig }, "shutting down: finishing the transactions in flight");
-    service.stop().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        logger.error({ err: e instanceof Error ? e.message : String(e) }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    shutdown(0);
   });
+}
+
+try {
+  service = await startIngesterService(config, logger, {
+    onFatal: (e) => {
+      logger.fatal({ err: e.message }, "a group consumer stopped for good; exiting for a clean restart");
+      shutdown(1);
+    },
+  });
+  if (exiting) await service.stop();
+} catch (e) {
+  logger.fatal({ err: e instanceof Error ? e.message : String(e) }, "ingester failed to start");
+  process.exit(1);
 }

@@ -38,6 +38,11 @@ export interface IngesterService {
 export interface StartOptions {
   /** Logs to watch instead of the configured ones (tests, bench). */
   logs?: WatchableLog[];
+  /**
+   * A group consumer stopped for good. main.ts exits non-zero so the supervisor restarts a clean process
+   * (safe: progress is transactional). Default: log only.
+   */
+  onFatal?: (e: Error) => void;
 }
 
 /**
@@ -88,15 +93,21 @@ export async function startIngesterService(
     clientId: config.kafka.client_id,
   });
   const stateCodec = new StateCodec(config.kafka.schema_registry_url, topics.state);
-  try {
-    const entriesSubject = valueSubject(topics.entries);
-    await codec.register(entriesSubject);
-    await codec.register(valueSubject(topics.certs));
-    await stateCodec.register("BACKWARD");
-    setSchemaRegistryConnected(true);
-  } catch (e) {
-    setSchemaRegistryConnected(false);
-    throw new Error(`schema registration failed: ${errorMessage(e)}`, { cause: e });
+  // Replicas starting together race on a new subject (one registers it before setting its compatibility, the
+  // other then sees a mismatch): a few attempts, spaced out, settle it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await codec.register(valueSubject(topics.entries));
+      await codec.register(valueSubject(topics.certs));
+      await stateCodec.register("BACKWARD");
+      setSchemaRegistryConnected(true);
+      break;
+    } catch (e) {
+      setSchemaRegistryConnected(false);
+      if (attempt >= 6) throw new Error(`schema registration failed: ${errorMessage(e)}`, { cause: e });
+      logger.warn({ attempt, err: errorMessage(e) }, "schema registration failed; retrying");
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
   }
   const entriesSubject = valueSubject(topics.entries);
 
@@ -115,6 +126,7 @@ export async function startIngesterService(
       coordinationTopic: ic.coordination_topic,
       sessionTimeoutMs: ic.session_timeout_ms,
       heartbeatIntervalMs: ic.heartbeat_interval_ms,
+      onFatal: opts.onFatal,
       watcher: {
         entriesTopic: topics.entries,
         stateTopic: topics.state,
@@ -146,6 +158,7 @@ export async function startIngesterService(
       sessionTimeoutMs: ic.session_timeout_ms,
       heartbeatIntervalMs: ic.heartbeat_interval_ms,
       partitionsConsumedConcurrently: ic.dedup_partitions_concurrency,
+      onFatal: opts.onFatal,
       isParsed: async (value) => (await codec.decode(value)).leaf !== null,
     });
     await dedup.start();
