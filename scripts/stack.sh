@@ -7,6 +7,7 @@
 #   scripts/stack.sh down     stop everything it started; verifies that no process is left
 #   scripts/stack.sh status   one line per component; exit 0 only when all are healthy
 #   scripts/stack.sh env      `export KAFKA_BOOTSTRAP_SERVERS=... SCHEMA_REGISTRY_URL=... PROMETHEUS_URL=...`
+#                             (+ CERTSTREAM_KAFKA_BROKERS / CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL for services)
 #   scripts/stack.sh logs [kafka|registry|prometheus] [-f]
 #   scripts/stack.sh reset    down, then delete the stack's data (topics, schemas, metrics)
 #
@@ -252,6 +253,10 @@ cmd_env() {
   echo "export KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
   echo "export SCHEMA_REGISTRY_URL=$REGISTRY_URL"
   echo "export PROMETHEUS_URL=$PROMETHEUS_URL"
+  # The same addresses under the services' own config keys (kafka.brokers, kafka.schema_registry_url), so a
+  # service started from this shell, or spawned by a test, talks to this stack.
+  echo "export CERTSTREAM_KAFKA_BROKERS=$BOOTSTRAP"
+  echo "export CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL=$REGISTRY_URL"
 }
 
 cmd_logs() {

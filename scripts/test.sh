@@ -49,6 +49,9 @@ if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ] || [ -z "${SCHEMA_REGISTRY_URL:-}" ]; t
   bash scripts/stack.sh up
   eval "$(bash scripts/stack.sh env)"
 fi
+# Services that tests spawn read their own config keys: point them at the same stack.
+export CERTSTREAM_KAFKA_BROKERS=${CERTSTREAM_KAFKA_BROKERS:-$KAFKA_BOOTSTRAP_SERVERS}
+export CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL=${CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL:-$SCHEMA_REGISTRY_URL}
 echo "[test] KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL" >&2
 
 failed=()

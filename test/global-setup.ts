@@ -18,7 +18,14 @@ function stack(command: string, inherit: boolean): string {
 }
 
 export default function setup(): (() => void) | undefined {
-  if (process.env.KAFKA_BOOTSTRAP_SERVERS) return undefined;
+  if (process.env.KAFKA_BOOTSTRAP_SERVERS) {
+    // Services that tests spawn read their own config keys: point them at the same stack.
+    process.env.CERTSTREAM_KAFKA_BROKERS ??= process.env.KAFKA_BOOTSTRAP_SERVERS;
+    if (process.env.SCHEMA_REGISTRY_URL) {
+      process.env.CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL ??= process.env.SCHEMA_REGISTRY_URL;
+    }
+    return undefined;
+  }
   let wasRunning = false;
   try {
     stack("status", false);

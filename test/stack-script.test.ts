@@ -87,6 +87,8 @@ describe("scripts/stack.sh", () => {
       KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${env.STACK_KAFKA_PORT}`,
       SCHEMA_REGISTRY_URL: `http://127.0.0.1:${env.STACK_REGISTRY_PORT}/apis/ccompat/v7`,
       PROMETHEUS_URL: `http://127.0.0.1:${env.STACK_PROMETHEUS_PORT}`,
+      CERTSTREAM_KAFKA_BROKERS: `127.0.0.1:${env.STACK_KAFKA_PORT}`,
+      CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL: `http://127.0.0.1:${env.STACK_REGISTRY_PORT}/apis/ccompat/v7`,
     });
 
     // Some state: a topic and a schema.
