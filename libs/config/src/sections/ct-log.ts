@@ -26,6 +26,9 @@ export const ct_log = section({
   /** PEM public key that signs the list; when set the .sig is checked. */
   log_list_signature_key_path: optStr(),
   max_response_bytes: int(64 * 1024 * 1024, { min: 1024 }),
+  /** static-ct-api: check each checkpoint's consistency with the previous one and every data tile's inclusion
+   * against the log's hash tiles (a few extra tile requests per checkpoint). */
+  verify_static_merkle: bool(false),
 });
 
 const logFields = {
@@ -40,4 +43,5 @@ const logFields = {
 };
 
 export const custom_logs = list(logFields);
-export const static_logs = list({ ...logFields, submission_url: optStr() });
+/** origin: the checkpoint origin line; default derived from submission_url (else url) without scheme and slash. */
+export const static_logs = list({ ...logFields, submission_url: optStr(), origin: optStr() });
