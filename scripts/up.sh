@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `npm run up`: the whole system on this machine, as processes. Installs what is missing (scripts/setup.sh),
+# starts Kafka, the schema registry and Prometheus (scripts/stack.sh), then the ingester, the streamer and the
+# delta sink with infra/config/local.yaml. When the real CT log list is not reachable (no internet), it starts
+# the bundled CT log stand-ins (test/ct-standin: real CT entries re-served as growing logs) and points the
+# ingester at their log list. Prints where to connect. `npm run down` stops everything.
+# Env: UP_CONFIG (config file), UP_STANDIN=1 (force the stand-ins), UP_GROW_RATE (entries/s per stand-in log).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUN=$ROOT/.cache/run
+CONFIG=${UP_CONFIG:-$ROOT/infra/config/local.yaml}
+mkdir -p "$RUN"
+
+say() { printf '[up] %s\n' "$*" >&2; }
+die() {
+  printf '[up] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+bash scripts/setup.sh
+export PATH="$ROOT/node_modules/.bin:$PATH"
+bash scripts/stack.sh up
+eval "$(bash scripts/stack.sh env)"
+export CERTSTREAM_CONFIG=$CONFIG
+export CERTSTREAM_KAFKA_BROKERS=$KAFKA_BOOTSTRAP_SERVERS
+export CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL
+
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+# start NAME CMD...: runs CMD in the background unless NAME already runs; output to .cache/run/NAME.log.
+start() {
+  local name=$1
+  shift
+  if alive "$name"; then
+    say "$name already running (pid $(cat "$RUN/$name.pid"))"
+    return 0
+  fi
+  setsid "$@" >"$RUN/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+  say "$name started (pid $!, log .cache/run/$name.log)"
+}
+
+wait_http() {
+  local name=$1 url=$2 i
+  for i in $(seq 1 120); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    alive "$name" || die "$name exited: see .cache/run/$name.log ($(tail -n 3 "$RUN/$name.log" | tr '\n' ' '))"
+    sleep 1
+  done
+  die "$name did not answer $url within 120 s: see .cache/run/$name.log"
+}
+
+# Only probe when the name resolves: a machine without internet sends nothing out.
+if [ "${UP_STANDIN:-0}" != 1 ] && getent hosts www.gstatic.com >/dev/null 2>&1 &&
+  curl -fsS -m 5 -o /dev/null https://www.gstatic.com/ct/log_list/v3/log_list.json 2>/dev/null; then
+  say "the real CT log list is reachable: watching the real CT logs"
+  unset CERTSTREAM_CT_LOG_LOG_LIST_URL
+  rm -f "$RUN/ct-logs.json"
+else
+  say "no CT log reachable: starting the bundled CT log stand-ins (2 RFC 6962 + 2 static-ct-api logs, growing)"
+  start ct-standin node test/ct-standin/main.ts --rfc6962 --static --logs 2 --port 16900 \
+    --grow-rate "${UP_GROW_RATE:-20}" --mode distinct
+  wait_http ct-standin http://127.0.0.1:16900/log_list.json
+  export CERTSTREAM_CT_LOG_LOG_LIST_URL=http://127.0.0.1:16900/log_list.json
+fi
+
+start ingester node services/ingester/src/main.ts
+start streamer node services/streamer/src/main.ts
+start delta-sink node services/delta-sink/src/main.ts
+wait_http ingester http://127.0.0.1:8081/health
+wait_http streamer http://127.0.0.1:8080/health
+wait_http delta-sink http://127.0.0.1:8082/health
+
+cat <<INFO
+
+certstream is up.
+  WebSocket   ws://127.0.0.1:8080/full-stream   ws://127.0.0.1:8080/   ws://127.0.0.1:8080/domains-only
+  SSE         http://127.0.0.1:8080/sse?stream=lite
+  Live page   http://127.0.0.1:8080/
+  JSON        http://127.0.0.1:8080/latest.json   http://127.0.0.1:8080/example.json   http://127.0.0.1:8080/api/stats
+  CT logs     http://127.0.0.1:8081/api/logs  (ingester)
+  Metrics     http://127.0.0.1:8080/metrics  http://127.0.0.1:8081/metrics  http://127.0.0.1:8082/metrics
+  Prometheus  $PROMETHEUS_URL
+  Kafka       $KAFKA_BOOTSTRAP_SERVERS   registry $SCHEMA_REGISTRY_URL
+  Delta table .cache/run/delta/certstream
+  Logs        .cache/run/*.log, .cache/stack/*.log
+Try: node -e 'new (require("ws"))("ws://127.0.0.1:8080/full-stream").on("message", m => console.log(String(m).slice(0, 200)))'
+Stop everything: npm run down
+INFO
