@@ -26,7 +26,15 @@ export function setSchemaRegistryConnected(up: boolean): void {
 
 /** What trackKafkaClient needs of a KafkaJS producer, consumer or admin client (their instrumentation events). */
 export interface InstrumentedKafkaClient {
-  events: { CONNECT: string; DISCONNECT: string; CRASH?: string; REQUEST_QUEUE_SIZE?: string };
+  events: {
+    CONNECT: string;
+    DISCONNECT: string;
+    REQUEST?: string;
+    REQUEST_TIMEOUT?: string;
+    REQUEST_QUEUE_SIZE?: string;
+    CRASH?: string;
+    GROUP_JOIN?: string;
+  };
   on(event: string, listener: (event: { payload?: unknown }) => void): unknown;
 }
 
@@ -36,35 +44,65 @@ export const kafkaRequestQueue = gauge({
   labelNames: ["client"],
 });
 
-const kafkaClients = new Map<string, boolean>();
+/** Open clients of this process and whether each is currently reaching the cluster. */
+const kafkaClients = new Map<object, boolean>();
 
 function publishKafka(): void {
   kafkaConnected.set(kafkaClients.size > 0 && [...kafkaClients.values()].every(Boolean) ? 1 : 0);
 }
 
+function mark(key: object, up: boolean): void {
+  if (kafkaClients.get(key) === up) return;
+  kafkaClients.set(key, up);
+  publishKafka();
+}
+
 /**
- * Drives certstream_kafka_connected from a KafkaJS client's CONNECT / DISCONNECT / CRASH events: 1 when every
- * tracked client of the process is connected. `name` (producer, consumer, admin, dedup-producer...) labels
- * its request queue gauge; keep it to a fixed set.
+ * Drives certstream_kafka_connected from a KafkaJS client's instrumentation events: CONNECT, a successful
+ * request or a group join mark it up; a request timeout or a consumer crash mark it down; DISCONNECT (a
+ * deliberate close) forgets it. The gauge is 1 while at least one client is open and every open client is up.
+ * `name` (producer, consumer, admin) labels its request-queue gauge: keep it to a fixed set.
  */
 export function trackKafkaClient(name: string, client: InstrumentedKafkaClient): void {
-  kafkaClients.set(name, false);
-  publishKafka();
-  client.on(client.events.CONNECT, () => {
-    kafkaClients.set(name, true);
+  const key = {};
+  const ev = client.events;
+  client.on(ev.CONNECT, () => mark(key, true));
+  client.on(ev.DISCONNECT, () => {
+    kafkaClients.delete(key);
     publishKafka();
   });
-  const down = () => {
-    kafkaClients.set(name, false);
-    publishKafka();
-  };
-  client.on(client.events.DISCONNECT, down);
-  if (client.events.CRASH) client.on(client.events.CRASH, down);
-  if (client.events.REQUEST_QUEUE_SIZE)
-    client.on(client.events.REQUEST_QUEUE_SIZE, (e) => {
+  if (ev.REQUEST) client.on(ev.REQUEST, () => mark(key, true));
+  if (ev.GROUP_JOIN) client.on(ev.GROUP_JOIN, () => mark(key, true));
+  if (ev.REQUEST_TIMEOUT) client.on(ev.REQUEST_TIMEOUT, () => mark(key, false));
+  if (ev.CRASH) client.on(ev.CRASH, () => mark(key, false));
+  if (ev.REQUEST_QUEUE_SIZE)
+    client.on(ev.REQUEST_QUEUE_SIZE, (e) => {
       const size = (e.payload as { queueSize?: number } | undefined)?.queueSize;
       if (typeof size === "number") kafkaRequestQueue.set({ client: name }, size);
     });
+}
+
+/** The factory methods of a KafkaJS `Kafka` instance, structurally. */
+export interface KafkaFactory {
+  producer(...args: never[]): InstrumentedKafkaClient;
+  consumer(...args: never[]): InstrumentedKafkaClient;
+  admin(...args: never[]): InstrumentedKafkaClient;
+}
+
+/**
+ * Makes every producer, consumer and admin created from `kafka` tracked by trackKafkaClient (libs/kafka's
+ * createKafka does this, so services get certstream_kafka_connected without wiring). Returns `kafka`.
+ */
+export function instrumentKafka<K extends KafkaFactory>(kafka: K): K {
+  for (const kind of ["producer", "consumer", "admin"] as const) {
+    const create = kafka[kind].bind(kafka) as (...args: unknown[]) => InstrumentedKafkaClient;
+    (kafka as Record<string, unknown>)[kind] = (...args: unknown[]) => {
+      const client = create(...args);
+      trackKafkaClient(kind, client);
+      return client;
+    };
+  }
+  return kafka;
 }
 
 /**

@@ -9,6 +9,8 @@ export {
 export { configReloads, recordConfigReload } from "./config-reloads.ts";
 export {
   type InstrumentedKafkaClient,
+  instrumentKafka,
+  type KafkaFactory,
   kafkaConnected,
   kafkaRequestQueue,
   schemaRegistryConnected,

@@ -3,29 +3,53 @@
 import { createServer } from "node:net";
 import { Kafka, logLevel } from "kafkajs";
 import { describe, expect, it } from "vitest";
-import { registry, trackKafkaClient, trackSchemaRegistryCall } from "../src/index.ts";
+import { kafkaBrokers, registryUrl as registryBase } from "../../../test/stack.ts";
+import { instrumentKafka, registry, trackSchemaRegistryCall } from "../src/index.ts";
 
-const brokers = (process.env.KAFKA_BOOTSTRAP_SERVERS ?? "127.0.0.1:19092").split(",");
-const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? "http://127.0.0.1:18081/apis/ccompat/v7";
+const registryUrl = registryBase();
+
+/** A loopback port nothing listens on any more. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
 
 const value = async (name: string) => /\s(\S+)\n?$/.exec(await registry.getSingleMetricAsString(name))?.[1];
 
 describe("connection gauges", () => {
-  it("kafka_connected is 1 only while every tracked client is connected", async () => {
-    const kafka = new Kafka({ clientId: "metrics-test", brokers, logLevel: logLevel.NOTHING });
+  it("kafka_connected follows the clients of an instrumented Kafka: up while all open ones reach the broker", async () => {
+    const kafka = instrumentKafka(
+      new Kafka({ clientId: "metrics-test", brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }),
+    );
+    expect(await value("certstream_kafka_connected")).toBe("0"); // nothing open yet
     const producer = kafka.producer();
     const admin = kafka.admin();
-    trackKafkaClient("producer", producer);
-    trackKafkaClient("admin", admin);
-    expect(await value("certstream_kafka_connected")).toBe("0");
     await producer.connect();
-    expect(await value("certstream_kafka_connected")).toBe("0"); // admin not yet
     await admin.connect();
     expect(await value("certstream_kafka_connected")).toBe("1");
     await admin.listTopics();
-    await admin.disconnect();
-    expect(await value("certstream_kafka_connected")).toBe("0");
+    await admin.disconnect(); // a deliberate close forgets the client
+    expect(await value("certstream_kafka_connected")).toBe("1");
     await producer.disconnect();
+    expect(await value("certstream_kafka_connected")).toBe("0"); // no client open
+
+    // A client that never reaches a broker never counts as connected.
+    const lost = instrumentKafka(
+      new Kafka({
+        clientId: "metrics-test-lost",
+        brokers: [`127.0.0.1:${await closedPort()}`],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+        connectionTimeout: 300,
+      }),
+    );
+    const orphan = lost.producer();
+    await expect(orphan.connect()).rejects.toThrow();
+    expect(await value("certstream_kafka_connected")).toBe("0");
   }, 30_000);
 
   it("schema_registry_connected follows call outcomes; a 404 still means the registry is up", async () => {
@@ -40,14 +64,10 @@ describe("connection gauges", () => {
       trackSchemaRegistryCall(get(`${registryUrl}/subjects/no-such-subject-${Date.now()}/versions`)),
     ).rejects.toThrow(/answered 404/);
     expect(await value("certstream_schema_registry_connected")).toBe("1");
-    // A port nothing listens on any more: connection refused, the registry counts as unreachable.
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, "127.0.0.1", () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    await expect(trackSchemaRegistryCall(get(`http://127.0.0.1:${port}/subjects`))).rejects.toThrow();
+    // Connection refused: the registry counts as unreachable.
+    await expect(
+      trackSchemaRegistryCall(get(`http://127.0.0.1:${await closedPort()}/subjects`)),
+    ).rejects.toThrow();
     expect(await value("certstream_schema_registry_connected")).toBe("0");
   });
 });
