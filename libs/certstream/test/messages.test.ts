@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { fromRawEntry } from "@certstream/ct";
+import { fromRawEntry, parseCertificate } from "@certstream/ct";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
 import { describe, expect, it } from "vitest";
 import { renderDomainsOnly, renderFull, renderHeartbeat, renderLite, renderMessages } from "../src/index.ts";
@@ -195,4 +195,77 @@ describe("messages details", () => {
     }
     expect(JSON.parse(renderDomainsOnly(weird) as string).data).toEqual([odd]);
   });
+});
+
+// certstream-server-rust's synthetic snapshots (rcgen certificates: IDN, IP and email SANs, multi-attribute
+// subjects, CN only, a CA): the leaf_cert object must match too. Their cert_link is a test value of that suite.
+describe("certstream-server-rust synthetic snapshots: leaf_cert", () => {
+  const synthetic = JSON.parse(
+    readFileSync(
+      new URL(
+        "../../../../shared/testdata/certstream-examples/certstream-server-rust_synthetic_snapshots.json",
+        import.meta.url,
+      ),
+      "utf8",
+    ),
+  ) as { name: string; der_b64: string; submission_timestamp: number; expected_full: string }[];
+
+  it.each(synthetic.map((s) => [s.name, s] as const))("%s", (_name, s) => {
+    const der = Buffer.from(s.der_b64, "base64");
+    const leaf = parseCertificate(der);
+    const entry: CertificateEntry = {
+      log: {
+        id: "t",
+        name: "Snapshot Test Log",
+        url: "https://test.example/",
+        operator: "t",
+        kind: "rfc6962",
+      },
+      index: 42,
+      timestamp: s.submission_timestamp * 1000,
+      seen: SEEN_MICROS,
+      update_type: "X509LogEntry",
+      leaf_der: der,
+      leaf,
+      chain: [],
+      parse_error: null,
+      raw: null,
+    };
+    const ours = (JSON.parse(renderFull(entry) as string).data as Json).leaf_cert as Json;
+    const expected = (JSON.parse(s.expected_full).data as Json).leaf_cert as Json;
+    normaliseCert(ours, expected);
+    if (leaf.is_ca) {
+      // Deliberate difference 3: the CN of a CA certificate stays in all_domains (CN ∪ SAN dNSNames).
+      expect(ours.all_domains).toEqual([leaf.subject.CN, ...(expected.all_domains as string[])]);
+      ours.all_domains = expected.all_domains;
+    }
+    expect(ours).toEqual(expected);
+  });
+});
+
+// CaliDog's documented full messages carry real DERs: the values both implementations define alike agree
+// (CaliDog writes serials as lower-case integers without the leading zero nibble, and DN order in aggregated).
+describe("CaliDog full messages with real as_der", () => {
+  for (const file of [
+    "calidog-certstream-go_README_certificate_update_full.json",
+    "calidog-certstream-python_README_certificate_update_full.json",
+  ]) {
+    it(file, () => {
+      const message = JSON.parse(
+        readFileSync(
+          new URL(`../../../../shared/testdata/certstream-examples/${file}`, import.meta.url),
+          "utf8",
+        ),
+      ) as { data: { leaf_cert: Json; chain?: Json[] } };
+      for (const theirs of [message.data.leaf_cert, ...(message.data.chain ?? [])]) {
+        const ours = parseCertificate(Buffer.from(theirs.as_der as string, "base64"));
+        expect(ours.fingerprint).toBe(theirs.fingerprint);
+        expect(ours.not_before).toBe(theirs.not_before);
+        expect(ours.not_after).toBe(theirs.not_after);
+        expect(ours.serial_number.replace(/^0/, "")).toBe((theirs.serial_number as string).toUpperCase());
+        expect(ours.subject.CN).toBe((theirs.subject as Json).CN);
+        if (theirs.all_domains !== undefined) expect(ours.all_domains).toEqual(theirs.all_domains);
+      }
+    });
+  }
 });
