@@ -13,7 +13,7 @@ import { type Rfc6962LogOptions, Rfc6962StandInLog } from "../../../test/ct-stan
 import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
 import { TopicTail } from "../src/topic-tail.ts";
 
-export const logger = createLogger("ingester-test", process.env.LOG_LEVEL ?? "warn");
+export const logger = createLogger("ingester-test", process.env.LOG_LEVEL ?? "error");
 
 export function testKafka(): Kafka {
   return createKafka({ brokers: kafkaBrokers(), clientId: "ingester-test", logger });

@@ -1,0 +1,197 @@
+// Five logs, two of them (a, b) serving the same certificates: the dedup stage must produce exactly the
+// expected stream, i.e. per partition the first sighting of each parsed certificate, in entries order, byte for
+// byte. Two entries are made unparseable: they are in `entries` (with raw bytes), never in `certs`. Then a
+// consumer from another ecosystem (Python confluent-kafka + its Schema Registry Avro deserializer) decodes every
+// field of both topics and must agree with our own decoding.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { fromRawEntry } from "@certstream/ct";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kafkaBrokers, pythonBin, registryUrl } from "../../../test/stack.ts";
+import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
+import { logIdOf } from "../src/log-catalog.ts";
+import {
+  header,
+  type Names,
+  type ReadRecord,
+  Replica,
+  readTopic,
+  StandInServer,
+  sleep,
+  tempDir,
+  testCodec,
+  testKafka,
+  uniqueNames,
+  waitFor,
+  writeConfig,
+} from "./harness.ts";
+
+const SIZE = 166;
+const START = 46; // past the 46 real entries every stand-in serves: only a and b share certificates
+
+/** Bytes → hex, recursively, so TS and Python decodings compare as plain JSON. */
+function plain(v: unknown): unknown {
+  if (v instanceof Uint8Array) return Buffer.from(v).toString("hex");
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+describe("five logs, two sharing certificates", () => {
+  const server = new StandInServer();
+  const dir = tempDir("ingester-five");
+  let names: Names;
+  let replica: Replica;
+
+  beforeAll(async () => {
+    names = uniqueNames("five");
+    server.add({ name: "a", mode: "distinct", certSeed: 1, initialSize: SIZE });
+    server.add({ name: "b", mode: "distinct", certSeed: 1, initialSize: SIZE });
+    server.add({ name: "c", mode: "distinct", certSeed: 2, initialSize: SIZE });
+    server.add({ name: "d", mode: "distinct", certSeed: 3, initialSize: SIZE });
+    server.add({ name: "e", mode: "distinct", certSeed: 4, initialSize: SIZE });
+    // c#60: unknown entry type (the entry does not decode); d#61: a leaf that is not a certificate.
+    const c60 = server.logs.get("c")?.entry(60);
+    c60?.leafInput.writeUInt16BE(9, 10);
+    const d61 = server.logs.get("d")?.entry(61);
+    if (d61) {
+      if (d61.leafInput.readUInt16BE(10) === 0) d61.leafInput[15] = 0x05;
+      else d61.extraData[3] = 0x05;
+    }
+    await server.start();
+    const cfg = writeConfig(dir, "five.yaml", names, server, {
+      replicaId: "five",
+      startIndex: START,
+      batch: 50,
+    });
+    replica = new Replica("five", cfg, join(dir, "five.log"));
+  });
+
+  afterAll(async () => {
+    await replica.terminate();
+    await server.stop();
+  });
+
+  it("produces the expected deduplicated stream, decodable by confluent-kafka's Avro deserializer", async () => {
+    const kafka = testKafka();
+    replica.start();
+    const total = 5 * (SIZE - START);
+    await waitFor(
+      "all entries",
+      async () => (await readTopic(kafka, names.entries)).length >= total,
+      90_000,
+      1500,
+    );
+    // Expected certificates, computed from what the stand-ins serve, independently of the ingester.
+    const expectedKeys = new Set<string>();
+    for (const l of server.logs.values()) {
+      const src = { id: "x", name: l.name, url: "", operator: "", kind: "rfc6962" as const };
+      for (let i = START; i < SIZE; i++) {
+        const e = fromRawEntry(
+          src,
+          { index: i, leafInput: l.entry(i).leafInput, extraData: l.entry(i).extraData },
+          0,
+        );
+        if (e.leaf) expectedKeys.add(createHash("sha256").update(e.leaf_der).digest("hex"));
+      }
+    }
+    expect(expectedKeys.size).toBe(4 * (SIZE - START) - 2);
+    await waitFor(
+      "certs complete",
+      async () => (await readTopic(kafka, names.certs)).length >= expectedKeys.size,
+      60_000,
+      1500,
+    );
+    await sleep(2000);
+    expect(await replica.terminate()).toBe(0);
+
+    const entries = await readTopic(kafka, names.entries);
+    const certs = await readTopic(kafka, names.certs);
+    expect(entries.length).toBe(total);
+    // Every (log, index) once, and the unparseable ones flagged.
+    const ids = new Set(entries.map((r) => `${header(r, HEADER_LOG_ID)}#${header(r, HEADER_LOG_INDEX)}`));
+    expect(ids.size).toBe(total);
+    const unparsed = entries.filter((r) => header(r, HEADER_LEAF_PARSED) === "0");
+    const logId = (n: string) =>
+      logIdOf({ log_id: null, key: server.logs.get(n)?.key.publicKeyBase64 ?? "", url: "" });
+    expect(unparsed.map((r) => `${header(r, HEADER_LOG_ID)}#${header(r, HEADER_LOG_INDEX)}`).sort()).toEqual(
+      [`${logId("c")}#60`, `${logId("d")}#61`].sort(),
+    );
+
+    // The expected stream: per partition, entries in offset order, first parsed sighting of each key.
+    const byPartition = (rs: ReadRecord[]) => {
+      const m = new Map<number, ReadRecord[]>();
+      for (const r of rs) m.set(r.partition, [...(m.get(r.partition) ?? []), r]);
+      for (const list of m.values()) list.sort((x, y) => Number(BigInt(x.offset) - BigInt(y.offset)));
+      return m;
+    };
+    const ep = byPartition(entries);
+    const cp = byPartition(certs);
+    for (const [p, list] of ep) {
+      const firsts: ReadRecord[] = [];
+      const keys = new Set<string>();
+      for (const r of list) {
+        const k = r.key?.toString("hex") ?? "";
+        if (header(r, HEADER_LEAF_PARSED) !== "1" || keys.has(k)) continue;
+        keys.add(k);
+        firsts.push(r);
+      }
+      const got = cp.get(p) ?? [];
+      expect(got.map((r) => r.key?.toString("hex"))).toEqual(firsts.map((r) => r.key?.toString("hex")));
+      for (let i = 0; i < got.length; i++)
+        expect(got[i].value?.equals(firsts[i].value ?? Buffer.alloc(0))).toBe(true);
+    }
+    expect(new Set(certs.map((r) => r.key?.toString("hex")))).toEqual(expectedKeys);
+
+    // Python confluent-kafka decodes every field of both topics as we do.
+    const codec = testCodec();
+    for (const [topic, records] of [
+      [names.entries, entries],
+      [names.certs, certs],
+    ] as const) {
+      const out = execFileSync(
+        pythonBin(),
+        [
+          join(import.meta.dirname, "python/read_topic.py"),
+          kafkaBrokers().join(","),
+          registryUrl(),
+          topic,
+          String(records.length),
+        ],
+        {
+          encoding: "utf8",
+          maxBuffer: 256 * 1024 * 1024,
+          timeout: 120_000,
+        },
+      );
+      const py = out
+        .trim()
+        .split("\n")
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              partition: number;
+              offset: number;
+              key: string;
+              headers: Record<string, string>;
+              value: unknown;
+            },
+        );
+      expect(py.length).toBe(records.length);
+      const mine = new Map(records.map((r) => [`${r.partition}:${r.offset}`, r]));
+      let parsedSeen = 0;
+      for (const rec of py) {
+        const r = mine.get(`${rec.partition}:${rec.offset}`);
+        expect(r, `${topic} ${rec.partition}:${rec.offset}`).toBeDefined();
+        if (!r?.value) continue;
+        expect(rec.key).toBe(r.key?.toString("hex"));
+        const decoded = plain(await codec.decode(r.value));
+        expect(rec.value).toEqual(decoded);
+        expect(rec.headers[HEADER_LOG_INDEX]).toBe(header(r, HEADER_LOG_INDEX));
+        if ((rec.value as { leaf: unknown }).leaf) parsedSeen++;
+      }
+      expect(parsedSeen).toBeGreaterThan(0);
+    }
+  }, 300_000);
+});
