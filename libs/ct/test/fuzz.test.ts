@@ -101,7 +101,7 @@ function checkRecord(entry: CertificateEntry, raw: RawLogEntry): void {
   if (entry.parse_error !== null && !kinds.has(entry.parse_error.kind)) {
     throw new Error(`unbounded kind ${entry.parse_error.kind}`);
   }
-  if (entry.parse_error !== null && entry.parse_error.message.startsWith("unexpected")) {
+  if (entry.parse_error?.message.startsWith("unexpected")) {
     throw new Error(`a parser threw something else than CtParseError: ${entry.parse_error.message}`);
   }
   if (entry.parse_error === null && entry.leaf === null) throw new Error("no leaf and no parse_error");
