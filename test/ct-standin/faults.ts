@@ -28,6 +28,8 @@ export interface Faults {
   rollbackTimes?: number;
   /** get-entries / data tiles overlapping [start, end) always get 400 / 404: a range refused for good. */
   refuseRange?: { start: number; end: number };
+  /** Stop injecting after this many faults in total (e.g. 1: exactly one 429). */
+  maxFaults?: number;
   /** Limit faults to these endpoints (get-sth, get-entries, get-sth-consistency, checkpoint, tile, data-tile, issuer). */
   endpoints?: string[];
 }
@@ -60,13 +62,19 @@ export class FaultInjector {
 
   set(faults: Faults): void {
     this.faults = faults;
+    for (const k of Object.keys(this.counts)) delete this.counts[k];
     this.#random = seededRandom(faults.seed ?? 1);
   }
 
-  #hit(name: keyof Faults, endpoint: string): boolean {
-    const p = this.faults[name];
+  #hit(name: keyof Faults, endpoint: string, probability?: number): boolean {
+    const p = probability ?? this.faults[name];
     if (typeof p !== "number" || p <= 0) return false;
     if (this.faults.endpoints && !this.faults.endpoints.includes(endpoint)) return false;
+    if (
+      this.faults.maxFaults !== undefined &&
+      Object.values(this.counts).reduce((a, b) => a + b, 0) >= this.faults.maxFaults
+    )
+      return false;
     if (this.#random() >= p) return false;
     this.counts[name] = (this.counts[name] ?? 0) + 1;
     return true;
@@ -75,7 +83,7 @@ export class FaultInjector {
   /** Before answering: delays, and status faults. Returns true when it answered (the handler must stop). */
   async before(endpoint: string, res: ServerResponse): Promise<boolean> {
     const f = this.faults;
-    if (f.slowMs && (f.slow === undefined || this.#hit("slow", endpoint))) {
+    if (f.slowMs && this.#hit("slow", endpoint, f.slow ?? 1)) {
       await new Promise((r) => setTimeout(r, f.slowMs));
     }
     const retryAfter = String(f.retryAfterSecs ?? 1);

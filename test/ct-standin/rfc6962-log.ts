@@ -79,6 +79,8 @@ export class Rfc6962StandInLog {
   #growCarry = 0;
   /** Requests served per endpoint (tests read this). */
   readonly requests: Record<string, number> = {};
+  /** User-Agent of the last request (tests check it is the configured one). */
+  lastUserAgent: string | undefined;
 
   constructor(opts: Rfc6962LogOptions) {
     this.name = opts.name;
@@ -154,11 +156,12 @@ export class Rfc6962StandInLog {
 
   /** Handle a request under this log's prefix; `path` is relative (e.g. "ct/v1/get-sth"). */
   async handle(
-    _req: IncomingMessage,
+    req: IncomingMessage,
     res: ServerResponse,
     path: string,
     query: URLSearchParams,
   ): Promise<void> {
+    this.lastUserAgent = req.headers["user-agent"];
     const endpoint = path.replace(/^ct\/v1\//, "");
     this.requests[endpoint] = (this.requests[endpoint] ?? 0) + 1;
     if (await this.faults.before(endpoint, res)) return;

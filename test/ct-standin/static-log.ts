@@ -67,6 +67,8 @@ export class StaticStandInLog {
   #growTimer: NodeJS.Timeout | undefined;
   #growCarry = 0;
   readonly requests: Record<string, number> = {};
+  /** User-Agent of the last request (tests check it is the configured one). */
+  lastUserAgent: string | undefined;
 
   constructor(opts: StaticLogOptions) {
     this.name = opts.name;
@@ -169,7 +171,8 @@ export class StaticStandInLog {
     return formatCheckpoint(this.origin, size, root, timestamp, ds, this.key.logId);
   }
 
-  async handle(_req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    this.lastUserAgent = req.headers["user-agent"];
     const endpoint =
       path === "checkpoint"
         ? "checkpoint"

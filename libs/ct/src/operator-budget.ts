@@ -50,6 +50,7 @@ export class OperatorBudget {
 
   /** Current requests per second. */
   get rate(): number {
+    this.#recover(this.#now());
     return this.#rate;
   }
 
