@@ -23,7 +23,8 @@ export interface QueryResult {
 
 export interface PrometheusProcess {
   url: string;
-  query(expr: string): Promise<QueryResult>;
+  /** Instant query at `time` (Unix seconds; default now). */
+  query(expr: string, time?: number): Promise<QueryResult>;
   /** Scrape targets with their health (`up`, last error). */
   targets(): Promise<{ job: string; health: string; lastError: string }[]>;
   stop(): Promise<void>;
@@ -93,11 +94,13 @@ export async function startPrometheus(
   }
   return {
     url,
-    async query(expr: string): Promise<QueryResult> {
+    async query(expr: string, time?: number): Promise<QueryResult> {
+      const params = new URLSearchParams({ query: expr });
+      if (time !== undefined) params.set("time", String(time));
       const r = await fetch(`${url}/api/v1/query`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ query: expr }),
+        body: params,
       });
       const body = (await r.json()) as {
         status: string;

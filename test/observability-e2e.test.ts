@@ -1,0 +1,294 @@
+// The whole system observed the way operators observe it. Against the real broker and registry and stand-in
+// CT logs (one RFC 6962, one static-ct-api, both growing): the ingester, streamer and delta sink run as
+// processes with their own topics, a WebSocket client takes the full stream, the backfill job fills the
+// logs' first entries, and a real Prometheus (Debian's, 1 s scrapes) scrapes all four. Then:
+//  - each service's /metrics has the shared metrics and its own, with the declared type and label set;
+//  - every Grafana dashboard query returns data, except those over counters that only move on failures.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { dashboards } from "../infra/grafana/dashboards.ts";
+import { StandInServer } from "./ct-standin/server.ts";
+import { type Dashboard, extractQueries, metricNames } from "./dashboard-queries.ts";
+import { declaredMetrics } from "./declared-metrics.ts";
+import { expectMetrics, type MetricSpec } from "./metrics-expect.ts";
+import { freePort, type PrometheusProcess, startPrometheus } from "./prometheus-process.ts";
+import { ServiceProcess, scrape, waitFor } from "./service-process.ts";
+import { kafkaBrokers, registryUrl, uniqueName } from "./stack.ts";
+
+/** Counters and gauges that stay empty on a healthy short run: they only move on failures or rare events. */
+const ONLY_ON_FAILURE = new Set([
+  "certstream_panics_total",
+  "certstream_config_reloads_total",
+  "certstream_ct_fetch_errors_total",
+  "certstream_ct_rate_limited_total",
+  "certstream_ct_retries_total",
+  "certstream_ingester_parse_failures_total",
+  "certstream_ingester_watcher_stopped_total",
+  "certstream_ingester_watcher_restarted_total",
+  "certstream_ingester_state_commit_failures_total",
+  "certstream_ingester_produce_errors_total",
+  "certstream_dedup_cache_evictions_total",
+  "certstream_delta_write_errors_total",
+  "certstream_delta_commit_conflicts_total",
+  "certstream_delta_checkpoints_total",
+  "certstream_streamer_dropped_messages_total",
+  "certstream_streamer_disconnects_total",
+  "certstream_streamer_connections_refused_total",
+  "certstream_streamer_resumes_total",
+  "certstream_streamer_replayed_messages_total",
+  "certstream_streamer_errors_total",
+  "certstream_backfill_produce_errors_total",
+]);
+
+/** Metrics every long-running service and the backfill job must expose (libs/metrics and prom-client). */
+const SHARED: MetricSpec[] = [
+  { name: "certstream_build_info", type: "gauge", labels: ["version", "service", "node"] },
+  { name: "certstream_health_status", type: "gauge", labels: ["service"] },
+  { name: "certstream_kafka_connected", type: "gauge", labels: [] },
+  { name: "certstream_schema_registry_connected", type: "gauge", labels: [] },
+  { name: "certstream_panics_total", type: "counter", labels: ["kind"], hasSamples: false },
+  { name: "process_resident_memory_bytes", type: "gauge" },
+  { name: "process_cpu_seconds_total", type: "counter" },
+  { name: "nodejs_eventloop_lag_p99_seconds", type: "gauge" },
+];
+const HTTP: MetricSpec[] = [
+  { name: "certstream_http_requests_total", type: "counter", labels: ["route", "method", "status"] },
+  {
+    name: "certstream_http_request_duration_seconds",
+    type: "histogram",
+    labels: ["route", "method", "status"],
+  },
+];
+
+const SERVICES = ["ingester", "streamer", "delta-sink", "backfill"] as const;
+type Service = (typeof SERVICES)[number];
+
+/** The metrics each service's own modules (and the libs it runs) declare. */
+function ownSpecs(service: Service): MetricSpec[] {
+  const from = (prefix: string) =>
+    declaredMetrics()
+      .filter((m) => m.file.startsWith(prefix))
+      .map((m) => ({ name: m.name, type: m.type, labels: m.labels, hasSamples: false }));
+  const libs = service === "ingester" || service === "backfill" ? from("libs/ct/") : [];
+  return [...from(`services/${service}/`), ...libs];
+}
+
+describe("observability end to end", () => {
+  const dir = mkdtempSync(join(tmpdir(), "obs-e2e-"));
+  const base = uniqueName("obs");
+  const standin = new StandInServer({
+    rfc6962: [
+      { name: "obs-rfc", initialSize: 400, growRate: 8, mode: "distinct", certSeed: 7, operator: "Obs A" },
+    ],
+    static: [
+      {
+        name: "obs-static",
+        initialSize: 400,
+        growRate: 8,
+        mode: "distinct",
+        certSeed: 107,
+        operator: "Obs B",
+      },
+    ],
+  });
+  const procs = new Map<Service, ServiceProcess>(
+    SERVICES.map((s) => [s, new ServiceProcess(s, join(dir, `${s}.log`))]),
+  );
+  const ports = new Map<Service, number>();
+  const metricsUrl = (s: Service) => `http://127.0.0.1:${ports.get(s)}/metrics`;
+  const expositions = new Map<Service, string>();
+  let prom: PrometheusProcess;
+  let configPath: string;
+  let backfillSeenAt = 0;
+  const clients: WebSocket[] = [];
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    await standin.start();
+    for (const s of SERVICES) ports.set(s, await freePort());
+    const logs = (kind: "rfc" | "static") =>
+      [...standin.logs.values()]
+        .filter((l) => (kind === "rfc" ? l.kind !== "static" : l.kind === "static"))
+        .map((l) => ({
+          name: l.name,
+          url: standin.url(l.name),
+          operator: l.operator,
+          key: l.key.publicKeyBase64,
+          start_index: 300,
+        }));
+    const config = {
+      host: "127.0.0.1",
+      port: ports.get("streamer"),
+      log_level: "info",
+      kafka: {
+        brokers: kafkaBrokers(),
+        schema_registry_url: registryUrl(),
+        client_id: base,
+        partitions: 2,
+        topics: {
+          entries: `${base}.entries`,
+          certs: `${base}.certs`,
+          backfill: `${base}.backfill`,
+          state: `${base}.state`,
+        },
+      },
+      ct_log: {
+        batch_size: 64,
+        poll_interval_ms: 300,
+        retry_initial_delay_ms: 100,
+        retry_max_delay_ms: 1000,
+        log_list_enabled: false,
+      },
+      custom_logs: logs("rfc"),
+      static_logs: logs("static"),
+      dedup: { enabled: true, capacity: 100_000, ttl_secs: 3600 },
+      ingester: {
+        port: ports.get("ingester"),
+        replica_id: "obs-1",
+        group_id: `${base}-ingester`,
+        dedup_group_id: `${base}-dedup`,
+        coordination_topic: `${base}.logs`,
+        coordination_partitions: 4,
+        session_timeout_ms: 6000,
+        heartbeat_interval_ms: 1000,
+        transactional_id_prefix: `${base}-tx`,
+        dedup_transactional_id_prefix: `${base}-dtx`,
+        max_batch_entries: 50,
+      },
+      delta_sink: {
+        enabled: true,
+        port: ports.get("delta-sink"),
+        table_path: join(dir, "table"),
+        group_id: `${base}-sink`,
+        app_id: `${base}-sink`,
+        batch_size: 200,
+        flush_interval_secs: 1,
+      },
+      backfill: {
+        port: ports.get("backfill"),
+        transactional_id_prefix: `${base}-bf`,
+        concurrency: 2,
+        window_size: 256,
+        wait_timeout_secs: 90,
+        progress_interval_secs: 2,
+      },
+      metrics: { enabled: false },
+    };
+    configPath = join(dir, "config.yaml");
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+
+    prom = await startPrometheus(SERVICES.map((s) => ({ job: s, targets: [`127.0.0.1:${ports.get(s)}`] })));
+    for (const s of ["ingester", "delta-sink", "streamer"] as const)
+      procs.get(s)?.start(["--config", configPath]);
+    for (const s of ["ingester", "delta-sink", "streamer"] as const) {
+      const p = procs.get(s) as ServiceProcess;
+      await waitFor(
+        `${s} /health/ready`,
+        async () => {
+          if (!p.running) throw new Error(`${s} exited (${p.exitCode}):\n${p.tail()}`);
+          return (await fetch(`http://127.0.0.1:${ports.get(s)}/health/ready`)).ok;
+        },
+        90_000,
+      );
+    }
+    // Clients on every stream of the streamer, as certstream clients connect.
+    for (const path of ["/full-stream", "/", "/domains-only"]) {
+      const ws = new WebSocket(`ws://127.0.0.1:${ports.get("streamer")}${path}`);
+      ws.on("message", (d) => received.push(String(d)));
+      ws.on("error", () => {});
+      clients.push(ws);
+    }
+    await waitFor(
+      "certificates on the WebSocket streams",
+      async () => received.filter((m) => m.includes('"certificate_update"')).length >= 6,
+      90_000,
+    );
+    await waitFor(
+      "rows in the Delta table",
+      async () =>
+        /^certstream_delta_records_written_total [1-9]/m.test(await scrape(metricsUrl("delta-sink"))),
+      90_000,
+    );
+
+    // The backfill job fills [0, 300) of both logs and waits for the sink to archive it; scraped while it runs.
+    const backfill = procs.get("backfill") as ServiceProcess;
+    backfill.start(["--from", "0", "--wait", "--config", configPath]);
+    const polling = (async () => {
+      while (backfill.exitCode === null) {
+        try {
+          expositions.set("backfill", await scrape(metricsUrl("backfill")));
+          backfillSeenAt = Date.now();
+        } catch {
+          // not listening yet, or already gone
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const code = await Promise.race([
+      backfill.exited,
+      new Promise((r) => setTimeout(() => r("timeout"), 150_000)),
+    ]);
+    await polling;
+    if (code !== 0) throw new Error(`backfill exited with ${String(code)}:\n${backfill.tail(25)}`);
+
+    // A few more seconds of live traffic so rate() over the dashboards' windows has samples everywhere.
+    await new Promise((r) => setTimeout(r, 5000));
+    for (const s of ["ingester", "delta-sink", "streamer"] as const)
+      expositions.set(s, await scrape(metricsUrl(s)));
+  }, 420_000);
+
+  afterAll(async () => {
+    for (const ws of clients) ws.terminate();
+    await Promise.allSettled([...procs.values()].map((p) => p.stop()));
+    await prom?.stop();
+    await standin.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  for (const service of SERVICES) {
+    it(`${service}: /metrics has the shared metrics and its own with declared types and labels`, () => {
+      const text = expositions.get(service);
+      expect(text, `${service} was never scraped:\n${procs.get(service)?.tail()}`).toBeDefined();
+      const specs = [...SHARED, ...(service === "backfill" ? [] : HTTP), ...ownSpecs(service)];
+      expectMetrics(text as string, specs);
+      expect(text).toContain(`certstream_build_info{version=`);
+      expect(text).toMatch(new RegExp(`certstream_health_status\\{service="${service}"\\} (1|0\\.5)`));
+    });
+  }
+
+  it("the long-running services report Kafka and the registry connected", () => {
+    for (const s of ["ingester", "streamer", "delta-sink"] as const) {
+      const text = expositions.get(s) ?? "";
+      expect(text, `${s}: certstream_kafka_connected`).toMatch(/^certstream_kafka_connected 1$/m);
+      expect(text, `${s}: certstream_schema_registry_connected`).toMatch(
+        /^certstream_schema_registry_connected 1$/m,
+      );
+    }
+  });
+
+  it("every dashboard query returns data from the running services", async () => {
+    const empty: string[] = [];
+    let answered = 0;
+    for (const [file, d] of Object.entries(dashboards)) {
+      for (const q of extractQueries(d as Dashboard, file, {
+        rateInterval: "15s",
+        interval: "1s",
+        range: "5m",
+      })) {
+        const names = metricNames(q.expr);
+        // The backfill job's series end with the job: evaluate its panels while it ran.
+        const atBackfill = names.length > 0 && names.every((n) => n.startsWith("certstream_backfill_"));
+        const r = await prom.query(q.expr, atBackfill ? (backfillSeenAt - 500) / 1000 : undefined);
+        expect(r.status, `${file} / ${q.panel}: ${r.error}`).toBe("success");
+        if (r.result.length > 0) answered++;
+        else if (!names.every((n) => ONLY_ON_FAILURE.has(n.replace(/_(bucket|count|sum)$/, ""))))
+          empty.push(`${file} / ${q.panel} [${q.refId}]: ${q.expr}`);
+      }
+    }
+    expect(empty, `queries without data:\n${empty.join("\n")}`).toEqual([]);
+    expect(answered).toBeGreaterThan(60);
+  });
+});
