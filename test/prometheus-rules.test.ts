@@ -1,7 +1,8 @@
 // infra/prometheus: the scrape config and alert rules are valid, and the alerts behave as alerts.test.yml
 // says (`promtool test rules`: each alert has a firing case and a look-alike that must not fire).
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -21,6 +22,25 @@ describe("infra/prometheus", () => {
     const r = promtool("check", "config", "prometheus.yml");
     expect(r.out).toContain("SUCCESS: 1 rule files found");
     expect(r.status, r.out).toBe(0);
+  });
+
+  it("prometheus.compose.yml (docker compose) is valid and loads the same alerts", () => {
+    // It names the rule file by its path inside the container; check it against the file here.
+    const tmp = mkdtempSync(join(tmpdir(), "prom-compose-"));
+    try {
+      const text = readFileSync(join(dir, "prometheus.compose.yml"), "utf8");
+      expect(text).toContain("/etc/prometheus/alerts.yml");
+      writeFileSync(
+        join(tmp, "prometheus.yml"),
+        text.replace("/etc/prometheus/alerts.yml", join(dir, "alerts.yml")),
+      );
+      const r = promtool("check", "config", join(tmp, "prometheus.yml"));
+      expect(r.status, r.out).toBe(0);
+      for (const job of ["ingester", "streamer", "delta-sink", "backfill"])
+        expect(text).toContain(`job_name: ${job}\n`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it("alerts.yml is valid", () => {
