@@ -1,0 +1,395 @@
+/**
+ * What the backfill integration tests share: real topics with unique names, a config file, a "live" producer
+ * that publishes a chosen subset of a stand-in log's entries exactly as the ingester does (same client, parser,
+ * codec, key and headers, plus the ingester's state record), the real delta-sink and backfill processes, and the
+ * independent Python reader.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fromRawEntry, type RawLogEntry } from "@certstream/ct";
+import { LocalStorage } from "@certstream/delta";
+import {
+  CertificateEntryCodec,
+  createKafka,
+  ensureTopics,
+  entryKey,
+  topicSpecs,
+  valueSubject,
+} from "@certstream/kafka";
+import { createLogger } from "@certstream/log";
+import type { CertificateEntry, LogSource } from "@certstream/schema";
+import type { Kafka } from "kafkajs";
+import { stringify } from "yaml";
+import { RfcLogClient } from "../../../libs/ct/src/rfc-log-client.ts";
+import { kafkaBrokers, pythonBin, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
+import { entryHeaders } from "../../ingester/src/entry-record.ts";
+import { StateCodec } from "../../ingester/src/state-codec.ts";
+import { stateKey } from "../../ingester/src/state-record.ts";
+import { openArchive, sinkTxnVersions } from "../src/archive-scan.ts";
+import type { IndexRange } from "../src/index-ranges.ts";
+
+const run = promisify(execFile);
+export const node = process.execPath;
+
+export interface Topics {
+  entries: string;
+  certs: string;
+  backfill: string;
+  state: string;
+}
+
+export function uniqueTopics(prefix: string): Topics {
+  const p = uniqueName(prefix);
+  return { entries: `${p}.entries`, certs: `${p}.certs`, backfill: `${p}.backfill`, state: `${p}.state` };
+}
+
+export interface ConfiguredLog {
+  name: string;
+  url: string;
+  operator: string;
+  key: string;
+}
+
+export interface TestConfigOptions {
+  topics: Topics;
+  tablePath: string;
+  logs: ConfiguredLog[];
+  /** Deep-merged over the defaults (sections). */
+  overrides?: Record<string, Record<string, unknown>>;
+}
+
+/** Writes a YAML config for the sink and the job; returns its path. */
+export function writeConfig(dir: string, name: string, o: TestConfigOptions): string {
+  const sections: Record<string, Record<string, unknown>> = {
+    kafka: {
+      brokers: kafkaBrokers(),
+      schema_registry_url: registryUrl(),
+      client_id: uniqueName("bf-test"),
+      partitions: 3,
+      topics: o.topics,
+    },
+    delta_sink: {
+      table_path: o.tablePath,
+      port: 0,
+      group_id: uniqueName("bf-sink"),
+      batch_size: 500,
+      flush_interval_secs: 1,
+    },
+    backfill: {
+      port: 0,
+      concurrency: 4,
+      window_size: 256,
+      read_timeout_secs: 60,
+      wait_timeout_secs: 120,
+      unreachable_after_failures: 3,
+    },
+    ct_log: {
+      batch_size: 64,
+      fetch_concurrency: 2,
+      request_timeout_secs: 5,
+      retry_max_attempts: 3,
+      retry_initial_delay_ms: 50,
+      retry_max_delay_ms: 500,
+      default_rate_limit: 500,
+    },
+    metrics: { enabled: false },
+  };
+  for (const [k, v] of Object.entries(o.overrides ?? {})) sections[k] = { ...sections[k], ...v };
+  const doc = {
+    log_level: "info",
+    ...sections,
+    custom_logs: o.logs.map((l) => ({ name: l.name, url: l.url, operator: l.operator, key: l.key })),
+  };
+  const path = join(dir, name);
+  writeFileSync(path, stringify(doc));
+  return path;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `${prefix}-`));
+}
+
+export function testKafka(): Kafka {
+  return createKafka({
+    brokers: kafkaBrokers(),
+    clientId: uniqueName("bf-test"),
+    logger: createLogger("bf-test", "warn"),
+  });
+}
+
+export async function createTopics(kafka: Kafka, topics: Topics): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topicSpecs({ topics, partitions: 3, replication_factor: 1 }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The LogSource the ingester would build for a configured log with a key (id = SHA-256 of the key). */
+export function logSourceOf(l: ConfiguredLog, logId: string): LogSource {
+  return {
+    id: logId,
+    name: l.name,
+    url: l.url.endsWith("/") ? l.url : `${l.url}/`,
+    operator: l.operator,
+    kind: "rfc6962",
+  };
+}
+
+/** Fetches [0, size) through the same client and parser as the ingester. */
+export async function fetchLiveEntries(source: LogSource, size: number): Promise<CertificateEntry[]> {
+  const client = new RfcLogClient({
+    name: source.name,
+    url: source.url,
+    operator: source.operator,
+    batchSize: 64,
+  });
+  const out: CertificateEntry[] = [];
+  for await (const item of client.fetch(0, size)) {
+    if (item.kind === "gap") throw new Error(`stand-in refused ${item.gap.start}-${item.gap.end}`);
+    const seen = Date.now() * 1000;
+    for (const e of item.entries) out.push(fromRawEntry(source, e as RawLogEntry, seen));
+  }
+  return out;
+}
+
+/** Publishes entries to the entries topic as the ingester does (key, headers, registry-framed Avro, transaction). */
+export async function publishLive(
+  kafka: Kafka,
+  topics: Topics,
+  entries: readonly CertificateEntry[],
+  keep: (index: number) => boolean,
+): Promise<number> {
+  const codec = new CertificateEntryCodec({ registryUrl: registryUrl() });
+  await codec.register(valueSubject(topics.entries));
+  const producer = kafka.producer({
+    transactionalId: uniqueName("bf-live"),
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  let n = 0;
+  try {
+    const chosen = entries.filter((e) => keep(e.index));
+    for (let i = 0; i < chosen.length; i += 100) {
+      const tx = await producer.transaction();
+      await tx.send({
+        topic: topics.entries,
+        messages: chosen.slice(i, i + 100).map((e) => ({
+          key: entryKey(e),
+          value: codec.encodeSync(e, valueSubject(topics.entries)),
+          headers: entryHeaders(e),
+        })),
+      });
+      await tx.commit();
+      n += Math.min(100, chosen.length - i);
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return n;
+}
+
+/** Writes the ingester's state record (its position) for a log. */
+export async function publishState(
+  kafka: Kafka,
+  topics: Topics,
+  source: LogSource,
+  nextIndex: number,
+): Promise<void> {
+  const codec = new StateCodec(registryUrl(), topics.state);
+  await codec.register();
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: topics.state,
+      messages: [
+        {
+          key: stateKey(source.id),
+          value: codec.encode({
+            log_id: source.id,
+            log_url: source.url,
+            next_index: nextIndex,
+            tree_size: nextIndex,
+            updated_at: Date.now(),
+            owner: "test",
+          }),
+        },
+      ],
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** The real delta-sink process. */
+export function startSink(configPath: string, logFile?: string): ChildProcess {
+  const child = spawn(node, [join(repoRoot, "services/delta-sink/src/main.ts"), "--config", configPath], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+  });
+  child.stderr?.on("data", (d) => {
+    out += d;
+  });
+  child.on("exit", () => {
+    if (logFile) writeFileSync(logFile, out);
+  });
+  return child;
+}
+
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill(signal);
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await exited;
+}
+
+/** Waits until the table's txn versions for `topic` reach the topic's last offsets (everything written). */
+export async function waitForSinkToCatchUp(
+  kafka: Kafka,
+  tablePath: string,
+  topic: string,
+  timeoutMs = 90_000,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const table = await openArchive(new LocalStorage(tablePath, { sync: false }));
+    const versions = table ? sinkTxnVersions(await table.refresh(), topic) : new Map<number, bigint>();
+    // A transactional topic ends with a commit marker: the last record is at high - 2 (or high - 1 without).
+    const behind = offsets.filter((o) => {
+      const high = BigInt(o.high);
+      if (high === 0n) return false;
+      const v = versions.get(o.partition);
+      return v === undefined || v < high - 2n;
+    });
+    if (behind.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `sink did not catch up with ${topic}: ${JSON.stringify(behind)} vs ${JSON.stringify([...versions])}`,
+      );
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `backfill <args>` as a process. `killWhen` may kill it (e.g. SIGKILL mid-run) from its output. */
+export function runBackfillCli(
+  configPath: string,
+  args: string[],
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    killWhen?: (stdout: string) => NodeJS.Signals | null;
+    timeoutMs?: number;
+  } = {},
+): Promise<CliRun> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(
+      node,
+      [join(repoRoot, "services/backfill/src/main.ts"), "--config", configPath, ...args],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, LOG_LEVEL: "info", ...opts.env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    let killed = false;
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      if (!killed && opts.killWhen) {
+        const sig = opts.killWhen(stdout);
+        if (sig) {
+          killed = true;
+          child.kill(sig);
+        }
+      }
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 180_000);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+export interface LogIndices {
+  rows: number;
+  distinct: number;
+  min: number;
+  max: number;
+  dups: number[];
+  holes: number[];
+  hole_count: number;
+}
+
+export async function pythonIndices(tablePath: string): Promise<Record<string, LogIndices>> {
+  const { stdout } = await run(
+    pythonBin(),
+    [join(repoRoot, "services/backfill/test/table_check.py"), "indices", tablePath],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  return JSON.parse(stdout) as Record<string, LogIndices>;
+}
+
+export async function pythonCompare(
+  a: string,
+  b: string,
+  logId: string,
+): Promise<{ a_rows: number; b_rows: number; compared: number; mismatches: unknown[] }> {
+  const { stdout } = await run(
+    pythonBin(),
+    [join(repoRoot, "services/backfill/test/table_check.py"), "compare", a, b, logId],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout);
+}
+
+/** Indices of [0, size) kept in the partial stream: everything except the holes. */
+export function keepAllBut(holes: readonly IndexRange[]): (i: number) => boolean {
+  return (i) => !holes.some((h) => i >= h.start && i < h.end);
+}
+
+/** JSON log lines of a run's stdout. */
+export function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    });
+}
