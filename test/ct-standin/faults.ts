@@ -1,4 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { gzipSync } from "node:zlib";
+
+let bomb: Buffer | undefined;
 
 // Fault injection for the stand-in logs. Every fault is a probability (0..1) per request on the endpoints it
 // applies to, drawn from a seeded PRNG so a test run is reproducible. Change `log.faults` at any time.
@@ -28,6 +31,14 @@ export interface Faults {
   rollbackTimes?: number;
   /** get-entries / data tiles overlapping [start, end) always get 400 / 404: a range refused for good. */
   refuseRange?: { start: number; end: number };
+  /** 200 with a body that never ends (64 KiB chunks every 10 ms until the client hangs up). */
+  endless?: number;
+  /** 200 with Content-Encoding: gzip whose body inflates to 32 MiB of zeros. */
+  gzipBomb?: number;
+  /** RFC 6962: these indexes are always served with a leaf_input that is not base64 (a bad entry for good). */
+  corruptEntries?: number[];
+  /** static-ct-api: in data tiles, the leaf at each of these indexes is replaced by the next one (wrong leaf_index). */
+  swapLeaves?: number[];
   /** Stop injecting after this many faults in total (e.g. 1: exactly one 429). */
   maxFaults?: number;
   /** Limit faults to these endpoints (get-sth, get-entries, get-sth-consistency, checkpoint, tile, data-tile, issuer). */
@@ -93,6 +104,26 @@ export class FaultInjector {
       return send(res, 503, "unavailable\n", { "retry-after": retryAfter });
     if (this.#hit("serverError", endpoint)) return send(res, 500, "internal error\n");
     if (this.#hit("badRequest", endpoint)) return send(res, 400, "bad request\n");
+    if (this.#hit("endless", endpoint)) {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      const chunk = Buffer.alloc(64 * 1024, 0x41);
+      const timer = setInterval(() => {
+        if (res.destroyed || res.writableEnded) clearInterval(timer);
+        else res.write(chunk);
+      }, 10);
+      res.on("close", () => clearInterval(timer));
+      return true;
+    }
+    if (this.#hit("gzipBomb", endpoint)) {
+      bomb ??= gzipSync(Buffer.alloc(32 * 1024 * 1024));
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-encoding": "gzip",
+        "content-length": String(bomb.length),
+      });
+      res.end(bomb);
+      return true;
+    }
     if (this.#hit("garbage", endpoint))
       return send(res, 200, '{"entries": [{"leaf_input": "AAA', { "content-type": "application/json" });
     return false;

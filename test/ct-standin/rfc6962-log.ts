@@ -217,8 +217,9 @@ export class Rfc6962StandInLog {
         const entries = [];
         for (let i = start; i <= last; i++) {
           const e = this.#entries[i];
+          const corrupt = this.faults.faults.corruptEntries?.includes(i);
           entries.push({
-            leaf_input: e.leafInput.toString("base64"),
+            leaf_input: corrupt ? "%%not base64%%" : e.leafInput.toString("base64"),
             extra_data: e.extraData.toString("base64"),
           });
         }

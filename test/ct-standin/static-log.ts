@@ -207,7 +207,12 @@ export class StaticStandInLog {
     if (t.level === "data") {
       if (first + t.width > this.size) return void send(res, 404, "tile not (yet) available\n");
       if (this.faults.refuses(first, first + t.width)) return void send(res, 404, "tile refused\n");
-      const body = Buffer.concat(this.#leaves.slice(first, first + t.width));
+      const swap = this.faults.faults.swapLeaves ?? [];
+      const body = Buffer.concat(
+        this.#leaves
+          .slice(first, first + t.width)
+          .map((l, k) => (swap.includes(first + k) ? (this.#leaves[first + k + 1] ?? l) : l)),
+      );
       if (this.gzip) {
         return this.faults.respond(endpoint, res, 200, gzipSync(body), {
           "content-type": "application/octet-stream",

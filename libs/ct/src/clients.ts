@@ -3,6 +3,7 @@ export * from "./backoff.ts";
 export * from "./checkpoint.ts";
 export * from "./fetch-error.ts";
 export * from "./issuer-cache.ts";
+export * from "./log-client-factory.ts";
 export * from "./log-fetcher.ts";
 export * from "./log-health.ts";
 export * from "./log-key.ts";

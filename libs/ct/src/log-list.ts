@@ -118,11 +118,12 @@ function matchesAny(list: Set<string>, ...values: (string | undefined)[]): boole
   return values.some((v) => v !== undefined && list.has(v.toLowerCase()));
 }
 
-/** The pseudo log id of a log configured without key or id: SHA-256 of its URL (stable, never a real id). */
+/**
+ * The pseudo log id of a log configured without key or id: base64 SHA-256 of its URL with a trailing slash
+ * (stable, never a real LogID; the ingester's logIdOf computes the same).
+ */
 export function pseudoLogId(url: string): string {
-  return createHash("sha256")
-    .update(`url:${normalizeUrl(url)}`)
-    .digest("base64");
+  return createHash("sha256").update(normalizeUrl(url), "utf8").digest("base64");
 }
 
 /**
