@@ -46,6 +46,28 @@ const splitKey = (k: TpKey): { topic: string; partition: number } => {
 /** Kinds of decode failure that say "try again later" rather than "this record is bad". */
 const TRANSIENT_KINDS = new Set(["network", "timeout", "rate_limit", "http"]);
 
+const STORAGE_CODES = new Set([
+  "EACCES",
+  "EPERM",
+  "ENOSPC",
+  "EDQUOT",
+  "EIO",
+  "EROFS",
+  "ENOTDIR",
+  "EISDIR",
+  "EEXIST",
+  "ENOENT",
+  "EMFILE",
+  "ENFILE",
+]);
+
+/** failureKind, with file-system errno codes (what a local table path throws) counted as storage. */
+function kindOf(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code && STORAGE_CODES.has(code)) return "storage";
+  return failureKind(err);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -152,7 +174,7 @@ export class DeltaSink {
         m.tableReady.set(1);
         this.log.info({ table: this.o.storage.location, version: this.table.version }, "delta: table open");
       } catch (err) {
-        const kind = failureKind(err);
+        const kind = kindOf(err);
         m.writeErrors.inc({ kind });
         m.tableReady.set(0);
         const wait = this.backoff(attempt++);
@@ -438,7 +460,7 @@ export class DeltaSink {
         );
         return true;
       }
-      const kind = failureKind(err);
+      const kind = kindOf(err);
       m.writeErrors.inc({ kind });
       this.failures++;
       const wait = this.backoff(this.failures);
