@@ -16,7 +16,7 @@ import { declaredMetrics } from "./declared-metrics.ts";
 import { expectMetrics, type MetricSpec } from "./metrics-expect.ts";
 import { freePort, type PrometheusProcess, startPrometheus } from "./prometheus-process.ts";
 import { ServiceProcess, scrape, waitFor } from "./service-process.ts";
-import { kafkaBrokers, registryUrl, uniqueName } from "./stack.ts";
+import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "./stack.ts";
 
 /** Counters and gauges that stay empty on a healthy short run: they only move on failures or rare events. */
 const ONLY_ON_FAILURE = new Set([
@@ -180,7 +180,10 @@ describe("observability end to end", () => {
     configPath = join(dir, "config.yaml");
     writeFileSync(configPath, JSON.stringify(config, null, 2));
 
-    prom = await startPrometheus(SERVICES.map((s) => ({ job: s, targets: [`127.0.0.1:${ports.get(s)}`] })));
+    prom = await startPrometheus(
+      SERVICES.map((s) => ({ job: s, targets: [`127.0.0.1:${ports.get(s)}`] })),
+      { ruleFiles: [join(repoRoot, "infra/prometheus/alerts.yml")] },
+    );
     for (const s of ["ingester", "delta-sink", "streamer"] as const)
       procs.get(s)?.start(["--config", configPath]);
     for (const s of ["ingester", "delta-sink", "streamer"] as const) {
@@ -290,5 +293,13 @@ describe("observability end to end", () => {
     }
     expect(empty, `queries without data:\n${empty.join("\n")}`).toEqual([]);
     expect(answered).toBeGreaterThan(60);
+  });
+
+  it("no alert is pending or firing on this healthy system", async () => {
+    const r = await prom.query("ALERTS");
+    const active = (r.result as { metric: Record<string, string> }[]).map(
+      (a) => `${a.metric.alertname} (${a.metric.alertstate}) ${JSON.stringify(a.metric)}`,
+    );
+    expect(active, active.join("\n")).toEqual([]);
   });
 });

@@ -43,7 +43,7 @@ export function freePort(): Promise<number> {
 
 export async function startPrometheus(
   jobs: ScrapeJob[],
-  opts: { scrapeInterval?: string } = {},
+  opts: { scrapeInterval?: string; ruleFiles?: string[] } = {},
 ): Promise<PrometheusProcess> {
   const dir = mkdtempSync(join(tmpdir(), "prom-test-"));
   const port = await freePort();
@@ -52,6 +52,9 @@ export async function startPrometheus(
     "global:",
     `  scrape_interval: ${interval}`,
     `  evaluation_interval: ${interval}`,
+    ...(opts.ruleFiles?.length
+      ? ["rule_files:", ...opts.ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)]
+      : []),
     "scrape_configs:",
     ...jobs.flatMap((j) => [
       `  - job_name: ${JSON.stringify(j.job)}`,
