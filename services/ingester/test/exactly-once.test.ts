@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
+  checkDedupStream,
+  groupCaughtUp,
   header,
   type Names,
   Replica,
@@ -76,7 +78,12 @@ describe("ingester exactly-once under kill -9", () => {
       2000,
     );
     // Let the dedup stage drain, then stop gracefully (exit 0 = transactions finished).
-    await sleep(4000);
+    await waitFor(
+      "dedup group caught up",
+      () => groupCaughtUp(kafka, names.dedupGroup, names.entries),
+      120_000,
+      1000,
+    );
     const codes = await Promise.all(replicas.map((r) => r.terminate()));
     expect(codes).toEqual([0, 0]);
 
@@ -103,5 +110,6 @@ describe("ingester exactly-once under kill -9", () => {
     }
     expect([...certCount].filter(([, n]) => n > 1)).toEqual([]);
     expect(new Set(certCount.keys())).toEqual(parsedKeys);
+    checkDedupStream(entries, certs, HEADER_LEAF_PARSED);
   }, 300_000);
 });

@@ -274,3 +274,75 @@ export async function waitFor<T>(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The dedup contract, checked from the two topics alone: per partition, `certs` is exactly the first parsed
+ * sighting of each key in `entries` (offset order), byte for byte. Returns the number of certificates.
+ */
+export function checkDedupStream(
+  entries: ReadRecord[],
+  certs: ReadRecord[],
+  leafParsedHeader: string,
+): number {
+  const byPartition = (rs: ReadRecord[]) => {
+    const m = new Map<number, ReadRecord[]>();
+    for (const r of rs) {
+      const list = m.get(r.partition) ?? [];
+      list.push(r);
+      m.set(r.partition, list);
+    }
+    for (const list of m.values()) list.sort((x, y) => Number(BigInt(x.offset) - BigInt(y.offset)));
+    return m;
+  };
+  const ep = byPartition(entries);
+  const cp = byPartition(certs);
+  for (const p of cp.keys())
+    if (!ep.has(p)) throw new Error(`certs partition ${p} has records but entries has none`);
+  let n = 0;
+  for (const [p, list] of ep) {
+    const firsts: ReadRecord[] = [];
+    const keys = new Set<string>();
+    for (const r of list) {
+      const k = r.key?.toString("hex") ?? "";
+      if (header(r, leafParsedHeader) !== "1" || keys.has(k)) continue;
+      keys.add(k);
+      firsts.push(r);
+    }
+    const got = cp.get(p) ?? [];
+    const want = firsts.map((r) => r.key?.toString("hex"));
+    const have = got.map((r) => r.key?.toString("hex"));
+    if (JSON.stringify(want) !== JSON.stringify(have)) {
+      const firstDiff = want.findIndex((k, i) => k !== have[i]);
+      throw new Error(
+        `partition ${p}: certs has ${have.length} records, expected ${want.length}; first difference at ${firstDiff}`,
+      );
+    }
+    for (let i = 0; i < got.length; i++) {
+      if (!got[i].value?.equals(firsts[i].value ?? Buffer.alloc(0)))
+        throw new Error(`partition ${p}#${i}: value differs`);
+    }
+    n += got.length;
+  }
+  return n;
+}
+
+/**
+ * True once `group` has committed offsets at the end of every partition of `topic`. A transactional topic ends
+ * with a commit marker, which takes an offset the group never commits past: end − 1 counts as the end.
+ */
+export async function groupCaughtUp(kafka: Kafka, group: string, topic: string): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const byPartition = new Map(committed.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+    return ends.every((e) => {
+      const high = BigInt(e.high);
+      const c = byPartition.get(e.partition) ?? -1n;
+      return high === 0n || c >= high - 1n;
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}

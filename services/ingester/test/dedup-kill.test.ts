@@ -1,0 +1,104 @@
+// Kill -9 / restart of the dedup stage: one replica runs the log watchers only, two replicas run the dedup stage
+// only and are killed in turn while entries stream in. Afterwards `certs` must be exactly the first sighting of
+// each certificate per partition (no duplicate, no loss, same bytes), as if nothing had crashed.
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { fromRawEntry } from "@certstream/ct";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HEADER_LEAF_PARSED } from "../src/entry-record.ts";
+import {
+  checkDedupStream,
+  groupCaughtUp,
+  type Names,
+  Replica,
+  readTopic,
+  StandInServer,
+  sleep,
+  tempDir,
+  testKafka,
+  uniqueNames,
+  waitFor,
+  writeConfig,
+} from "./harness.ts";
+
+const MAX = 800;
+
+describe("dedup stage exactly-once under kill -9", () => {
+  const server = new StandInServer();
+  const dir = tempDir("ingester-dedup-kill");
+  let names: Names;
+  let watcher: Replica;
+  const dedupers: Replica[] = [];
+
+  beforeAll(async () => {
+    names = uniqueNames("dkill");
+    // Every stand-in serves the same 46 real certificates first; a and b then share the rest as well.
+    server.add({ name: "a", mode: "distinct", certSeed: 21, growRate: 70, maxSize: MAX });
+    server.add({ name: "b", mode: "distinct", certSeed: 21, growRate: 55, maxSize: MAX });
+    server.add({ name: "c", mode: "distinct", certSeed: 22, growRate: 60, maxSize: MAX });
+    await server.start();
+    const w = writeConfig(dir, "w.yaml", names, server, { replicaId: "w", dedup: false, batch: 25 });
+    watcher = new Replica("w", w, join(dir, "w.log"));
+    for (const r of ["d1", "d2"]) {
+      const cfg = writeConfig(dir, `${r}.yaml`, names, server, { replicaId: r, watchers: false });
+      dedupers.push(new Replica(r, cfg, join(dir, `${r}.log`)));
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled([watcher, ...dedupers].map((r) => r.terminate()));
+    await server.stop();
+  });
+
+  it("forwards every certificate once, in first-sighting order, across crashes", async () => {
+    const kafka = testKafka();
+    watcher.start();
+    await sleep(1500);
+    for (const d of dedupers) d.start();
+    for (const l of server.logs.values()) l.start();
+    const [d1, d2] = dedupers;
+    for (const victim of [d1, d2, d1, d2, d1]) {
+      await sleep(2000 + Math.floor(Math.random() * 2000));
+      await victim.kill9();
+      await sleep(500);
+      victim.start();
+    }
+    await waitFor(
+      "all entries ingested",
+      async () => {
+        for (const l of server.logs.values()) if (l.size < MAX) return false;
+        return (await readTopic(kafka, names.entries)).length >= MAX * 3;
+      },
+      120_000,
+      2000,
+    );
+    // The dedup group drains: its committed offsets reach the end of entries.
+    await waitFor(
+      "dedup group caught up",
+      () => groupCaughtUp(kafka, names.dedupGroup, names.entries),
+      120_000,
+      1000,
+    );
+    expect(await Promise.all([watcher, ...dedupers].map((r) => r.terminate()))).toEqual([0, 0, 0]);
+    const entries = await readTopic(kafka, names.entries);
+    const certs = await readTopic(kafka, names.certs);
+    expect(entries.length).toBe(MAX * 3);
+    const n = checkDedupStream(entries, certs, HEADER_LEAF_PARSED);
+    // And the set is what the stand-ins serve, computed independently of the ingester.
+    const expected = new Set<string>();
+    for (const l of server.logs.values()) {
+      const src = { id: "x", name: l.name, url: "", operator: "", kind: "rfc6962" as const };
+      for (let i = 0; i < MAX; i++) {
+        const e = fromRawEntry(
+          src,
+          { index: i, leafInput: l.entry(i).leafInput, extraData: l.entry(i).extraData },
+          0,
+        );
+        if (e.leaf) expected.add(createHash("sha256").update(e.leaf_der).digest("hex"));
+      }
+    }
+    expect(n).toBe(expected.size);
+    expect(new Set(certs.map((r) => r.key?.toString("hex")))).toEqual(expected);
+    console.log(`dedup-kill: ${entries.length} entries → ${n} certificates`);
+  }, 300_000);
+});
