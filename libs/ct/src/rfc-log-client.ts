@@ -227,7 +227,10 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
         cursor += entries.length;
       } catch (err) {
         if (!(err instanceof CtFetchError) || err.kind === "aborted") throw err;
-        if ((err.kind === "bad_response" || err.kind === "refused") && end - cursor > 1) {
+        if (
+          (err.kind === "bad_response" || err.kind === "refused" || err.kind === "too_large") &&
+          end - cursor > 1
+        ) {
           // The log refuses or garbles something in this range: halve it to find exactly which entries, so
           // the gap covers only those and the rest is delivered.
           const mid = cursor + Math.floor((end - cursor) / 2);
