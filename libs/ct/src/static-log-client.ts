@@ -49,6 +49,9 @@ export interface StaticLogClientOptions extends Omit<LogFetcherOptions, "log" | 
   now?: () => number;
 }
 
+/** Decoded data tiles kept per client (a few MB at most). */
+const RECENT_TILES = 4;
+
 /** Origin line for a prefix: "https://rome.ct.example.com/2024h1/" → "rome.ct.example.com/2024h1". */
 export function originOf(prefix: string): string {
   return prefix.replace(/^[a-z]+:\/\//i, "").replace(/\/+$/, "");
@@ -67,6 +70,7 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
   readonly #now: () => number;
   #head: Checkpoint | undefined;
   #hashes: TileHashes | undefined;
+  readonly #recentTiles = new Map<string, Promise<TileLeaf[]>>();
   /** Tile index → when it was first seen partial at the right edge. */
   readonly #partialSince = new Map<number, number>();
 
@@ -320,7 +324,23 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     return items;
   }
 
+  /**
+   * Data tiles are immutable: the last few decoded ones are kept, so a caller reading in ranges that are not
+   * tile-aligned (batch_size entries from wherever it stopped) does not fetch every tile twice.
+   */
   async #fetchDataTile(n: number, width: number, signal: AbortSignal): Promise<TileLeaf[]> {
+    const key = `${n}/${width}`;
+    const hit = this.#recentTiles.get(key);
+    if (hit) return hit;
+    const p = this.#fetchDataTileUncached(n, width, signal);
+    this.#recentTiles.set(key, p);
+    p.catch(() => this.#recentTiles.delete(key));
+    while (this.#recentTiles.size > RECENT_TILES)
+      this.#recentTiles.delete(this.#recentTiles.keys().next().value as string);
+    return p;
+  }
+
+  async #fetchDataTileUncached(n: number, width: number, signal: AbortSignal): Promise<TileLeaf[]> {
     const decode = ({ body }: { body: Uint8Array }) => {
       try {
         return readDataTile(body, width);

@@ -86,6 +86,21 @@ describe("StaticLogClient against the stand-in (navigli2025h2 tiles)", () => {
     expect(sharedIssuers.size).toBeGreaterThan(0);
   });
 
+  it("reads in ranges that are not tile-aligned without fetching a tile twice", async () => {
+    const log = server.static("navigli");
+    const c = client("navigli");
+    const cp = await c.head();
+    const before = log.requests["data-tile"] ?? 0;
+    let next = 0;
+    while (next < cp.treeSize) {
+      const end = Math.min(cp.treeSize, next + 100);
+      const { entries } = await drain(c.fetch(next, end), next);
+      expect(entries.length).toBe(end - next);
+      next = end;
+    }
+    expect((log.requests["data-tile"] ?? 0) - before).toBe(4);
+  });
+
   it("starts mid-tile and honours the partial tile wait", async () => {
     let now = 1_000_000;
     const c = client("faulty", { partialTileWaitMs: 5_000, now: () => now });
