@@ -18,6 +18,7 @@ import { runBackfill } from "./backfill-job.ts";
 import { type BackfillArgs, parseArgs, USAGE, UsageError } from "./cli-args.ts";
 import { type CatalogLog, configuredLogs, selectLogs } from "./log-catalog.ts";
 import { LogLineProgress, type ProgressSink, TtyProgress } from "./progress.ts";
+import { type StatusServer, startStatusServer } from "./status-server.ts";
 import { formatSummary } from "./summary.ts";
 
 export interface CliIo {
@@ -94,9 +95,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   initMetrics({ service: "backfill" });
   const uninstallPanic = installPanicHandlers(logger);
   const health = new HealthState({ logger, service: "backfill" });
-  let metrics: MetricsServer | undefined;
+  let metrics: StatusServer | undefined;
   try {
-    metrics = await startMetricsServer({ host: config.host, port: config.backfill.port, logger });
+    metrics = await startStatusServer({ host: config.host, port: config.backfill.port, health, logger });
   } catch (err) {
     logger.warn(
       { port: config.backfill.port, err: (err as Error).message },

@@ -139,7 +139,7 @@ export class LogLineProgress implements ProgressSink {
   private readonly meters = new Map<string, RateMeter>();
   private readonly intervalMs: number;
   private readonly now: () => number;
-  private last = 0;
+  private last = Number.NEGATIVE_INFINITY;
 
   constructor(log: Logger, intervalMs = 10_000, now: () => number = Date.now) {
     this.log = log;
