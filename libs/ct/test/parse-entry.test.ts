@@ -27,6 +27,20 @@ describe("fromRawEntry on every real entry", () => {
     for (const link of entry.chain) expect(link.cert).not.toBeNull();
   });
 
+  it("plain Uint8Array input (as clients decode it) gives the same record as Buffer input", () => {
+    for (const e of entries) {
+      const plain = {
+        index: 1,
+        leafInput: new Uint8Array(e.raw.leafInput),
+        extraData: new Uint8Array(e.raw.extraData),
+      };
+      const a = fromRawEntry(TEST_LOG, plain, SEEN);
+      const b = fromRawEntry(TEST_LOG, { ...e.raw, index: 1 }, SEEN);
+      expect(a.leaf).toEqual(b.leaf);
+      expect(a.chain.map((c) => c.cert)).toEqual(b.chain.map((c) => c.cert));
+    }
+  });
+
   it("shares one frozen Certificate per issuer across entries", () => {
     const cache = new CertificateCache();
     const a = fromRawEntry(TEST_LOG, entries[entries.length - 1].raw, SEEN, cache);
