@@ -78,6 +78,10 @@ export async function startDeltaSinkService(config: Config, logger: Logger): Pro
     checkpointInterval: ds.checkpoint_interval,
     logger,
     health,
+    consumerConfig: {
+      sessionTimeout: ds.session_timeout_ms,
+      heartbeatInterval: Math.max(500, Math.floor(ds.session_timeout_ms / 10)),
+    },
   });
   const http = buildHttp(health, sink);
   const url = await http.listen({ host: config.host, port: ds.port });

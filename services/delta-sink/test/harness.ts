@@ -164,6 +164,7 @@ export async function writeSinkConfig(dir: string, o: SinkConfigOptions): Promis
     `  checkpoint_interval: ${o.checkpointInterval ?? 10}`,
     `  max_buffered_records: ${o.maxBufferedRecords ?? 50000}`,
     "  retry_max_backoff_secs: 2",
+    "  session_timeout_ms: 6000",
     "",
   ].join("\n");
   const path = join(dir, `sink-${Math.random().toString(36).slice(2)}.yaml`);

@@ -67,6 +67,8 @@ export const delta_sink = section({
   max_buffered_records: int(100_000, { min: 1 }),
   /** Longest wait between retries of a failed flush or of opening the table. */
   retry_max_backoff_secs: int(30, { min: 1 }),
+  /** Consumer group session timeout: how long a dead replica keeps its partitions. */
+  session_timeout_ms: int(30_000, { min: 6_000, max: 300_000 }),
   /** `optimize`: size a compacted file aims at. */
   optimize_target_file_mb: int(128, { min: 1 }),
 });
