@@ -14,8 +14,9 @@ import { StandInServer } from "./ct-standin/server.ts";
 import { type Dashboard, extractQueries, metricNames } from "./dashboard-queries.ts";
 import { declaredMetrics } from "./declared-metrics.ts";
 import { expectMetrics, type MetricSpec } from "./metrics-expect.ts";
+import { scrape, waitFor } from "./poll.ts";
 import { freePort, type PrometheusProcess, startPrometheus } from "./prometheus-process.ts";
-import { ServiceProcess, scrape, waitFor } from "./service-process.ts";
+import { ServiceProcess } from "./service-process.ts";
 import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "./stack.ts";
 
 /** Counters and gauges that stay empty on a healthy short run: they only move on failures or rare events. */
@@ -94,9 +95,15 @@ describe("observability end to end", () => {
       },
     ],
   });
-  const procs = new Map<Service, ServiceProcess>(
-    SERVICES.map((s) => [s, new ServiceProcess(s, join(dir, `${s}.log`))]),
-  );
+  const procs = new Map<Service, ServiceProcess>();
+  /** Exit codes of the services that have exited (a service still running has none). */
+  const exitCodes = new Map<Service, number | null>();
+  const launch = (s: Service, args: string[]): ServiceProcess => {
+    const p = new ServiceProcess(s, args, join(dir, `${s}.log`)).start();
+    procs.set(s, p);
+    void p.exited.then((code) => exitCodes.set(s, code));
+    return p;
+  };
   const ports = new Map<Service, number>();
   const metricsUrl = (s: Service) => `http://127.0.0.1:${ports.get(s)}/metrics`;
   const expositions = new Map<Service, string>();
@@ -184,14 +191,13 @@ describe("observability end to end", () => {
       SERVICES.map((s) => ({ job: s, targets: [`127.0.0.1:${ports.get(s)}`] })),
       { ruleFiles: [join(repoRoot, "infra/prometheus/alerts.yml")] },
     );
-    for (const s of ["ingester", "delta-sink", "streamer"] as const)
-      procs.get(s)?.start(["--config", configPath]);
+    for (const s of ["ingester", "delta-sink", "streamer"] as const) launch(s, ["--config", configPath]);
     for (const s of ["ingester", "delta-sink", "streamer"] as const) {
       const p = procs.get(s) as ServiceProcess;
       await waitFor(
         `${s} /health/ready`,
         async () => {
-          if (!p.running) throw new Error(`${s} exited (${p.exitCode}):\n${p.tail()}`);
+          if (exitCodes.has(s)) throw new Error(`${s} exited (${exitCodes.get(s)}):\n${p.tail()}`);
           return (await fetch(`http://127.0.0.1:${ports.get(s)}/health/ready`)).ok;
         },
         90_000,
@@ -217,10 +223,9 @@ describe("observability end to end", () => {
     );
 
     // The backfill job fills [0, 300) of both logs and waits for the sink to archive it; scraped while it runs.
-    const backfill = procs.get("backfill") as ServiceProcess;
-    backfill.start(["--from", "0", "--wait", "--config", configPath]);
+    const backfill = launch("backfill", ["--from", "0", "--wait", "--config", configPath]);
     const polling = (async () => {
-      while (backfill.exitCode === null) {
+      while (!exitCodes.has("backfill")) {
         try {
           expositions.set("backfill", await scrape(metricsUrl("backfill")));
           backfillSeenAt = Date.now();

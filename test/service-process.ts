@@ -1,93 +1,91 @@
-// A service (`node services/<name>/src/main.ts --config <file>`) as a child process for cross-service tests,
-// with its output in a log file that failures point at.
+/**
+ * A service of this repo as a child process (`node services/<name>/src/main.ts --config <file>`), for tests
+ * that kill, pause and restart real processes. Output goes to a log file so a failing test can show it.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "./prometheus-bin.ts";
+import { repoRoot } from "./stack.ts";
+
+export type ServiceName = "ingester" | "streamer" | "delta-sink" | "backfill";
 
 export class ServiceProcess {
-  readonly name: string;
+  readonly service: ServiceName;
+  readonly args: string[];
   readonly logPath: string;
-  #proc: ChildProcess | null = null;
-  exitCode: number | null = null;
+  private proc: ChildProcess | null = null;
   exited: Promise<number | null> = Promise.resolve(null);
 
-  constructor(name: string, logPath: string) {
-    this.name = name;
+  constructor(service: ServiceName, args: string[], logPath: string) {
+    this.service = service;
+    this.args = args;
     this.logPath = logPath;
   }
 
-  start(args: string[], env: Record<string, string> = {}): void {
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  start(env: NodeJS.ProcessEnv = {}): this {
     const out = createWriteStream(this.logPath, { flags: "a" });
     const proc = spawn(
       join(repoRoot, "node_modules/.bin/node"),
-      [join(repoRoot, `services/${this.name}/src/main.ts`), ...args],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      [join(repoRoot, `services/${this.service}/src/main.ts`), ...this.args],
+      { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     proc.stdout?.pipe(out);
     proc.stderr?.pipe(out);
-    this.#proc = proc;
-    this.exited = new Promise((resolve) =>
-      proc.on("exit", (code) => {
-        this.exitCode = code;
-        resolve(code);
-      }),
-    );
+    this.proc = proc;
+    this.exited = new Promise((resolve) => proc.on("exit", (code) => resolve(code)));
+    return this;
   }
 
-  get running(): boolean {
-    return this.#proc !== null && this.exitCode === null && this.#proc.exitCode === null;
+  signal(sig: NodeJS.Signals): void {
+    try {
+      if (this.proc?.pid) process.kill(this.proc.pid, sig);
+    } catch {
+      // already exited
+    }
   }
 
-  /** The last lines of its output, for failure messages. */
-  tail(lines = 15): string {
+  /** SIGTERM, then SIGKILL after `graceMs`. Resolves with the exit code (null when killed). */
+  async stop(graceMs = 10_000): Promise<number | null> {
+    if (!this.proc) return null;
+    this.signal("SIGTERM");
+    const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    this.proc = null;
+    return code;
+  }
+
+  async kill9(): Promise<void> {
+    this.signal("SIGKILL");
+    await this.exited;
+    this.proc = null;
+  }
+
+  /** The last lines of the process's output, for assertion messages. */
+  tail(lines = 20): string {
     try {
       return readFileSync(this.logPath, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
     } catch {
       return "(no output)";
     }
   }
-
-  /** SIGTERM (graceful shutdown), SIGKILL after `graceMs`. */
-  async stop(graceMs = 15_000): Promise<number | null> {
-    if (!this.#proc || !this.running) return this.exitCode;
-    this.#proc.kill("SIGTERM");
-    const timer = setTimeout(() => this.#proc?.kill("SIGKILL"), graceMs);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
-  }
 }
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-  intervalMs = 500,
-): Promise<T> {
+/** Polls `url` until it answers 2xx, or throws with the process's last output. */
+export async function waitForHttp(url: string, proc: ServiceProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
+  while (Date.now() < deadline) {
     try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
     }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-export async function scrape(url: string): Promise<string> {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r.text();
+  throw new Error(`${proc.service} did not answer ${url} within ${timeoutMs} ms:\n${proc.tail()}`);
 }
