@@ -21,6 +21,7 @@ import { type StreamerMetrics, setStatsSource, streamerMetrics } from "./metrics
 import { renderFormat } from "./render.ts";
 import { ResumeSession } from "./resume.ts";
 import { STREAM_FORMATS, type StreamerSettings, type StreamFormat, streamEnabled } from "./settings.ts";
+import { WriteBatch } from "./write-batch.ts";
 
 const WS_PATHS: Record<string, StreamFormat> = {
   "/": "lite",
@@ -81,6 +82,7 @@ export class StreamerServer {
   private lag = new Map<number, number>();
   private rate = { perSecond: 0, lastCount: 0, lastAt: Date.now() };
   private readonly clientEvents: ClientEvents;
+  private readonly writeBatch = new WriteBatch();
 
   constructor(opts: StreamerServerOptions) {
     this.settings = opts.settings;
@@ -410,7 +412,9 @@ export class StreamerServer {
       // Pre-framed shared bytes go straight to the socket; ws itself only sends control frames here, and
       // (without compression) it writes synchronously, so frames never interleave.
       write: (frame) => {
-        if (ws.readyState === 1) socket.write(frame);
+        if (ws.readyState !== 1) return;
+        this.writeBatch.hold(socket);
+        socket.write(frame);
       },
       frame: wsTextFrame,
       close: (code, reason) => {
@@ -469,7 +473,9 @@ export class StreamerServer {
     const sink: ClientSink = {
       buffered: () => res.writableLength + socket.writableLength,
       write: (frame) => {
-        if (!res.writableEnded) res.write(frame);
+        if (res.writableEnded) return;
+        this.writeBatch.hold(socket);
+        res.write(frame);
       },
       frame: (msg) => sseEvent(msg, null),
       close: () => {

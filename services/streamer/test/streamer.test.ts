@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { decodeCursor } from "../src/cursor.ts";
-import { certstreamPython, sseCollect, wsCollect } from "./clients.ts";
+import { certstreamPython, type Msg, sseCollect, wsCollect } from "./clients.ts";
 import {
   CertsTopic,
   entrySeries,
@@ -273,7 +273,7 @@ describe("HTTP endpoints", () => {
   it("latest.json (25 newest lite), example.json, health, ready, metrics, api/stats", async () => {
     await topic.produce(fresh(30));
     await waitFor(
-      async () => (await (await fetch(`${s.url}/api/stats`)).json()).certificates_total >= 30,
+      async () => ((await (await fetch(`${s.url}/api/stats`)).json()) as Msg).certificates_total >= 30,
       20_000,
       "30",
     );
@@ -282,13 +282,13 @@ describe("HTTP endpoints", () => {
     };
     expect(latest.messages.length).toBe(25);
     for (const m of latest.messages) expect(m.data.leaf_cert).not.toHaveProperty("as_der");
-    const example = await (await fetch(`${s.url}/example.json`)).json();
+    const example = (await (await fetch(`${s.url}/example.json`)).json()) as Msg;
     expect(example.message_type).toBe("certificate_update");
     expect(await (await fetch(`${s.url}/health`)).json()).toEqual({ status: "ok" });
     const ready = await fetch(`${s.url}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: "ready", partitions: 3, assigned: 3 });
-    const stats = await (await fetch(`${s.url}/api/stats`)).json();
+    const stats = (await (await fetch(`${s.url}/api/stats`)).json()) as Msg;
     expect(stats).toHaveProperty("clients.lite.websocket");
     expect(stats).toHaveProperty("messages_per_second");
     expect(stats).toHaveProperty("consumer_lag.total");

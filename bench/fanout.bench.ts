@@ -1,0 +1,205 @@
+// Fan-out of the streamer: deliveries per second, p99 delivery latency and memory per client, with real
+// WebSocket clients in a separate process (bench/fanout-clients.ts) over loopback TCP, and certificates
+// published into the fan-out at a fixed rate (no Kafka: this measures the streamer's own cost).
+// Prints figures; asserts nothing. Run: node --expose-gc bench/fanout.bench.ts   (BENCH_SECONDS=n per run)
+// Server CPU is the streamer process's user+system time over the run: "core %" = share of one core used.
+import { type ChildProcess, fork } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fromRawEntry } from "@certstream/ct";
+import { createLogger } from "@certstream/log";
+import type { CertificateEntry } from "@certstream/schema";
+import { type ClientSink, StreamClient } from "../services/streamer/src/client.ts";
+import { Fanout } from "../services/streamer/src/fanout.ts";
+import { ClientFilter } from "../services/streamer/src/filters.ts";
+import { StreamerServer } from "../services/streamer/src/server.ts";
+import { streamerSettings } from "../services/streamer/src/settings.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+const body = JSON.parse(
+  readFileSync(
+    new URL(
+      "../../shared/testdata/ct-entries/rfc6962/google-argon2026h2-get-entries-start1111014090-end1111014109.json",
+      import.meta.url,
+    ),
+    "utf8",
+  ),
+) as { entries: { leaf_input: string; extra_data: string }[] };
+const log = {
+  id: "x",
+  name: "Google 'Argon2026h2'",
+  url: "https://ct.googleapis.com/logs/us1/argon2026h2/",
+  operator: "Google",
+  kind: "rfc6962" as const,
+};
+const real: CertificateEntry[] = body.entries.map((e, i) =>
+  fromRawEntry(
+    log,
+    {
+      index: i,
+      leafInput: Buffer.from(e.leaf_input, "base64"),
+      extraData: Buffer.from(e.extra_data, "base64"),
+    },
+    0,
+  ),
+);
+
+const logger = createLogger("fanout-bench", "warn");
+const server = new StreamerServer({
+  settings: streamerSettings({ host: "127.0.0.1", port: 0 }),
+  logger,
+  source: null,
+});
+const port = await server.listen();
+let seq = 0;
+let partitionOffset = 0;
+
+function publish(count: number): void {
+  const now = Date.now();
+  for (let i = 0; i < count; i++) {
+    const base = real[seq % real.length];
+    server.fanout.publish({ ...base, index: seq, seen: Date.now() * 1000 }, 0, partitionOffset++, now);
+    seq++;
+  }
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function deliveriesCounter(): Promise<number> {
+  const m = await server.metrics.deliveries.get();
+  return m.values.reduce((a, v) => a + v.value, 0);
+}
+async function droppedCounter(): Promise<number> {
+  const m = await server.metrics.dropped.get();
+  return m.values.reduce((a, v) => a + v.value, 0);
+}
+
+function ask(
+  child: ChildProcess,
+  type: string,
+): Promise<{ bytes: number; frames: number; latencies: number[] }> {
+  return new Promise((resolve) => {
+    const on = (m: { type: string; bytes: number; frames: number; latencies: number[] }) => {
+      if (m.type === "report") {
+        child.off("message", on);
+        resolve(m);
+      }
+    };
+    child.on("message", on);
+    child.send({ type });
+  });
+}
+
+async function scenario(label: string, path: string, clients: number, certsPerSecond: number): Promise<void> {
+  gc();
+  const before = process.memoryUsage();
+  const child = fork(new URL("./fanout-clients.ts", import.meta.url).pathname, [
+    `ws://127.0.0.1:${port}${path}`,
+    String(clients),
+    String(Math.max(1, Math.floor(clients / 100))),
+  ]);
+  await new Promise<void>((r) => child.once("message", () => r()));
+  while (server.stats().total_clients < clients) await new Promise((r) => setTimeout(r, 50));
+  gc();
+  const after = process.memoryUsage();
+  const perClient = (after.rss - before.rss) / clients;
+  const heapPerClient = (after.heapUsed - before.heapUsed) / clients;
+
+  // warm-up, then the measured run
+  const tickMs = 10;
+  let carry = 0;
+  const run = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const end = Date.now() + ms;
+      const t = setInterval(() => {
+        carry += (certsPerSecond * tickMs) / 1000;
+        const n = Math.floor(carry);
+        carry -= n;
+        publish(n);
+        if (Date.now() >= end) {
+          clearInterval(t);
+          resolve();
+        }
+      }, tickMs);
+    });
+  await run(1000);
+  await new Promise((r) => setTimeout(r, 500));
+  child.send({ type: "reset" });
+  const d0 = await deliveriesCounter();
+  const drop0 = await droppedCounter();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await run(SECONDS * 1000);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const delivered = (await deliveriesCounter()) - d0;
+  const dropped = (await droppedCounter()) - drop0;
+  await new Promise((r) => setTimeout(r, 500)); // let the last messages arrive
+  const rep = await ask(child, "report");
+  const lat = rep.latencies.sort((a, b) => a - b);
+  const coreShare = (cpu.user + cpu.system) / 1e6 / elapsed;
+  console.log(
+    `${label.padEnd(34)} clients=${String(clients).padStart(5)} certs/s=${String(certsPerSecond).padStart(4)}` +
+      ` deliveries/s=${Math.round(delivered / elapsed)
+        .toLocaleString("en-US")
+        .padStart(9)}` +
+      ` dropped=${dropped} core=${(coreShare * 100).toFixed(0)}%` +
+      ` (→ ~${Math.round(delivered / elapsed / coreShare).toLocaleString("en-US")} deliveries per core-second)` +
+      ` latency p50=${quantile(lat, 0.5).toFixed(0)}ms p99=${quantile(lat, 0.99).toFixed(0)}ms max=${quantile(lat, 1).toFixed(0)}ms` +
+      ` (${lat.length} samples) MB/s=${(rep.bytes / elapsed / 1e6).toFixed(1)}` +
+      ` mem/client: rss=${(perClient / 1024).toFixed(1)} KiB heap=${(heapPerClient / 1024).toFixed(1)} KiB`,
+  );
+  child.send({ type: "exit" });
+  await new Promise((r) => child.once("exit", r));
+  while (server.stats().total_clients > 0) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** Per-certificate cost of the fan-out loop itself with filtered clients (no sockets): matching only. */
+function filterCost(clients: number): void {
+  const fanout = new Fanout({ delivered: () => {}, renderFailed: () => {} });
+  const sink: ClientSink = { buffered: () => 0, write: () => {}, frame: (m) => m, close: () => {} };
+  const filters = [
+    "domain=*.example.com",
+    "domain=portal.dragonjar.org,www.example.org",
+    "issuer=let's encrypt",
+    "log=xenon",
+  ];
+  let matched = 0;
+  for (let i = 0; i < clients; i++) {
+    const c = new StreamClient({
+      format: "lite",
+      transport: "ws",
+      ip: "x",
+      filter: ClientFilter.fromQuery(new URLSearchParams(filters[i % filters.length])),
+      sink: { ...sink, write: () => void matched++ },
+      events: { dropped: () => {}, slowDisconnect: () => {} },
+      limitBytes: 1 << 30,
+      disconnectMs: 1e9,
+    });
+    fanout.add(c);
+  }
+  const N = 20_000;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) fanout.publish({ ...real[i % real.length], index: i }, 0, i, Date.now());
+  const ms = performance.now() - t0;
+  console.log(
+    `filter matching (in-process)       clients=${clients} filtered: ${((ms * 1e6) / N / clients).toFixed(0)} ns per client per certificate` +
+      ` (render + match + write for ${N} certs: ${((ms * 1000) / N).toFixed(1)} µs/cert; ${matched} matched deliveries)`,
+  );
+}
+
+console.log(`fan-out benchmark, ${SECONDS}s per run, server pid ${process.pid}, node ${process.version}`);
+filterCost(1000);
+await scenario("lite", "/", 1000, 200);
+await scenario("lite", "/", 1000, 300);
+await scenario("lite", "/", 1000, 400);
+await scenario("lite", "/", 5000, 40);
+await scenario("lite", "/", 5000, 60);
+await scenario("full", "/full-stream", 100, 200);
+await scenario("full", "/full-stream", 100, 500);
+await server.shutdown();
+process.exit(0);
