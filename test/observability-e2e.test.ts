@@ -42,6 +42,17 @@ const ONLY_ON_FAILURE = new Set([
   "certstream_streamer_replayed_messages_total",
   "certstream_streamer_errors_total",
   "certstream_backfill_produce_errors_total",
+  "certstream_backfill_parse_failures_total",
+  "certstream_ct_gap_entries_total",
+  "certstream_ct_circuit_transitions_total",
+  "certstream_ct_log_list_refresh_total",
+  "certstream_ingester_fetch_errors_total",
+  "certstream_ingester_state_decode_failures_total",
+  "certstream_delta_txn_conflicts_total",
+  "certstream_delta_records_rejected_total",
+  "certstream_delta_records_skipped_total",
+  "certstream_delta_optimize_files_total",
+  "certstream_streamer_client_messages_total",
 ]);
 
 /** Metrics every long-running service and the backfill job must expose (libs/metrics and prom-client). */

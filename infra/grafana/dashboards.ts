@@ -269,6 +269,21 @@ const ctLogs = dashboard(
       { expr: 'certstream_ct_log_health{log=~"$log"}', legend: "{{log}}" },
     ], { min: 0, max: 1 }),
     ts("Request budget per operator", "reqps", [{ expr: "certstream_ct_operator_request_rate", legend: "{{operator}}" }]),
+    ts("Gaps reported for backfill and circuit transitions (per 5 min)", "short", [
+      { expr: 'sum by (log) (increase(certstream_ct_gap_entries_total{log=~"$log"}[5m]))', legend: "gap entries {{log}}" },
+      {
+        expr: 'sum by (log, state) (increase(certstream_ct_circuit_transitions_total{log=~"$log"}[5m]))',
+        legend: "circuit {{state}} {{log}}",
+      },
+    ]),
+    ts("Watcher fetch errors / s by kind", "ops", [
+      { expr: rate("certstream_ingester_fetch_errors_total", "log, kind", 'log=~"$log"'), legend: "{{log}} {{kind}}" },
+    ]),
+    ts("Log list: logs selected, refreshes, issuer cache", "short", [
+      { expr: "max(certstream_ct_log_list_logs)", legend: "logs selected" },
+      { expr: "sum by (result) (increase(certstream_ct_log_list_refresh_total[1h]))", legend: "list refresh {{result}} (1 h)" },
+      { expr: rate("certstream_ct_issuer_cache_total", "result"), legend: "issuer cache {{result}} / s" },
+    ]),
     row("Watchers and transactions"),
     ts("Watcher lifecycle (per 5 min)", "short", [
       { expr: "sum by (reason) (increase(certstream_ingester_watcher_started_total[5m]))", legend: "started {{reason}}" },
@@ -276,6 +291,9 @@ const ctLogs = dashboard(
       { expr: "sum by (reason) (increase(certstream_ingester_watcher_restarted_total[5m]))", legend: "restarted {{reason}}" },
     ]),
     ts("Logs watched per replica", "short", [{ expr: "certstream_ingester_owned_logs", legend: "{{instance}}" }]),
+    ts("Position (next index to write) per log", "short", [
+      { expr: 'max by (log) (certstream_ingester_position{log=~"$log"})', legend: "{{log}}" },
+    ]),
     ts("Queue depth (fetched, not yet committed)", "short", [
       { expr: "sum by (stage) (certstream_ingester_queue_depth)", legend: "{{stage}}" },
     ]),
@@ -290,11 +308,18 @@ const ctLogs = dashboard(
     ts("Entries per transaction (p50)", "short", [
       { expr: quantile(0.5, "certstream_ingester_batch_entries", "stage"), legend: "{{stage}}" },
     ]),
+    ts("Kafka request queue (producer backpressure) and undecodable state records", "short", [
+      { expr: 'max by (instance, client) (certstream_kafka_request_queue_size{job="ingester"})', legend: "{{client}} {{instance}}" },
+      { expr: "sum(increase(certstream_ingester_state_decode_failures_total[1h]))", legend: "state records undecodable (1 h)" },
+    ]),
     row("Dedup"),
     ts("Dedup ratio (duplicates / parsed)", "percentunit", [{ expr: "certstream_dedup_ratio", legend: "{{instance}}" }], { min: 0, max: 1 }),
     ts("Seen-set size and evictions", "short", [
       { expr: "sum by (instance) (certstream_dedup_cache_size)", legend: "size {{instance}}" },
       { expr: `sum(rate(certstream_dedup_cache_evictions_total[${RI}]))`, legend: "evictions / s" },
+    ]),
+    ts("Seen-set rebuild time (p99) on assignment", "s", [
+      { expr: quantile(0.99, "certstream_dedup_rebuild_seconds", ""), legend: "p99" },
     ]),
   ],
   [{ name: "log", label: "Log", query: "label_values(certstream_ingester_entries_total, log)" }],
@@ -342,7 +367,10 @@ const streamer = dashboard(
       { expr: "sum by (outcome) (increase(certstream_streamer_resumes_total[5m]))", legend: "resume {{outcome}}" },
       { expr: `sum(rate(certstream_streamer_replayed_messages_total[${RI}]))`, legend: "replayed / s" },
     ]),
-    ts("Errors / s by kind", "ops", [{ expr: rate("certstream_streamer_errors_total", "kind"), legend: "{{kind}}" }]),
+    ts("Errors / s by kind, client messages / s (ignored)", "ops", [
+      { expr: rate("certstream_streamer_errors_total", "kind"), legend: "{{kind}}" },
+      { expr: `sum(rate(certstream_streamer_client_messages_total[${RI}]))`, legend: "client messages" },
+    ]),
     ts("HTTP latency p99 by route", "s", [
       { expr: quantile(0.99, "certstream_http_request_duration_seconds", "route", 'job="streamer"'), legend: "{{route}}" },
     ]),
@@ -390,7 +418,23 @@ const deltaBackfill = dashboard(
       { expr: "sum by (result) (increase(certstream_delta_checkpoints_total[5m]))", legend: "checkpoints {{result}}" },
       { expr: "sum(increase(certstream_delta_files_written_total[5m]))", legend: "files" },
     ]),
-    ts("Sink health", "short", [{ expr: 'certstream_health_status{service="delta-sink"}', legend: "{{instance}}" }], { min: 0, max: 1 }),
+    ts("Sink health, table ready, consumption paused", "short", [
+      { expr: 'certstream_health_status{service="delta-sink"}', legend: "health {{instance}}" },
+      { expr: "certstream_delta_table_ready", legend: "table ready {{instance}}" },
+      { expr: "certstream_delta_consumption_paused", legend: "paused {{instance}}" },
+    ], { min: 0, max: 1 }),
+    ts("Rows per flush (p50, p99)", "short", [
+      { expr: quantile(0.5, "certstream_delta_flush_rows", ""), legend: "p50" },
+      { expr: quantile(0.99, "certstream_delta_flush_rows", ""), legend: "p99" },
+    ]),
+    ts("Records rejected (undecodable) and skipped (already in the table) / s", "ops", [
+      { expr: rate("certstream_delta_records_rejected_total", "kind"), legend: "rejected {{kind}}" },
+      { expr: `sum(rate(certstream_delta_records_skipped_total[${RI}]))`, legend: "skipped" },
+    ]),
+    ts("txn conflicts and optimize (per 1 h)", "short", [
+      { expr: "sum(increase(certstream_delta_txn_conflicts_total[1h]))", legend: "txn conflicts" },
+      { expr: "sum by (action) (increase(certstream_delta_optimize_files_total[1h]))", legend: "optimize {{action}}" },
+    ]),
     row("Backfill"),
     ts("Logs by state", "short", [{ expr: "sum by (state) (certstream_backfill_logs)", legend: "{{state}}" }]),
     ts("Remaining entries by log", "short", [
@@ -413,6 +457,20 @@ const deltaBackfill = dashboard(
       { expr: rate("certstream_backfill_produce_errors_total", "kind"), legend: "produce errors / s {{kind}}" },
     ]),
     ts("Gap scan duration", "s", [{ expr: "certstream_backfill_gap_scan_duration_seconds", legend: "{{instance}}" }]),
+    ts("Gaps at start by log, entries pending in topics", "short", [
+      { expr: "sum by (log) (certstream_backfill_gap_entries)", legend: "gap {{log}}" },
+      { expr: "sum by (topic) (certstream_backfill_pending_entries)", legend: "pending in {{topic}}" },
+    ]),
+    ts("Gap scan: files by decision", "short", [
+      { expr: "sum by (decision) (certstream_backfill_gap_scan_files_total)", legend: "{{decision}}" },
+    ]),
+    ts("Backfill transaction duration p90", "s", [
+      { expr: quantile(0.9, "certstream_backfill_transaction_duration_seconds", ""), legend: "duration p90" },
+    ]),
+    ts("Records per backfill transaction (p50) and parse failures / s", "short", [
+      { expr: quantile(0.5, "certstream_backfill_transaction_records", ""), legend: "records p50" },
+      { expr: rate("certstream_backfill_parse_failures_total", "kind"), legend: "parse failures {{kind}}" },
+    ]),
   ],
 );
 
