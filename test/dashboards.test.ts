@@ -69,6 +69,16 @@ describe("infra/grafana dashboards", () => {
     expect(unknown, `metrics no service declares:\n${unknown.join("\n")}`).toEqual([]);
   });
 
+  it("show every metric the code declares somewhere (add a panel in infra/grafana/dashboards.ts)", () => {
+    const used = new Set(
+      queries.flatMap((q) => metricNames(q.expr)).map((n) => n.replace(/_(bucket|count|sum)$/, "")),
+    );
+    const missing = declaredMetrics()
+      .filter((m) => !used.has(m.name))
+      .map((m) => `${m.name} (${m.file})`);
+    expect(missing, `declared but on no dashboard:\n${missing.join("\n")}`).toEqual([]);
+  });
+
   describe("against a real Prometheus", () => {
     let prom: PrometheusProcess;
     beforeAll(async () => {
