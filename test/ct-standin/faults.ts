@@ -39,6 +39,8 @@ export interface Faults {
   corruptEntries?: number[];
   /** static-ct-api: in data tiles, the leaf at each of these indexes is replaced by the next one (wrong leaf_index). */
   swapLeaves?: number[];
+  /** static-ct-api: partial data tiles answer 404 (as after the log replaced them by the full tile). */
+  noPartialTiles?: boolean;
   /** Stop injecting after this many faults in total (e.g. 1: exactly one 429). */
   maxFaults?: number;
   /** Limit faults to these endpoints (get-sth, get-entries, get-sth-consistency, checkpoint, tile, data-tile, issuer). */

@@ -207,6 +207,8 @@ export class StaticStandInLog {
     if (t.level === "data") {
       if (first + t.width > this.size) return void send(res, 404, "tile not (yet) available\n");
       if (this.faults.refuses(first, first + t.width)) return void send(res, 404, "tile refused\n");
+      if (this.faults.faults.noPartialTiles && t.width < TILE_WIDTH)
+        return void send(res, 404, "partial tile gone\n");
       const swap = this.faults.faults.swapLeaves ?? [];
       const body = Buffer.concat(
         this.#leaves

@@ -50,6 +50,8 @@ export interface GetOptions {
   /** Per-call override of the size cap. */
   maxBytes?: number;
   accept?: string;
+  /** Per-call override of retry.maxAttempts for refusals (e.g. 1 for a request with a fallback). */
+  maxAttempts?: number;
 }
 
 export class LogFetcher {
@@ -215,7 +217,7 @@ export class LogFetcher {
         if (!(err instanceof CtFetchError) || err.kind === "aborted") throw err;
         if (!err.transient) {
           refusals++;
-          if (refusals >= this.retry.maxAttempts) throw err;
+          if (refusals >= (opts.maxAttempts ?? this.retry.maxAttempts)) throw err;
         }
         ctRetries.inc({ log: this.log, endpoint: opts.endpoint });
         // Retry-After is honoured as given (the budget is paused for it too); otherwise exponential backoff.

@@ -175,6 +175,9 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
   ): AsyncGenerator<LogRangeItem<RawLogEntry>> {
     if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end)) || start < 0)
       throw new RangeError(`bad range ${start}-${end}`);
+    if (this.#head && end > this.#head.treeSize) {
+      throw new RangeError(`fetch end ${end} beyond the accepted tree size ${this.#head.treeSize}`);
+    }
     if (start >= end) return;
     const inner = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, inner.signal]) : inner.signal;

@@ -185,7 +185,7 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
 
   /**
    * Entries [start, end) in index order, one batch per data tile (or part of one), up to fetchConcurrency tiles
-   * in flight. `end` must not exceed the last checkpoint's size. It stops EARLY, before a partial tile at the
+   * in flight. `end` must not exceed the last checkpoint's size (head() is called first if it never was). It stops EARLY, before a partial tile at the
    * right edge that has not been partial for partialTileWaitMs yet: resume from the index after the last item.
    */
   async *fetch(
@@ -193,7 +193,8 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     end: number,
     opts: { signal?: AbortSignal } = {},
   ): AsyncGenerator<LogRangeItem<StaticLogEntry>> {
-    const treeSize = this.#head?.treeSize ?? end;
+    // Tile widths follow the checkpoint: partial tiles exist only for sizes the log has checkpointed.
+    const treeSize = (this.#head ?? (await this.head(opts.signal))).treeSize;
     if (end > treeSize)
       throw new RangeError(`fetch end ${end} beyond the checkpoint's tree size ${treeSize}`);
     if (start >= end) return;
@@ -352,7 +353,9 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     // 256 leaves of a few KB each; the cap guards against endless or bomb-like bodies (gzip is capped too).
     const opts = { endpoint: "data-tile", signal, maxBytes: 64 * 1024 * 1024 };
     try {
-      return await this.fetcher.get(`${this.url}${tilePath("data", n, width)}`, opts, decode);
+      // A partial tile gets one try (no refusal retries): the full tile is the fallback.
+      const first = width < TILE_WIDTH ? { ...opts, maxAttempts: 1 } : opts;
+      return await this.fetcher.get(`${this.url}${tilePath("data", n, width)}`, first, decode);
     } catch (err) {
       // A partial tile may be gone once the full one exists (spec: fetch the full tile as a fallback).
       if (width < TILE_WIDTH && err instanceof CtFetchError && err.kind === "refused" && err.status === 404) {

@@ -101,6 +101,25 @@ describe("StaticLogClient against the stand-in (navigli2025h2 tiles)", () => {
     expect((log.requests["data-tile"] ?? 0) - before).toBe(4);
   });
 
+  it("calls head() itself when needed, and falls back to the full tile when a partial one is gone", async () => {
+    const log = server.static("growing");
+    const c = client("growing");
+    const before = log.size;
+    const { entries: first } = await drain(c.fetch(0, 10), 0); // no head() yet: fetch calls it
+    expect(first.length).toBe(10);
+    expect(c.lastHead?.treeSize).toBe(before);
+    // The log grows past the next tile boundary and drops the partial tile of the checkpoint we hold.
+    log.grow(256);
+    log.faults.set({ noPartialTiles: true });
+    try {
+      const { entries, gaps } = await drain(c.fetch(10, before), 10);
+      expect(gaps).toEqual([]);
+      expect(entries.length).toBe(before - 10);
+    } finally {
+      log.faults.set({});
+    }
+  });
+
   it("starts mid-tile and honours the partial tile wait", async () => {
     let now = 1_000_000;
     const c = client("faulty", { partialTileWaitMs: 5_000, now: () => now });
