@@ -1,10 +1,9 @@
 import type { Config } from "@certstream/config";
+import { IssuerCache, OperatorBudgets } from "@certstream/ct";
+import { StateCodec } from "@certstream/ingester";
 import type { CertificateEntryCodec } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import type { Kafka } from "kafkajs";
-// TODO: import from "@certstream/ct" once its index exports them.
-import { IssuerCache } from "../../../libs/ct/src/issuer-cache.ts";
-import { OperatorBudgets } from "../../../libs/ct/src/operator-budget.ts";
 import { scanArchive, sinkTxnVersions } from "./archive-scan.ts";
 import { BackfillProducer, backfillTransactionalId } from "./backfill-producer.ts";
 import type { BackfillArgs } from "./cli-args.ts";
@@ -17,7 +16,7 @@ import {
   subtractRanges,
   unionRanges,
 } from "./index-ranges.ts";
-import type { CatalogLog } from "./log-catalog.ts";
+import { type CatalogLog, sourceOf } from "./log-catalog.ts";
 import { createBackfillClient, UnreachableGuard } from "./log-clients.ts";
 import { runLog } from "./log-runner.ts";
 import {
@@ -89,16 +88,17 @@ export async function planBackfill(
   const { config, kafka, codec, logger } = deps;
   const topics = config.kafka.topics;
   const readTimeoutMs = config.backfill.read_timeout_secs * 1000;
+  const stateCodec = new StateCodec(config.kafka.schema_registry_url, topics.state);
   const { positions, undecodable } = await readIngesterPositions(kafka, {
     topic: topics.state,
-    decode: (v) => codec.registry.decode(v),
+    decode: (v) => stateCodec.decode(v),
     groupPrefix: groupPrefix(config),
     timeoutMs: readTimeoutMs,
   });
   if (undecodable > 0)
     logger.warn({ topic: topics.state, undecodable }, "ingester state records not decodable; skipped");
 
-  const ids = deps.logs.map((l) => l.source.id);
+  const ids = deps.logs.map((l) => l.id);
   const scan = await scanArchive(config.delta_sink.table_path, ids);
   const st = scan.index.stats;
   backfillGapScanDuration.set(scan.durationMs / 1000);
@@ -120,25 +120,22 @@ export async function planBackfill(
 
   let planned: PlannedLog[] = deps.logs.map((log) => ({
     log,
-    gaps: gapsForLog(scan.index, log.source.id, {
+    gaps: gapsForLog(scan.index, log.id, {
       from: deps.args.from,
-      ingesterPosition: positions.get(log.source.id) ?? null,
+      ingesterPosition: positions.get(log.id) ?? null,
     }),
     inFlight: 0,
   }));
   for (const p of planned) {
     if (p.gaps.duplicates > 0)
-      logger.warn(
-        { log: p.log.source.name, duplicates: p.gaps.duplicates },
-        "archive holds duplicate indices",
-      );
+      logger.warn({ log: p.log.name, duplicates: p.gaps.duplicates }, "archive holds duplicate indices");
   }
   const candidates = planned.filter((p) => p.gaps.missing > 0);
   await beforeTails(candidates);
 
   const inFlightRecords = { entries: 0, backfill: 0 };
   if (candidates.length > 0) {
-    const wanted = new Set(candidates.map((p) => p.log.source.id));
+    const wanted = new Set(candidates.map((p) => p.log.id));
     const decode = (v: Buffer) => codec.decode(v);
     const [e, b] = await Promise.all(
       (["entries", "backfill"] as const).map((t) =>
@@ -157,12 +154,12 @@ export async function planBackfill(
     backfillPendingEntries.set({ topic: topics.entries }, e.records);
     backfillPendingEntries.set({ topic: topics.backfill }, b.records);
     planned = planned.map((p) => {
-      const pending = unionRanges(e.pending.get(p.log.source.id) ?? [], b.pending.get(p.log.source.id) ?? []);
+      const pending = unionRanges(e.pending.get(p.log.id) ?? [], b.pending.get(p.log.id) ?? []);
       const gaps = withoutPending(p.gaps, pending);
       return { ...p, gaps, inFlight: p.gaps.missing - gaps.missing };
     });
   }
-  for (const p of planned) backfillGapEntries.set({ log: p.log.source.name }, p.gaps.missing);
+  for (const p of planned) backfillGapEntries.set({ log: p.log.name }, p.gaps.missing);
   return { logs: planned, scanMs: scan.durationMs, scanStats: st, positions, inFlightRecords };
 }
 
@@ -177,7 +174,7 @@ export function formatPlan(plan: BackfillPlan, args: BackfillArgs, tablePath: st
   for (const p of plan.logs) {
     const g = p.gaps;
     total += g.missing;
-    const head = `  ${p.log.source.name} [${p.log.source.id}]`;
+    const head = `  ${p.log.name} [${p.log.id}]`;
     if (g.domain.end <= g.domain.start) {
       lines.push(`${head}: nothing to look at (${g.archived === 0 ? "nothing archived" : "empty domain"})`);
       continue;
@@ -225,15 +222,12 @@ export async function runBackfill(deps: BackfillJobDeps): Promise<BackfillResult
             kafka,
             topic,
             partitions,
-            transactionalId: backfillTransactionalId(
-              config.backfill.transactional_id_prefix,
-              p.log.source.id,
-            ),
+            transactionalId: backfillTransactionalId(config.backfill.transactional_id_prefix, p.log.id),
             encode: (e) => deps.codec.encodeSync(e, `${topic}-value`),
             transactionTimeoutMs: config.backfill.transaction_timeout_ms,
           });
           await producer.init();
-          producers.set(p.log.source.id, producer);
+          producers.set(p.log.id, producer);
         }),
       );
     });
@@ -241,8 +235,8 @@ export async function runBackfill(deps: BackfillJobDeps): Promise<BackfillResult
     if (args.dryRun) {
       deps.print(formatPlan(plan, args, config.delta_sink.table_path));
       const outcomes: LogOutcome[] = plan.logs.map((p) => ({
-        name: p.log.source.name,
-        id: p.log.source.id,
+        name: p.log.name,
+        id: p.log.id,
         state: "completed",
         gaps: p.gaps.gaps,
         missing: p.gaps.missing,
@@ -275,7 +269,7 @@ async function fillGaps(
   });
   const issuers = new IssuerCache();
   const progress: LogProgress[] = plan.logs.map((p) => ({
-    name: p.log.source.name,
+    name: p.log.name,
     total: p.gaps.missing,
     done: 0,
     state: p.gaps.missing > 0 ? "pending" : "completed",
@@ -298,13 +292,13 @@ async function fillGaps(
       const p = plan.logs[i];
       const prog = progress[i];
       const base = {
-        name: p.log.source.name,
-        id: p.log.source.id,
+        name: p.log.name,
+        id: p.log.id,
         gaps: p.gaps.gaps,
         missing: p.gaps.missing,
         verified: null,
       };
-      const producer = producers.get(p.log.source.id);
+      const producer = producers.get(p.log.id);
       if (p.gaps.missing === 0 || !producer) {
         outcomes[i] = { ...base, state: "completed", written: 0, refused: [] };
         continue;
@@ -320,8 +314,7 @@ async function fillGaps(
       publishStates();
       const logAbort = new AbortController();
       const guard = new UnreachableGuard(config.backfill.unreachable_after_failures, logAbort);
-      const client = createBackfillClient(p.log, {
-        config,
+      const client = createBackfillClient(p.log, config, {
         budgets,
         issuers,
         fetch: guard.wrap(deps.fetch ?? fetch),
@@ -330,7 +323,7 @@ async function fillGaps(
       const windows = splitIntoWindows(p.gaps.gaps, config.backfill.window_size);
       logger.info(
         {
-          log: p.log.source.name,
+          log: p.log.name,
           missing: p.gaps.missing,
           gaps: p.gaps.gaps.length,
           windows: windows.length,
@@ -343,7 +336,7 @@ async function fillGaps(
         // verifies the STH and shows early whether the log is reachable at all.
         await client.client.head(signal);
         result = await runLog({
-          source: p.log.source,
+          source: sourceOf(p.log),
           client,
           windows,
           concurrency: config.backfill.concurrency,
@@ -359,10 +352,7 @@ async function fillGaps(
           refused: [],
           error: guard.gaveUp ?? (deps.signal.aborted ? "interrupted" : (err as Error).message),
         };
-        logger.error(
-          { log: p.log.source.name, err: result.error },
-          "backfill of log failed; other logs go on",
-        );
+        logger.error({ log: p.log.name, err: result.error }, "backfill of log failed; other logs go on");
       }
       prog.state = result.error === null ? "completed" : "failed";
       if (result.error !== null) prog.error = result.error;

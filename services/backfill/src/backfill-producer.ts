@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
+// Same key and headers as the live path (the ingester's own functions), so a backfilled record is routed and
+// filtered exactly like a live one.
+import { entryHeaders } from "@certstream/ingester";
 import { entryKey } from "@certstream/kafka";
 import type { CertificateEntry } from "@certstream/schema";
 import { type Kafka, type Message, Partitioners, type PartitionMetadata, type Producer } from "kafkajs";
-// Same key and headers as the live path (the ingester's own functions), so a backfilled record is routed and
-// filtered exactly like a live one.
-import { entryHeaders } from "../../ingester/src/entry-record.ts";
 import {
   backfillEntriesProduced,
   backfillProduceErrors,

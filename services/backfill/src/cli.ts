@@ -74,7 +74,7 @@ export function prepare(argv: readonly string[], io: CliIo): Prepared | { exit: 
     };
   const logs = selectLogs(all, args.logs);
   if (logs.length === 0) {
-    const known = all.map((l) => l.source.name).join(", ");
+    const known = all.map((l) => l.name).join(", ");
     return {
       exit: bad(io, `--logs: "${args.logs.join(",")}" matches none of the configured logs (${known})`),
     };
@@ -132,7 +132,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       {
         mode: args.from === null ? "catch-up" : "from",
         from: args.from,
-        logs: logs.map((l) => l.source.name),
+        logs: logs.map((l) => l.name),
         dry_run: args.dryRun,
         wait: args.wait,
         table: config.delta_sink.table_path,

@@ -1,12 +1,17 @@
-import type { Kafka, KafkaMessage } from "kafkajs";
 // The live path's record headers and state format, from the ingester itself so both sides cannot drift apart.
-import { HEADER_LOG_ID, HEADER_LOG_INDEX, headerString } from "../../ingester/src/entry-record.ts";
-import { asIngesterState } from "../../ingester/src/state-record.ts";
+import { HEADER_LOG_ID, HEADER_LOG_INDEX, type IngesterState } from "@certstream/ingester";
+import type { IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { type IndexRange, rangesFromIndices } from "./index-ranges.ts";
 import { type PartitionRange, readTopicRanges, topicOffsets } from "./topic-range-reader.ts";
 
 /** Decodes a registry-framed value (any registered schema) into a plain object. */
 export type ValueDecoder = (value: Buffer) => Promise<unknown>;
+
+function headerString(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? undefined : one.toString();
+}
 
 /**
  * The ingester's committed position per log (`next_index`, the first index not yet in the entries topic),
@@ -14,7 +19,13 @@ export type ValueDecoder = (value: Buffer) => Promise<unknown>;
  */
 export async function readIngesterPositions(
   kafka: Kafka,
-  opts: { topic: string; decode: ValueDecoder; groupPrefix: string; timeoutMs: number },
+  opts: {
+    topic: string;
+    /** The ingester's StateCodec.decode: null for a record that is not a state. */
+    decode: (value: Buffer) => Promise<IngesterState | null>;
+    groupPrefix: string;
+    timeoutMs: number;
+  },
 ): Promise<{ positions: Map<string, number>; undecodable: number }> {
   const positions = new Map<string, number>();
   let undecodable = 0;
@@ -31,9 +42,9 @@ export async function readIngesterPositions(
     timeoutMs: opts.timeoutMs,
     onMessage: async (_p, m) => {
       if (!m.value) return; // tombstone: the log's state was deleted
-      let state: ReturnType<typeof asIngesterState> = null;
+      let state: IngesterState | null = null;
       try {
-        state = asIngesterState(await opts.decode(m.value));
+        state = await opts.decode(m.value);
       } catch {
         state = null;
       }

@@ -1,13 +1,15 @@
 import type { Config } from "@certstream/config";
-import { fromRawEntry, type RawLogEntry, toCertificateEntry } from "@certstream/ct";
+import {
+  createLogClient,
+  fromRawEntry,
+  type LogClient,
+  type RawLogEntry,
+  type SharedClientState,
+  StaticLogClient,
+  type StaticLogEntry,
+  toCertificateEntry,
+} from "@certstream/ct";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
-// TODO: import from "@certstream/ct" once its index exports the clients (the ingester does the same for now).
-import type { IssuerCache } from "../../../libs/ct/src/issuer-cache.ts";
-import { parseLogKey } from "../../../libs/ct/src/log-key.ts";
-import type { LogClient } from "../../../libs/ct/src/log-range.ts";
-import type { OperatorBudgets } from "../../../libs/ct/src/operator-budget.ts";
-import { RfcLogClient } from "../../../libs/ct/src/rfc-log-client.ts";
-import { StaticLogClient, type StaticLogEntry } from "../../../libs/ct/src/static-log-client.ts";
 import type { CatalogLog } from "./log-catalog.ts";
 
 /**
@@ -71,45 +73,19 @@ export interface BackfillClient {
   convert: (log: LogSource, entry: unknown, seenMicros: number) => CertificateEntry;
 }
 
-export interface ClientDeps {
-  config: Config;
-  budgets: OperatorBudgets;
-  issuers: IssuerCache;
-  fetch: typeof fetch;
-}
-
-/** The RFC 6962 or static-ct-api client for a log, with the job's politeness settings. */
-export function createBackfillClient(log: CatalogLog, deps: ClientDeps): BackfillClient {
-  const ct = deps.config.ct_log;
-  const common = {
-    name: log.source.name,
-    url: log.source.url,
-    operator: log.source.operator,
-    key: log.key ? parseLogKey(log.key) : null,
-    budget: deps.budgets.for(log.source.operator),
-    fetchConcurrency: ct.fetch_concurrency,
-    requestTimeoutMs: ct.request_timeout_secs * 1000,
-    userAgent: ct.user_agent,
-    maxResponseBytes: ct.max_response_bytes,
-    retry: {
-      maxAttempts: ct.retry_max_attempts,
-      initialMs: ct.retry_initial_delay_ms,
-      maxMs: ct.retry_max_delay_ms,
-    },
-    fetch: deps.fetch,
-  };
-  if (log.source.kind === "static") {
-    const client = new StaticLogClient({
-      ...common,
-      issuers: deps.issuers,
-      ...(log.submissionUrl ? { submissionUrl: log.submissionUrl } : {}),
-    });
+/** The RFC 6962 or static-ct-api client for a log (libs/ct's factory), with the job's politeness settings. */
+export function createBackfillClient(
+  log: CatalogLog,
+  config: Config,
+  shared: SharedClientState,
+): BackfillClient {
+  const client = createLogClient(log, config.ct_log, shared);
+  if (client instanceof StaticLogClient) {
     return {
       client: client as LogClient<unknown>,
       convert: (l, e, seen) => toCertificateEntry(l, e as StaticLogEntry, seen),
     };
   }
-  const client = new RfcLogClient({ ...common, batchSize: ct.batch_size });
   return {
     client: client as LogClient<unknown>,
     convert: (l, e, seen) => fromRawEntry(l, e as RawLogEntry, seen),
