@@ -1,5 +1,6 @@
 // The fetching half of libs/ct: log list, RFC 6962 and static-ct-api clients, politeness, verification.
 export * from "./backoff.ts";
+export * from "./base64.ts";
 export * from "./checkpoint.ts";
 export * from "./fetch-error.ts";
 export * from "./issuer-cache.ts";

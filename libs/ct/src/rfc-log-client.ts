@@ -1,3 +1,4 @@
+import { decodeBase64Strict } from "./base64.ts";
 import type { RawLogEntry } from "./entry.ts";
 import { CtFetchError } from "./fetch-error.ts";
 import { LogFetcher, type LogFetcherOptions } from "./log-fetcher.ts";
@@ -29,12 +30,10 @@ export interface RfcLogClientOptions extends Omit<LogFetcherOptions, "log" | "op
   fetcher?: LogFetcher;
 }
 
-const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 function base64Field(value: unknown, what: string): Uint8Array {
-  if (typeof value !== "string" || value.length % 4 !== 0 || !B64.test(value))
-    throw new Error(`${what} is not base64`);
-  return new Uint8Array(Buffer.from(value, "base64"));
+  const bytes = decodeBase64Strict(value);
+  if (bytes === null) throw new Error(`${what} is not base64`);
+  return bytes;
 }
 
 export class RfcLogClient implements LogClient<RawLogEntry> {

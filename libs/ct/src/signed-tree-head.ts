@@ -1,3 +1,4 @@
+import { decodeBase64Strict } from "./base64.ts";
 import { type LogKey, verifyDigitallySigned } from "./log-key.ts";
 
 // RFC 6962 §3.5 / §4.3. get-sth returns
@@ -15,13 +16,10 @@ export interface SignedTreeHead {
   signature: Uint8Array;
 }
 
-const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 function strictBase64(value: unknown, field: string): Uint8Array {
-  if (typeof value !== "string" || value.length % 4 !== 0 || !B64.test(value)) {
-    throw new Error(`get-sth: ${field} is not base64`);
-  }
-  return new Uint8Array(Buffer.from(value, "base64"));
+  const bytes = decodeBase64Strict(value);
+  if (bytes === null) throw new Error(`get-sth: ${field} is not base64`);
+  return bytes;
 }
 
 function safeInteger(value: unknown, field: string): number {
