@@ -181,6 +181,10 @@ export class LogFetcher {
       );
     }
     const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+    // A URL that cannot be parsed will never work: a refusal (ends in a gap or an error), not a retry loop.
+    if (cause?.code === "ERR_INVALID_URL") {
+      return new CtFetchError("refused", this.log, `${endpoint}: invalid URL`, { cause: err });
+    }
     return new CtFetchError(
       "network",
       this.log,

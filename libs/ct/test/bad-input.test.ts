@@ -50,6 +50,13 @@ describe("bad input from logs", () => {
     }
   });
 
+  it("an unparsable URL is a refusal, not an endless retry", async () => {
+    const err = await fetcher(1 << 20)
+      .get("http://", { endpoint: "get-sth" }, (b) => b)
+      .catch((e) => e);
+    expect((err as CtFetchError).kind).toBe("refused");
+  });
+
   it("a gzip bomb is cut at the cap on the inflated size", async () => {
     server.static("tiles").faults.set({ gzipBomb: 1 });
     try {
