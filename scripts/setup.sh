@@ -70,8 +70,11 @@ setup_kafka() {
   command -v java >/dev/null || apt_install openjdk-17-jre-headless
   log "fetching Kafka $KAFKA_VERSION jars from Maven Central"
   rm -rf .cache/kafka/libs.tmp
+  mkdir -p .cache/kafka
+  # Maven's output (only colour codes when all is well) goes to a log, shown when it fails.
   mvn -B -q -f infra/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$ROOT/.cache/kafka/libs.tmp"
+    -DoutputDirectory="$ROOT/.cache/kafka/libs.tmp" >.cache/kafka/mvn.log 2>&1 ||
+    { cat .cache/kafka/mvn.log >&2; die "fetching the Kafka jars failed"; }
   rm -rf .cache/kafka/libs
   mv .cache/kafka/libs.tmp .cache/kafka/libs
 }
@@ -89,7 +92,10 @@ setup_apicurio() {
   local tar=$HOME/.m2/repository/io/apicurio/apicurio-registry-app/$APICURIO_VERSION/apicurio-registry-app-$APICURIO_VERSION-all.tar.gz
   if [ ! -f "$tar" ]; then
     log "fetching Apicurio Registry $APICURIO_VERSION (~160 MB) from Maven Central"
-    mvn -B -q dependency:get -Dartifact=io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all -Dtransitive=false
+    mkdir -p .cache/apicurio
+    mvn -B -q dependency:get -Dartifact=io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all \
+      -Dtransitive=false >.cache/apicurio/mvn.log 2>&1 ||
+      { cat .cache/apicurio/mvn.log >&2; die "fetching Apicurio Registry failed"; }
   fi
   log "unpacking Apicurio Registry $APICURIO_VERSION"
   rm -rf .cache/apicurio/app.tmp
