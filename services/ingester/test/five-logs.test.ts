@@ -8,10 +8,13 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fromRawEntry } from "@certstream/ct";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectMetrics } from "../../../test/metrics-expect.ts";
 import { kafkaBrokers, pythonBin, registryUrl } from "../../../test/stack.ts";
+import type { LogView } from "../src/api.ts";
 import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
+  freePort,
   header,
   type Names,
   type ReadRecord,
@@ -43,6 +46,7 @@ describe("five logs, two sharing certificates", () => {
   const dir = tempDir("ingester-five");
   let names: Names;
   let replica: Replica;
+  let port = 0;
 
   beforeAll(async () => {
     names = uniqueNames("five");
@@ -60,10 +64,12 @@ describe("five logs, two sharing certificates", () => {
       else d61.extraData[3] = 0x05;
     }
     await server.start();
+    port = await freePort();
     const cfg = writeConfig(dir, "five.yaml", names, server, {
       replicaId: "five",
       startIndex: START,
       batch: 50,
+      port,
     });
     replica = new Replica("five", cfg, join(dir, "five.log"));
   });
@@ -104,6 +110,75 @@ describe("five logs, two sharing certificates", () => {
       1500,
     );
     await sleep(2000);
+
+    // Operations surface: /api/logs, health, metrics.
+    const base = `http://127.0.0.1:${port}`;
+    const api = (await (await fetch(`${base}/api/logs`)).json()) as { replica: string; logs: LogView[] };
+    expect(api.replica).toBe("five");
+    expect(api.logs.map((l) => l.name)).toEqual(["a", "b", "c", "d", "e"]);
+    for (const l of api.logs) {
+      expect(l).toMatchObject({
+        owned: true,
+        owner: "five",
+        position: SIZE,
+        head: SIZE,
+        lag_entries: 0,
+        lag_seconds: 0,
+        last_error: null,
+      });
+      expect(l.source_lag_seconds).toBeGreaterThanOrEqual(0);
+      expect(l.last_commit_at).not.toBeNull();
+    }
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const fams = expectMetrics(metrics, [
+      { name: "certstream_ingester_entries_total", type: "counter", labels: ["log", "operator"] },
+      { name: "certstream_ingester_parse_failures_total", type: "counter", labels: ["log", "kind"] },
+      { name: "certstream_ingester_source_lag_seconds", type: "gauge", labels: ["log"] },
+      { name: "certstream_ingester_idle_seconds", type: "gauge", labels: ["log"] },
+      { name: "certstream_ingester_lag_entries", type: "gauge", labels: ["log"] },
+      { name: "certstream_ingester_watcher_started_total", type: "counter", labels: ["reason"] },
+      {
+        name: "certstream_ingester_watcher_stopped_total",
+        type: "counter",
+        labels: ["reason"],
+        hasSamples: false,
+      },
+      {
+        name: "certstream_ingester_watcher_restarted_total",
+        type: "counter",
+        labels: ["reason"],
+        hasSamples: false,
+      },
+      { name: "certstream_ingester_queue_depth", type: "gauge", labels: ["stage"] },
+      { name: "certstream_ingester_state_commits_total", type: "counter", labels: ["result"] },
+      {
+        name: "certstream_ingester_state_commit_failures_total",
+        type: "counter",
+        labels: ["kind"],
+        hasSamples: false,
+      },
+      { name: "certstream_ingester_produce_seconds", type: "histogram", labels: ["stage"] },
+      {
+        name: "certstream_ingester_produce_errors_total",
+        type: "counter",
+        labels: ["stage", "kind"],
+        hasSamples: false,
+      },
+      { name: "certstream_dedup_entries_total", type: "counter", labels: ["outcome"] },
+      { name: "certstream_dedup_ratio", type: "gauge" },
+      { name: "certstream_dedup_cache_size", type: "gauge", labels: ["partition"] },
+      { name: "certstream_health_status", type: "gauge", labels: ["service"] },
+    ]);
+    const sum = (name: string, filter: (l: Record<string, string>) => boolean = () => true) =>
+      (fams.get(name)?.samples ?? []).filter((x) => filter(x.labels)).reduce((n, x) => n + x.value, 0);
+    expect(sum("certstream_ingester_entries_total")).toBe(total);
+    expect(sum("certstream_ingester_parse_failures_total")).toBe(2);
+    expect(sum("certstream_dedup_entries_total", (l) => l.outcome === "unparsed")).toBe(2);
+    expect(sum("certstream_dedup_entries_total", (l) => l.outcome === "forwarded")).toBe(expectedKeys.size);
+    expect(sum("certstream_dedup_cache_size")).toBe(expectedKeys.size);
+
     expect(await replica.terminate()).toBe(0);
 
     const entries = await readTopic(kafka, names.entries);

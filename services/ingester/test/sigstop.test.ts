@@ -1,13 +1,13 @@
 // A replica paused with SIGSTOP loses its logs to the other replica after the session timeout; when it is
 // resumed (SIGCONT) its producers are fenced (the new owner initialized the same per-log transactional.id), so it
 // cannot add a single duplicate, and the logs are shared again.
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogView } from "../src/api.ts";
 import { HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
+  freePort,
   header,
   type Names,
   Replica,
@@ -22,16 +22,6 @@ import {
 } from "./harness.ts";
 
 const MAX = 900;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function apiLogs(port: number): Promise<LogView[]> {
   const res = await fetch(`http://127.0.0.1:${port}/api/logs`, { signal: AbortSignal.timeout(2000) });
