@@ -24,6 +24,8 @@ export interface Rfc6962LogOptions {
   maxSize?: number;
   /** get-entries page size cap. Default 32 (small, so paging is exercised). */
   pageSize?: number;
+  /** Cut pages at multiples of pageSize, as Trillian-based logs do (default false: pageSize from start). */
+  alignPages?: boolean;
   mode?: CertMode;
   /** Logs with the same certSeed serve the same certificates at the same indexes (dedup tests). */
   certSeed?: number;
@@ -68,6 +70,7 @@ export class Rfc6962StandInLog {
   readonly faults: FaultInjector;
   readonly operator: string;
   pageSize: number;
+  alignPages: boolean;
   growRate: number;
   readonly #mode: CertMode;
   readonly #seed: number;
@@ -90,6 +93,7 @@ export class Rfc6962StandInLog {
     this.faults = new FaultInjector(opts.faults);
     this.operator = opts.operator ?? "Stand-in Operator";
     this.pageSize = opts.pageSize ?? 32;
+    this.alignPages = opts.alignPages ?? false;
     this.growRate = opts.growRate ?? 0;
     this.#mode = opts.mode ?? "same";
     this.#seed = opts.certSeed ?? 0;
@@ -211,7 +215,11 @@ export class Rfc6962StandInLog {
           send(res, 400, "range refused\n");
           return;
         }
-        let last = Math.min(end, this.size - 1, start + this.pageSize - 1);
+        // Trillian-style logs cut pages at multiples of the page size; others serve pageSize from start.
+        const pageEnd = this.alignPages
+          ? (Math.floor(start / this.pageSize) + 1) * this.pageSize
+          : start + this.pageSize;
+        let last = Math.min(end, this.size - 1, pageEnd - 1);
         if (last > start && this.faults.shortPage(endpoint))
           last = start + Math.floor(this.faults.random() * (last - start));
         const entries = [];

@@ -182,13 +182,12 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
     const signal = opts.signal ? AbortSignal.any([opts.signal, inner.signal]) : inner.signal;
     const inflight: Promise<LogRangeItem<RawLogEntry>[]>[] = [];
     try {
-      let next = start;
-      if (this.#pageSize === undefined) {
-        // The first window goes alone: its response teaches the page size used for the others.
-        const first = Math.min(end, start + this.#batchSize);
-        next = first;
-        for (const item of await this.#window(start, first, signal)) yield item;
-      }
+      // The first window (batch_size entries) goes alone: its responses teach or refresh the page size used for
+      // the others. Logs that cut pages at internal boundaries answer a first short page up to the boundary,
+      // then full ones, so a whole batch shows the real size even when a smaller one was learnt before.
+      const first = Math.min(end, start + this.#batchSize);
+      let next = first;
+      for (const item of await this.#window(start, first, signal)) yield item;
       while (next < end || inflight.length > 0) {
         while (inflight.length < this.#concurrency && next < end) {
           const s = next;

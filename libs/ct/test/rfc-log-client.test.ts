@@ -11,6 +11,7 @@ const server = new StandInServer({
     { name: "faulty", initialSize: 400, pageSize: 40, mode: "distinct" },
     { name: "refusing", initialSize: 200, pageSize: 30, faults: { refuseRange: { start: 95, end: 105 } } },
     { name: "growing", initialSize: 30, pageSize: 16 },
+    { name: "aligned", initialSize: 500, pageSize: 50, alignPages: true },
   ],
 });
 
@@ -56,6 +57,25 @@ describe("RfcLogClient against the stand-in", () => {
     expect(entries.length).toBe(600);
     expect(c.pageSize).toBe(50);
     expectServed("clean", entries);
+  });
+
+  it("reads a log that cuts pages at its page boundaries, from an unaligned start", async () => {
+    const c = client("aligned");
+    const head = await c.head();
+    const { entries, gaps } = await drain(c.fetch(7, head.treeSize), 7);
+    expect(gaps).toEqual([]);
+    expect(entries.length).toBe(head.treeSize - 7);
+    expect(c.pageSize).toBe(50);
+  });
+
+  it("relearns a page size underestimated from a short tail (page boundaries)", async () => {
+    const c = client("aligned");
+    // A first small read that ends short at the log's page boundary (50) teaches 40...
+    await drain(c.fetch(10, 60), 10);
+    expect(c.pageSize).toBe(40);
+    // ...and the next batch, asked whole, shows the real size.
+    await drain(c.fetch(60, 400), 60);
+    expect(c.pageSize).toBe(50);
   });
 
   it("starts anywhere and stops at the end asked for", async () => {
