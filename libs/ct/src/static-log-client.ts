@@ -185,8 +185,9 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
 
   /**
    * Entries [start, end) in index order, one batch per data tile (or part of one), up to fetchConcurrency tiles
-   * in flight. `end` must not exceed the last checkpoint's size (head() is called first if it never was). It stops EARLY, before a partial tile at the
-   * right edge that has not been partial for partialTileWaitMs yet: resume from the index after the last item.
+   * in flight. `end` must not exceed the last checkpoint's size (head() is called first if it never was).
+   * It stops EARLY before a partial tile at the right edge until that tile has been partial for partialTileWaitMs
+   * (and again between two fetches of a growing partial tile): resume from the index after the last item.
    */
   async *fetch(
     start: number,
@@ -244,7 +245,11 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
       for (const k of this.#partialSince.keys()) if (k < n) this.#partialSince.delete(k);
       return false;
     }
-    return now - since >= this.#partialWaitMs;
+    if (now - since < this.#partialWaitMs) return false;
+    // Fetched now: the next (wider) partial of this tile waits again, so a growing tile is fetched at most once
+    // per wait period rather than at every poll.
+    this.#partialSince.set(n, now);
+    return true;
   }
 
   /** Data tile n (width) → entries [from, to) as one batch, with gaps for what cannot be had. */

@@ -131,6 +131,8 @@ describe("StaticLogClient against the stand-in (navigli2025h2 tiles)", () => {
     now += 5_000;
     const second = await drain(c.fetch(768, cp.treeSize), 768);
     expect(second.entries.map((e) => e.index)).toEqual(Array.from({ length: 10 }, (_, i) => 768 + i));
+    // Right after a partial fetch of that tile, the next one waits again.
+    expect((await drain(c.fetch(770, cp.treeSize), 770)).entries.length).toBe(0);
   });
 
   const faults: [string, Record<string, unknown>][] = [
