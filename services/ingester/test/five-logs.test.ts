@@ -181,6 +181,12 @@ describe("five logs, two sharing certificates", () => {
 
     expect(await replica.terminate()).toBe(0);
 
+    // Schemas registered on start, with their compatibility rule.
+    for (const topic of [names.entries, names.certs, names.state]) {
+      const cfg = (await (await fetch(`${registryUrl()}/config/${topic}-value`)).json()) as Record<string, string>;
+      expect(cfg.compatibilityLevel ?? cfg.compatibility, topic).toBe("BACKWARD");
+    }
+
     const entries = await readTopic(kafka, names.entries);
     const certs = await readTopic(kafka, names.certs);
     expect(entries.length).toBe(total);
