@@ -189,6 +189,28 @@ describe("LogListWatcher over HTTP", () => {
     await expect(failing.start()).rejects.toThrow();
   });
 
+  it("refreshes periodically on its own", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "loglist-"));
+    const json = join(dir, "log_list.json");
+    const doc = JSON.parse(readFileSync(LIST, "utf8"));
+    writeFileSync(json, JSON.stringify(doc));
+    const changes: LogListDiff[] = [];
+    const w = new LogListWatcher({
+      source: { location: json },
+      refreshIntervalMs: 50,
+      onChange: (d) => void changes.push(d),
+    });
+    await w.start();
+    try {
+      doc.operators = doc.operators.filter((o: { name: string }) => o.name !== "Cloudflare");
+      writeFileSync(json, JSON.stringify(doc));
+      for (let i = 0; i < 100 && changes.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(changes[0]?.removed.map((l) => l.operator)).toEqual(["Cloudflare", "Cloudflare"]);
+    } finally {
+      w.stop();
+    }
+  });
+
   it("a refresh that fails (tampered list, garbage) keeps the list in force", async () => {
     const dir = mkdtempSync(join(tmpdir(), "loglist-"));
     const json = join(dir, "log_list.json");
