@@ -5,7 +5,7 @@
  * stops the stack afterwards only if it was not running before. A stack that cannot start does not fail
  * tests that do not need it: test/stack.ts helpers throw CERTSTREAM_STACK_ERROR in those that do.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { repoRoot } from "./stack.ts";
 
 function stack(command: string, inherit: boolean): string {
@@ -33,11 +33,18 @@ export default function setup(): (() => void) | undefined {
   } catch {
     // status exits non-zero when any component is down: `up` below starts what is missing.
   }
-  try {
-    stack("up", true);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message.split("\n").slice(0, 3).join(" ") : String(error);
-    process.env.CERTSTREAM_STACK_ERROR = `scripts/stack.sh up failed: ${detail}`;
+  const up = spawnSync("bash", [`${repoRoot}/scripts/stack.sh`, "up"], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 600_000,
+  });
+  process.stderr.write(up.stderr ?? "");
+  if (up.status !== 0) {
+    // The script's last ERROR line says what failed (missing Java, busy port, a component that died...).
+    const lines = (up.stderr ?? "").trim().split("\n");
+    const reason = lines.filter((l) => l.includes("ERROR")).pop() ?? lines.pop() ?? String(up.error);
+    process.env.CERTSTREAM_STACK_ERROR = `scripts/stack.sh up failed: ${reason}`;
     console.error(`[global-setup] ${process.env.CERTSTREAM_STACK_ERROR}`);
     return undefined;
   }

@@ -21,6 +21,7 @@ describe("consumerLag (real broker)", () => {
   });
 
   afterAll(async () => {
+    if (!admin) return; // beforeAll failed: its error is the one to read
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
   });

@@ -19,6 +19,7 @@ describe("ensureTopics (real broker)", () => {
   });
 
   afterAll(async () => {
+    if (!admin) return; // beforeAll failed: its error is the one to read
     if (created.length > 0) await admin.deleteTopics({ topics: created }).catch(() => {});
     await admin.disconnect();
   });

@@ -53,6 +53,7 @@ describe("transactions (real broker)", () => {
   });
 
   afterAll(async () => {
+    if (!admin) return; // beforeAll failed: its error is the one to read
     if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => {});
     await admin.disconnect();
   });
