@@ -64,8 +64,12 @@ export class CertsSource {
     return { connected: this.connected, assigned: this.assigned, partitions: this.partitionCount };
   }
 
-  /** Start the live reader at the latest offsets of every partition. */
-  async start(onRecord: RecordHandler): Promise<void> {
+  /**
+   * Start the live reader at the latest offsets of every partition. `delivered()` is the position already
+   * delivered to clients: after a rejoin (broker restart, crash-restart of the consumer, new partitions) the
+   * reader seeks back there, since it commits no offsets and would otherwise jump to the latest and leave a gap.
+   */
+  async start(onRecord: RecordHandler, delivered: () => Position = () => new Map()): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
     this.partitionCount = (await this.partitions()).length;
@@ -78,8 +82,14 @@ export class CertsSource {
     });
     this.live = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      this.assigned = (e.payload.memberAssignment[this.opts.topic] ?? []).length;
+      const assignment = e.payload.memberAssignment[this.opts.topic] ?? [];
+      this.assigned = assignment.length;
       this.connected = true;
+      const position = delivered();
+      for (const p of assignment) {
+        const next = position.get(p);
+        if (next !== undefined) consumer.seek({ topic: this.opts.topic, partition: p, offset: String(next) });
+      }
       this.opts.logger.info(
         { groupId: this.groupId, assigned: this.assigned, partitions: this.partitionCount },
         "live reader joined; readiness follows partition assignment",

@@ -78,11 +78,13 @@ export class StreamerServer {
   private readonly connections = new Set<Connection>();
   private readonly timers: NodeJS.Timeout[] = [];
   private draining = false;
+  /** Last periodic high-watermark read succeeded (readiness needs Kafka reachable, not only joined). */
+  private kafkaReachable = true;
   private resumesActive = 0;
   private lag = new Map<number, number>();
   private rate = { perSecond: 0, lastCount: 0, lastAt: Date.now() };
   private readonly clientEvents: ClientEvents;
-  private readonly writeBatch = new WriteBatch();
+  private readonly writeBatch: WriteBatch;
 
   constructor(opts: StreamerServerOptions) {
     this.settings = opts.settings;
@@ -90,6 +92,7 @@ export class StreamerServer {
     this.source = opts.source;
     this.topic = opts.topic ?? "certs";
     this.access = new Access(opts.settings);
+    this.writeBatch = new WriteBatch(opts.settings.streamer.write_coalesce_ms);
     this.metrics = streamerMetrics;
     setStatsSource({
       connections: (f, t) => this.fanout.count(f, t),
@@ -149,10 +152,13 @@ export class StreamerServer {
   async startSource(): Promise<void> {
     const src = this.source;
     if (!src) return;
-    await src.start((r) => {
-      this.metrics.records.inc();
-      this.fanout.publish(r.entry, r.partition, r.offset, Date.now());
-    });
+    await src.start(
+      (r) => {
+        this.metrics.records.inc();
+        this.fanout.publish(r.entry, r.partition, r.offset, Date.now());
+      },
+      () => this.fanout.position,
+    );
   }
 
   /** Hot reload: limits, auth and frame size apply to the next request; buffer limits to every client now. */
@@ -160,6 +166,7 @@ export class StreamerServer {
     this.access.update(s);
     this.settings = { ...this.settings, ...s, host: this.settings.host, port: this.settings.port };
     this.wss.options.maxPayload = s.streamer.max_frame_bytes;
+    this.writeBatch.intervalMs = s.streamer.write_coalesce_ms;
     for (const c of this.connections)
       c.client.setLimits(s.streamer.client_buffer_bytes, s.streamer.slow_client_grace_ms);
   }
@@ -232,18 +239,39 @@ export class StreamerServer {
   }
 
   private async updateLag(): Promise<void> {
-    if (!this.source?.ready()) return;
+    if (!this.source) return;
+    this.logReadiness();
     try {
       const high = await this.source.highWatermarks();
+      this.kafkaReachable = true;
       for (const [p, h] of high) {
         const lag = Math.max(0, h - (this.fanout.position.get(p) ?? h));
         this.lag.set(p, lag);
         setConsumerLag("streamer", this.topic, p, lag);
       }
     } catch (err) {
+      this.kafkaReachable = false;
       this.metrics.errors.inc({ kind: "kafka" });
       this.log.warn({ err }, "could not read high watermarks; lag not updated");
     }
+  }
+
+  private lastReady: boolean | null = null;
+
+  /** Readiness transitions are logged with the reason and the partition state. */
+  private logReadiness(): void {
+    const state = this.source?.state();
+    const ready = !this.draining && this.kafkaReachable && (this.source?.ready() ?? false);
+    if (ready === this.lastReady) return;
+    this.lastReady = ready;
+    const reason = this.draining
+      ? "draining"
+      : !this.kafkaReachable
+        ? "kafka unreachable"
+        : ready
+          ? "all partitions assigned"
+          : "partitions not (all) assigned";
+    this.log.info({ ready, reason, ...state }, ready ? "streamer ready" : "streamer not ready");
   }
 
   private pingAll(): void {
@@ -276,10 +304,13 @@ export class StreamerServer {
       app.get("/health", async () => ({ status: "ok" }));
       app.get("/health/ready", async (_req, reply) => {
         const state = this.source?.state() ?? { connected: false, assigned: 0, partitions: 0 };
-        const ready = !this.draining && (this.source?.ready() ?? false);
-        return reply
-          .code(ready ? 200 : 503)
-          .send({ status: ready ? "ready" : "not_ready", draining: this.draining, ...state });
+        const ready = !this.draining && this.kafkaReachable && (this.source?.ready() ?? false);
+        return reply.code(ready ? 200 : 503).send({
+          status: ready ? "ready" : "not_ready",
+          draining: this.draining,
+          kafka_reachable: this.kafkaReachable,
+          ...state,
+        });
       });
     }
     if (p.metrics) {

@@ -1,7 +1,7 @@
 /**
- * Coalesces the writes to each client within one event-loop turn: the first write to a socket in a turn corks
- * it, and one setImmediate uncorks them all, so a Kafka batch of N records reaches a client in one writev
- * (one syscall) instead of N. Latency added: at most one turn of the event loop.
+ * Coalesces the writes to each client: the first write to a socket corks it, and one timer (every
+ * `intervalMs`, or the next event-loop turn when 0) uncorks them all, so the records of that window reach a
+ * client in one writev (one syscall) instead of one each. Latency added: at most `intervalMs`.
  */
 import type { Writable } from "node:stream";
 
@@ -10,6 +10,11 @@ const FLUSH_BYTES = 32 * 1024;
 export class WriteBatch {
   private pending: Writable[] = [];
   private scheduled = false;
+  intervalMs: number;
+
+  constructor(intervalMs = 0) {
+    this.intervalMs = intervalMs;
+  }
 
   /**
    * Call before writing to `stream`. Past FLUSH_BYTES corked, the stream is flushed at once (so a large batch
@@ -27,7 +32,8 @@ export class WriteBatch {
     this.pending.push(stream);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      if (this.intervalMs > 0) setTimeout(this.flush, this.intervalMs);
+      else setImmediate(this.flush);
     }
   }
 

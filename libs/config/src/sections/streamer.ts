@@ -36,6 +36,11 @@ export const streamer = section({
   shutdown_timeout_ms: int(5000, { min: 0 }),
   /** WebSocket ping period; a client that has not answered the previous ping is terminated. */
   ping_interval_secs: int(30, { min: 1 }),
+  /**
+   * Writes to a client are gathered for this long and sent in one syscall (0 = flush every event-loop turn):
+   * fewer syscalls per delivery at the price of this much added latency.
+   */
+  write_coalesce_ms: int(25, { min: 0, max: 1000 }),
   /** Resumes (each a temporary Kafka reader) in progress at once; more get 503 and retry. */
   resume_max_concurrent: int(32, { min: 1 }),
 });
