@@ -49,6 +49,11 @@ export interface LogDescription extends LogSource {
   source: "log_list" | "config";
 }
 
+/** Just the LogSource fields (what CertificateEntry.log carries), without key objects and list details. */
+export function toLogSource(d: LogDescription): LogSource {
+  return { id: d.id, name: d.name, url: d.url, operator: d.operator, kind: d.kind };
+}
+
 /** A `custom_logs[]` / `static_logs[]` config entry. */
 export interface ConfiguredLog {
   name: string;
@@ -299,6 +304,8 @@ export interface LogListSource {
   signatureLocation?: string;
   /** PEM public key; when set the signature is required and must verify. */
   publicKeyPem?: string;
+  /** File holding that PEM key (`ct_log.log_list_signature_key_path`), read at each load. */
+  publicKeyPath?: string;
   userAgent?: string;
   requestTimeoutMs?: number;
   /** Cap on the list's size. Default 8 MiB. */
@@ -336,11 +343,13 @@ export async function loadLogList(
     retry: { maxAttempts: 2, initialMs: 500, maxMs: 5_000 },
   });
   const bytes = await readLocation(location, src, fetcher, signal);
-  if (src.publicKeyPem) {
+  const publicKeyPem =
+    src.publicKeyPem ?? (src.publicKeyPath ? await readFile(src.publicKeyPath, "utf8") : undefined);
+  if (publicKeyPem) {
     const sigLocation = src.signatureLocation ?? location.replace(/\.json$/, ".sig");
     if (sigLocation === location) throw new Error(`log list: no signature location for ${location}`);
     const sig = await readLocation(sigLocation, src, fetcher, signal);
-    if (!verifyLogListSignature(bytes, sig, src.publicKeyPem)) {
+    if (!verifyLogListSignature(bytes, sig, publicKeyPem)) {
       throw new CtFetchError(
         "bad_signature",
         "log-list",

@@ -11,6 +11,7 @@ import {
   loadLogList,
   parseLogList,
   pseudoLogId,
+  toLogSource,
   verifyLogListSignature,
 } from "../src/log-list.ts";
 
@@ -30,6 +31,19 @@ describe("log list", () => {
 
     const list = await loadLogList({ location: LIST, signatureLocation: SIG, publicKeyPem: PEM });
     expect(list.version).toBe("85.92");
+    const byPath = await loadLogList({
+      location: LIST,
+      signatureLocation: SIG,
+      publicKeyPath: join(DIR, "google-v3-log_list-signing-pubkey.pem"),
+    });
+    expect(byPath.logs.length).toBe(list.logs.length);
+    expect(toLogSource(list.logs[0])).toEqual({
+      id: list.logs[0].id,
+      name: list.logs[0].name,
+      url: list.logs[0].url,
+      operator: list.logs[0].operator,
+      kind: list.logs[0].kind,
+    });
     const dir = mkdtempSync(join(tmpdir(), "loglist-"));
     writeFileSync(join(dir, "log_list.json"), tampered);
     writeFileSync(join(dir, "log_list.sig"), readFileSync(SIG));
