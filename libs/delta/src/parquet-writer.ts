@@ -42,8 +42,15 @@ class ByteArena {
     this.buf = b;
   }
   pushString(s: string): void {
-    const max = s.length * 3;
-    if (this.len + max > this.buf.length) this.grow(max);
+    if (this.buf.length - this.len < s.length * 3) {
+      // Probably fits anyway (ASCII); grow only when the encoder could not take the whole string.
+      const r = textEncoder.encodeInto(s, this.buf.subarray(this.len));
+      if (r.read === s.length) {
+        this.len += r.written;
+        return;
+      }
+      this.grow(s.length * 3);
+    }
     this.len += textEncoder.encodeInto(s, this.buf.subarray(this.len)).written;
   }
   pushBytes(b: Uint8Array): void {
@@ -90,6 +97,24 @@ function isoMillis(us: bigint): string {
   return new Date(Number(ms)).toISOString();
 }
 
+/**
+ * UTF-8 bytes of long strings that repeat across rows (a chain's JSON is the same object for thousands of entries):
+ * encoding them once saves most of the encoder's time. Keyed by the string (V8 caches its hash); bounded.
+ */
+const encodedCache = new Map<string, Uint8Array>();
+const ENCODED_CACHE_MIN_CHARS = 512;
+const ENCODED_CACHE_MAX = 2048;
+
+function encodeLong(s: string): Uint8Array {
+  let b = encodedCache.get(s);
+  if (b === undefined) {
+    b = textEncoder.encode(s);
+    if (encodedCache.size >= ENCODED_CACHE_MAX) encodedCache.clear();
+    encodedCache.set(s, b);
+  }
+  return b;
+}
+
 function utf8Data(
   values: ArrayLike<unknown>,
   n: number,
@@ -98,10 +123,17 @@ function utf8Data(
   strLimit: number,
 ): ColumnResult {
   const offsets = new Int32Array(n + 1);
-  const arena = new ByteArena(n * 32);
+  let chars = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (typeof v === "string") chars += v.length;
+  }
+  // Sized for ASCII plus slack; grows (doubling) only for multi-byte text.
+  const arena = new ByteArena(chars + (chars >> 3) + 64);
   const nulls = new NullTracker(n);
   let min: string | undefined;
   let max: string | undefined;
+  const stats = strLimit > 0;
   for (let i = 0; i < n; i++) {
     const v = values[i];
     if (v === null || v === undefined) {
@@ -109,10 +141,13 @@ function utf8Data(
       nulls.nullCount++;
     } else {
       const s = typeof v === "string" ? v : String(v);
-      arena.pushString(s);
+      if (s.length >= ENCODED_CACHE_MIN_CHARS) arena.pushBytes(encodeLong(s));
+      else arena.pushString(s);
       nulls.valid(i);
-      if (min === undefined || s < min) min = s;
-      if (max === undefined || s > max) max = s;
+      if (stats) {
+        if (min === undefined || s < min) min = s;
+        if (max === undefined || s > max) max = s;
+      }
     }
     offsets[i + 1] = arena.len;
   }
@@ -268,6 +303,49 @@ function boolData(values: ArrayLike<unknown>, n: number, col: string, nullable: 
   };
 }
 
+let dictionaryIds = 0;
+
+/**
+ * The element column of a list<string>, dictionary-encoded already in Arrow: values repeat a lot (a chain's JSON
+ * recurs in thousands of rows), and each distinct string is then encoded and copied once instead of once per row.
+ * Always dictionary (never decided per batch) so that every file has the same Arrow schema, which optimize needs
+ * to concatenate files. Parquet stores a string column either way; readers see list<string>.
+ */
+function stringChild(
+  values: unknown[],
+  total: number,
+  col: string,
+  containsNull: boolean,
+): { child: arrow.Data; type: arrow.DataType } {
+  const ids = new Map<string, number>();
+  const uniques: string[] = [];
+  const indices = new Int32Array(total);
+  const nulls = new NullTracker(total);
+  for (let i = 0; i < total; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!containsNull) throw new TypeError(`column ${col} is not nullable but element ${i} is null`);
+      nulls.nullCount++;
+      continue;
+    }
+    const s = typeof v === "string" ? v : String(v);
+    let id = ids.get(s);
+    if (id === undefined) {
+      id = uniques.length;
+      uniques.push(s);
+      ids.set(s, id);
+    }
+    indices[i] = id;
+    nulls.valid(i);
+  }
+  const dictType = new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32(), dictionaryIds++);
+  const dictionary = arrow.makeVector(
+    utf8Data(uniques, uniques.length, col, false, 0).data as arrow.Data<arrow.Utf8>,
+  );
+  const child = makeData({ type: dictType, length: total, data: indices, dictionary, ...nulls.arrowProps });
+  return { child, type: new arrow.List(new arrow.Field("element", dictType, containsNull)) };
+}
+
 function stringListData(
   values: ArrayLike<unknown>,
   n: number,
@@ -296,8 +374,7 @@ function stringListData(
     }
     offsets[i + 1] = k;
   }
-  const child = utf8Data(childValues, total, `${col}.element`, containsNull, 0).data;
-  const type = new arrow.List(new arrow.Field("element", new arrow.Utf8(), containsNull));
+  const { child, type } = stringChild(childValues, total, `${col}.element`, containsNull);
   return {
     data: makeData({ type, length: n, valueOffsets: offsets, child, ...nulls.arrowProps }),
     nullCount: nulls.nullCount,

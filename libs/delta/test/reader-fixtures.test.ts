@@ -1,3 +1,5 @@
+/** Real tables written by delta-rs, Spark and Databricks; expectations from /work/shared/testdata/delta-tables/README.md. */
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   DeltaLog,
@@ -7,8 +9,7 @@ import {
   UnsupportedFeatureError,
 } from "../src/index.ts";
 
-/** Real tables written by delta-rs, Spark and Databricks; expectations from /work/shared/testdata/delta-tables/README.md. */
-const BASE = "/work/shared/testdata/delta-tables";
+const BASE = fileURLToPath(new URL("../../../../shared/testdata/delta-tables", import.meta.url));
 const open = (t: string, version?: number) => DeltaTable.open(new LocalStorage(`${BASE}/${t}`), { version });
 
 describe("reading tables written by other engines", () => {

@@ -1,0 +1,192 @@
+// Delta sink throughput: rows per second into a Delta table (1) from memory (CertificateEntry → row → Parquet ZSTD →
+// commit), split into its stages, and (2) from Kafka through the real sink (fetch, Avro decode via the registry,
+// rows, Parquet, commit), plus the file sizes before and after `optimize`. One Node process (Parquet encoding in
+// parquet-wasm is single-threaded), so the figures are for one core. Prints figures; asserts nothing.
+// Run: eval "$(bash scripts/stack.sh env)"; node bench/delta.bench.ts   (BENCH_ROWS=n, BENCH_KAFKA_ROWS=n)
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CERTSTREAM_PARTITION_COLUMNS,
+  CERTSTREAM_TABLE_SCHEMA,
+  type CertstreamRow,
+  DeltaTable,
+  LocalStorage,
+  optimize,
+  ParquetWriter,
+  toRow,
+} from "@certstream/delta";
+import { CertificateEntryCodec } from "@certstream/kafka";
+import type { CertificateEntry } from "@certstream/schema";
+import { syntheticEntries } from "../libs/delta/test/fixtures/entries.ts";
+import { DeltaSink } from "../services/delta-sink/src/sink.ts";
+import {
+  createTopics,
+  EntryProducer,
+  highWatermarks,
+  logger,
+  testKafka,
+} from "../services/delta-sink/test/harness.ts";
+import { registryUrl, uniqueName } from "../test/stack.ts";
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
+const KAFKA_ROWS = Number(process.env.BENCH_KAFKA_ROWS ?? 50_000);
+const BATCH = 10_000;
+const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+
+/**
+ * Wall and CPU time of a step. The machines running this are shared (load often above the core count), so rows per
+ * CPU-second is the "one core" figure; wall-clock rows/s is printed beside it.
+ */
+async function timed<T>(fn: () => Promise<T> | T): Promise<{ value: T; wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await fn();
+  const c = process.cpuUsage(c0);
+  return { value, wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
+}
+const rate = (n: number, t: { wall: number; cpu: number }) =>
+  `${(n / t.cpu).toFixed(0).padStart(8)} rows/CPU-s ${(n / t.wall).toFixed(0).padStart(8)} rows/s wall`;
+
+/**
+ * Entries with per-row entropy like real ones: the 20 real certificates cycled, but each leaf's last 300 bytes
+ * (signature) random, unique fingerprints and domains. Without this the repeated DER would compress away.
+ */
+function realisticEntries(n: number, start: number): CertificateEntry[] {
+  return syntheticEntries(n, { start, logs: 4, days: 1 }).map((e, i) => {
+    if (!e.leaf) return e;
+    const der = new Uint8Array(e.leaf_der);
+    der.set(randomBytes(Math.min(300, der.length - 100)), der.length - Math.min(300, der.length - 100));
+    const hex = randomBytes(32).toString("hex").toUpperCase();
+    const colon = (h: string) => h.match(/../g)?.join(":") ?? h;
+    const host = `h${start + i}-${hex.slice(0, 8).toLowerCase()}.example.com`;
+    return {
+      ...e,
+      leaf_der: der,
+      leaf: {
+        ...e.leaf,
+        sha256: colon(hex),
+        sha1: colon(hex.slice(0, 40)),
+        fingerprint: colon(hex.slice(0, 40)),
+        serial_number: hex.slice(0, 32),
+        all_domains: [host, `www.${host}`],
+      },
+    };
+  });
+}
+
+const dir = await mkdtemp(join(tmpdir(), "delta-bench-"));
+try {
+  // ---- 1. From memory -------------------------------------------------------------------------------------
+  const entries = realisticEntries(ROWS, 0);
+  const tRow = await timed(() => entries.map((e) => toRow(e)));
+  const rows: CertstreamRow[] = tRow.value;
+
+  const dataSchema = {
+    type: "struct" as const,
+    fields: CERTSTREAM_TABLE_SCHEMA.fields.filter((f) => f.name !== "seen_date"),
+  };
+  const writer = new ParquetWriter(dataSchema);
+  writer.write(rows.slice(0, 1000)); // warm up wasm
+  const encRows = Math.min(ROWS, 50_000);
+  const tEnc = await timed(() => {
+    let bytes = 0;
+    for (let i = 0; i < encRows; i += BATCH) bytes += writer.write(rows.slice(i, i + BATCH)).bytes.byteLength;
+    return bytes;
+  });
+
+  const tablePath = join(dir, "memory");
+  const table = await DeltaTable.openOrCreate(
+    new LocalStorage(tablePath),
+    { schema: CERTSTREAM_TABLE_SCHEMA, partitionColumns: CERTSTREAM_PARTITION_COLUMNS },
+    { checkpointInterval: 10 },
+  );
+  const tApp = await timed(async () => {
+    for (let i = 0; i < ROWS; i += BATCH) {
+      await table.append(rows.slice(i, i + BATCH), {
+        txns: [{ appId: "bench-0", version: i + BATCH - 1 }],
+        expectedTxns: new Map([["bench-0", i === 0 ? undefined : i - 1]]),
+      });
+    }
+  });
+  const files = table.snapshot.files();
+  const sizes = files.map((f) => f.size);
+  console.log(
+    `rows                                   ${ROWS} (realistic entropy: unique signatures, fingerprints, domains)`,
+  );
+  console.log(`toRow (CertificateEntry → row)         ${rate(ROWS, tRow)}`);
+  console.log(
+    `Parquet encode (Arrow + ZSTD)          ${rate(encRows, tEnc)}   ${(tEnc.value / encRows).toFixed(0)} bytes/row`,
+  );
+  console.log(`append (encode + write + commit)       ${rate(ROWS, tApp)}   batches of ${BATCH}`);
+  console.log(
+    `memory → Delta end to end              ${rate(ROWS, { wall: tRow.wall + tApp.wall, cpu: tRow.cpu + tApp.cpu })}`,
+  );
+  console.log(
+    `files before optimize                  ${files.length} files, ${mb(Math.min(...sizes))}–${mb(Math.max(...sizes))} MB, total ${mb(sizes.reduce((a, b) => a + b, 0))} MB`,
+  );
+
+  const tOpt = await timed(() =>
+    optimize(table, { targetFileSize: 128 * 1024 * 1024, minFileSize: 64 * 1024 * 1024 }),
+  );
+  const after = (await DeltaTable.open(new LocalStorage(tablePath))).snapshot.files().map((f) => f.size);
+  console.log(
+    `optimize                               ${tOpt.value.filesRemoved} → ${tOpt.value.filesAdded} files; ${rate(ROWS, tOpt)}`,
+  );
+  console.log(
+    `files after optimize                   ${after.length} files: ${after.map((s) => `${mb(s)} MB`).join(", ")}`,
+  );
+  console.log(`memory: rss ${mb(process.memoryUsage().rss)} MB`);
+
+  // ---- 2. From Kafka through the sink ----------------------------------------------------------------------
+  if (KAFKA_ROWS > 0) {
+    const kafka = testKafka("delta-bench");
+    const topics = await createTopics(kafka, 3);
+    const producer = new EntryProducer(kafka);
+    await producer.connect([topics.entries, topics.backfill]);
+    for (let i = 0; i < KAFKA_ROWS; i += 10_000)
+      await producer.send(topics.entries, realisticEntries(Math.min(10_000, KAFKA_ROWS - i), 10_000_000 + i));
+    await producer.disconnect();
+    const kTable = join(dir, "kafka");
+    const sink = new DeltaSink({
+      kafka,
+      decoder: new CertificateEntryCodec({ registryUrl: registryUrl() }),
+      storage: new LocalStorage(kTable),
+      topics: [topics.entries, topics.backfill],
+      groupId: uniqueName("delta-bench"),
+      appId: "certstream-delta-sink",
+      batchSize: BATCH,
+      maxBatchBytes: 256 * 1024 * 1024,
+      flushIntervalMs: 5000,
+      maxBufferedRecords: 100_000,
+      retryMaxBackoffMs: 2000,
+      checkpointInterval: 10,
+      logger,
+    });
+    const hws = await highWatermarks(kafka, topics.entries);
+    const tK = await timed(async () => {
+      void sink.start();
+      // Watch the sink's own snapshot (cheap) rather than re-reading the table, which would cost CPU here.
+      for (;;) {
+        const snap = sink.deltaTable?.snapshot;
+        const done =
+          snap &&
+          [...hws].every(
+            ([p, hw]) =>
+              hw === 0 || snap.txnVersion(`certstream-delta-sink-${topics.entries}-${p}`) === hw - 1,
+          );
+        if (done) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    await sink.stop();
+    const kFiles = (await DeltaTable.open(new LocalStorage(kTable))).snapshot.files().map((f) => f.size);
+    console.log(
+      `Kafka → Delta (sink, ${KAFKA_ROWS} rows)      ${rate(KAFKA_ROWS, tK)}   incl. group join, table open, polling the table; ${kFiles.length} files, avg ${mb(kFiles.reduce((a, b) => a + b, 0) / kFiles.length)} MB`,
+    );
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+process.exit(0);
