@@ -70,6 +70,9 @@ console.log(
       log_id: l.key.logIdBase64,
       key: l.key.publicKeyBase64,
       size: l.size,
+      operator: l.operator,
+      // static_logs entries need the checkpoint origin (or a submission_url it derives from).
+      ...(l.kind === "static" ? { origin: l.origin, submission_url: `https://${l.origin}/` } : {}),
     })),
   }),
 );
