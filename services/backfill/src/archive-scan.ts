@@ -6,7 +6,10 @@ import {
   readDataFile,
   type Snapshot,
   type Storage,
+  storagePath,
 } from "@certstream/delta";
+import { parquetMetadata, parquetRead } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
 import { ArchiveIndex, type DataFileStats } from "./gap-detection.ts";
 
 /** The archive's columns gap detection needs (CERTSTREAM_TABLE_SCHEMA in libs/delta). */
@@ -85,21 +88,60 @@ export async function scanArchive(
     stats.push(fileStatsOf(f));
   }
   const toRead = index.planFiles(stats);
-  const columns = [INDEX_COLUMN, LOG_COLUMN];
   for (const f of toRead) {
     const file = byPath.get(f.path)!;
-    const batch = await readDataFile(
-      table.storage,
-      file,
-      snapshot.schema,
-      snapshot.partitionColumns,
-      columns,
-    );
-    index.addRows(batch.columns[LOG_COLUMN], batch.columns[INDEX_COLUMN]);
-    index.noteRead(batch.numRows);
-    opts.onFileRead?.(batch.numRows);
+    const cols = await readGapColumns(table.storage, file, snapshot);
+    index.addRows(cols.logs, cols.indices);
+    index.noteRead(cols.numRows);
+    opts.onFileRead?.(cols.numRows);
   }
   return { index, snapshot, durationMs: performance.now() - started };
+}
+
+/**
+ * The index and log columns of one data file. The common case (our own files: plain column names, no deletion
+ * vector) is decoded with hyparquet column by column, which keeps dictionary-encoded log ids as shared strings
+ * (several times faster than through Arrow); anything else goes through libs/delta's general reader.
+ */
+export async function readGapColumns(
+  storage: Storage,
+  file: DataFile,
+  snapshot: Snapshot,
+): Promise<{ numRows: number; logs: ArrayLike<unknown>; indices: ArrayLike<unknown> }> {
+  const general = async () => {
+    const b = await readDataFile(storage, file, snapshot.schema, snapshot.partitionColumns, [
+      INDEX_COLUMN,
+      LOG_COLUMN,
+    ]);
+    return { numRows: b.numRows, logs: b.columns[LOG_COLUMN], indices: b.columns[INDEX_COLUMN] };
+  };
+  const parts = snapshot.partitionColumns;
+  if (file.deletionVector || parts.includes(INDEX_COLUMN) || parts.includes(LOG_COLUMN)) return general();
+  const path = storagePath(file.path);
+  const bytes = await storage.get(path);
+  if (!bytes) throw new Error(`data file not found: ${path} (table ${storage.location})`);
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const metadata = parquetMetadata(ab);
+  const top = new Set(metadata.schema.slice(1).map((e) => e.name));
+  if (!top.has(INDEX_COLUMN) || !top.has(LOG_COLUMN)) return general();
+  const numRows = Number(metadata.num_rows);
+  const indices: unknown[] = new Array(numRows);
+  const logs: unknown[] = new Array(numRows);
+  await parquetRead({
+    file: ab,
+    metadata,
+    columns: [INDEX_COLUMN, LOG_COLUMN],
+    compressors,
+    onChunk: (chunk) => {
+      const into =
+        chunk.columnName === INDEX_COLUMN ? indices : chunk.columnName === LOG_COLUMN ? logs : null;
+      if (!into) return;
+      const data = chunk.columnData;
+      const end = Math.min(chunk.rowEnd, numRows);
+      for (let r = Math.max(0, chunk.rowStart); r < end; r++) into[r] = data[r - chunk.rowStart];
+    },
+  });
+  return { numRows, logs, indices };
 }
 
 /**

@@ -180,22 +180,20 @@ export class ArchiveIndex {
    */
   addRows(logs: ArrayLike<unknown>, indices: ArrayLike<unknown>): void {
     const n = Math.min(logs.length, indices.length);
-    let lastLog: unknown;
-    let lastBitmap: IndexBitmap | null = null;
+    // One lookup per distinct log string (rows interleave logs, so "same as the previous row" rarely holds).
+    const targets = new Map<unknown, IndexBitmap | null>();
     for (let i = 0; i < n; i++) {
       const log = logs[i];
-      let b: IndexBitmap | null;
-      if (log === lastLog) b = lastBitmap;
-      else {
+      let b = targets.get(log);
+      if (b === undefined) {
         b = typeof log === "string" && this.wanted.has(log) ? this.bitmap(log) : null;
-        lastLog = log;
-        lastBitmap = b;
-        if (typeof log !== "string") {
-          this.stats.badRows++;
-          continue;
-        }
+        targets.set(log, b);
       }
-      if (!b) continue;
+      if (typeof log !== "string") {
+        this.stats.badRows++;
+        continue;
+      }
+      if (b === null) continue;
       const raw = indices[i];
       const idx = typeof raw === "bigint" ? Number(raw) : raw;
       if (typeof idx !== "number" || !Number.isSafeInteger(idx) || idx < 0) {
