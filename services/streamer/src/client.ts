@@ -2,8 +2,8 @@
  * One connected stream client (WebSocket or SSE) and its slow-client policy.
  *
  * The send buffer is the socket's own write queue (bytes written but not yet accepted by the kernel), bounded
- * by `limitBytes`. A frame that does not fit is dropped and counted; once the buffer has drained to half the
- * client gets one `{"message_type":"dropped","count":N}` notice. A client that keeps dropping for
+ * by `limitBytes`. A frame that does not fit is dropped and counted, and so is every frame after it until the
+ * buffer has drained to half; then the client gets one `{"message_type":"dropped","count":N}` notice. A client that keeps dropping for
  * `disconnectMs` gets the notice and is closed with 4008. So memory per client stays under the limit plus one
  * frame, whatever the client does.
  */
@@ -85,7 +85,10 @@ export class StreamClient {
   deliver(frame: Buffer, now: number): boolean {
     if (this.closed) return false;
     const buffered = this.sink.buffered();
-    if (buffered + frame.length > this.limitBytes) {
+    // Once dropping, keep dropping until the buffer has drained to half: the loss is one contiguous gap,
+    // and the notice marks where it is in the stream.
+    if (this.pendingDrops > 0 && buffered <= this.limitBytes / 2) this.flushNotice(now);
+    if (this.pendingDrops > 0 || buffered + frame.length > this.limitBytes) {
       this.pendingDrops++;
       this.droppedTotal++;
       this.events.dropped(this, 1);
@@ -93,7 +96,6 @@ export class StreamClient {
       else if (now - this.lagSince >= this.disconnectMs) this.disconnectSlow(now);
       return false;
     }
-    if (this.pendingDrops > 0 && buffered <= this.limitBytes / 2) this.flushNotice(now);
     this.sink.write(frame);
     this.delivered++;
     return true;

@@ -21,8 +21,6 @@ interface FormatClients {
   sse: Set<StreamClient>;
 }
 
-const LATEST = 25;
-
 export function entryKeys(entry: CertificateEntry): EntryKeys {
   const leaf = entry.leaf;
   return {
@@ -50,8 +48,11 @@ export class Fanout {
   /** Certificates published, for the message rate in /api/stats. */
   published = 0;
 
-  constructor(observer: FanoutObserver) {
+  private readonly latestSize: number;
+
+  constructor(observer: FanoutObserver, latestSize = 25) {
     this.observer = observer;
+    this.latestSize = latestSize;
   }
 
   add(client: StreamClient): void {
@@ -96,7 +97,7 @@ export class Fanout {
     this.published++;
     if (entry.leaf === null) return; // unparseable certificate: archived, not streamed
     this.latest.push(entry);
-    if (this.latest.length > LATEST) this.latest.shift();
+    if (this.latest.length > this.latestSize) this.latest.shift();
     // Lower-cased match keys, built once per certificate and only when some client filters.
     const keys: EntryKeys | null = this.filtered > 0 ? entryKeys(entry) : null;
     for (const format of STREAM_FORMATS) {

@@ -105,16 +105,19 @@ export class StreamerServer {
     const m = this.metrics;
     const deliveries = Object.fromEntries(STREAM_FORMATS.map((f) => [f, m.deliveries.labels(f)]));
     const drops = Object.fromEntries(STREAM_FORMATS.map((f) => [f, m.dropped.labels(f)]));
-    this.fanout = new Fanout({
-      delivered: (f, n) => deliveries[f].inc(n),
-      renderFailed: (f, entry, err) => {
-        m.errors.inc({ kind: "render" });
-        this.log.warn(
-          { err, format: f, log: entry.log.url, index: entry.index },
-          "render failed; certificate skipped",
-        );
+    this.fanout = new Fanout(
+      {
+        delivered: (f, n) => deliveries[f].inc(n),
+        renderFailed: (f, entry, err) => {
+          m.errors.inc({ kind: "render" });
+          this.log.warn(
+            { err, format: f, log: entry.log.url, index: entry.index },
+            "render failed; certificate skipped",
+          );
+        },
       },
-    });
+      opts.settings.streamer.latest_size,
+    );
     this.clientEvents = {
       dropped: (c, n) => drops[c.format].inc(n),
       slowDisconnect: (c) => {

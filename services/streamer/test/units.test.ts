@@ -141,6 +141,20 @@ describe("slow-client policy", () => {
     expect(notice).toMatchObject({ message_type: "dropped", count: 7 });
     expect(sink.closed).toBeNull();
   });
+  it("the loss is one contiguous gap: nothing is queued between the first drop and the drain to half", () => {
+    const sink = new MemorySink();
+    const { client } = make(sink);
+    const frame = Buffer.alloc(300);
+    for (let i = 0; i < 4; i++) client.deliver(frame, i); // 3 fit, the 4th drops
+    sink.queued = 600; // drained a little, not to half: a frame would fit, but the gap stays contiguous
+    expect(client.deliver(frame, 10)).toBe(false);
+    sink.queued = 500;
+    expect(client.deliver(frame, 11)).toBe(true);
+    expect(JSON.parse(sink.written.at(-2)?.toString() ?? "{}")).toMatchObject({
+      message_type: "dropped",
+      count: 2,
+    });
+  });
   it("disconnects with 4008 after sustained lag, after a final notice", () => {
     const sink = new MemorySink();
     const { client } = make(sink);
