@@ -142,12 +142,22 @@ try {
   // ---- 2. From Kafka through the sink ----------------------------------------------------------------------
   if (KAFKA_ROWS > 0) {
     const kafka = testKafka("delta-bench");
-    const topics = await createTopics(kafka, 3);
-    const producer = new EntryProducer(kafka);
-    await producer.connect([topics.entries, topics.backfill]);
-    for (let i = 0; i < KAFKA_ROWS; i += 10_000)
-      await producer.send(topics.entries, realisticEntries(Math.min(10_000, KAFKA_ROWS - i), 10_000_000 + i));
-    await producer.disconnect();
+    // BENCH_TOPICS=<entries>,<backfill> reuses topics produced by an earlier run (to profile the consumer alone).
+    const reuse = process.env.BENCH_TOPICS?.split(",");
+    const topics = reuse
+      ? { entries: reuse[0], backfill: reuse[1], partitions: 3 }
+      : await createTopics(kafka, 3);
+    if (!reuse) {
+      const producer = new EntryProducer(kafka);
+      await producer.connect([topics.entries, topics.backfill]);
+      for (let i = 0; i < KAFKA_ROWS; i += 10_000)
+        await producer.send(
+          topics.entries,
+          realisticEntries(Math.min(10_000, KAFKA_ROWS - i), 10_000_000 + i),
+        );
+      await producer.disconnect();
+      console.log(`produced to BENCH_TOPICS=${topics.entries},${topics.backfill}`);
+    }
     const kTable = join(dir, "kafka");
     const sink = new DeltaSink({
       kafka,
