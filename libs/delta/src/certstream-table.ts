@@ -176,3 +176,48 @@ export function toRow(entry: CertificateEntry): CertstreamRow {
     raw_extra_data: entry.raw?.extra_data ?? null,
   };
 }
+
+/** One batch of archived keys: parallel arrays (row i = (logIds[i] / sourceUrls[i], indexes[i])). */
+export interface ArchivedKeys {
+  file: string;
+  logIds: ArrayLike<unknown>;
+  sourceUrls: ArrayLike<unknown> | null;
+  /** cert_index values (BigInt64Array when the file has no nulls). */
+  indexes: ArrayLike<unknown>;
+}
+
+/**
+ * The (log, cert_index) pairs of the archive, for gap detection: reads only the key columns and skips files whose
+ * stats rule them out (log_id / source_url equality, cert_index range). `withSourceUrl` adds source_url.
+ */
+export async function* scanArchivedKeys(
+  table: import("./table.ts").DeltaTable,
+  options: {
+    logId?: string;
+    sourceUrl?: string;
+    minIndex?: number;
+    maxIndex?: number;
+    withSourceUrl?: boolean;
+  } = {},
+): AsyncGenerator<ArchivedKeys> {
+  const filters: import("./table.ts").Filter[] = [];
+  if (options.logId !== undefined) filters.push({ column: "log_id", op: "=", value: options.logId });
+  if (options.sourceUrl !== undefined)
+    filters.push({ column: "source_url", op: "=", value: options.sourceUrl });
+  if (options.minIndex !== undefined)
+    filters.push({ column: "cert_index", op: ">=", value: options.minIndex });
+  if (options.maxIndex !== undefined)
+    filters.push({ column: "cert_index", op: "<=", value: options.maxIndex });
+  const columns =
+    options.withSourceUrl || options.sourceUrl !== undefined
+      ? ["log_id", "source_url", "cert_index"]
+      : ["log_id", "cert_index"];
+  for await (const b of table.scan({ columns, filters })) {
+    yield {
+      file: b.file,
+      logIds: b.columns.log_id,
+      sourceUrls: b.columns.source_url ?? null,
+      indexes: b.columns.cert_index,
+    };
+  }
+}

@@ -9,11 +9,12 @@ export type {
   TxnAction,
 } from "./actions.ts";
 export { commitPath, decodeCommit, encodeCommit, parseStats, versionPrefix } from "./actions.ts";
-export type { CertstreamRow } from "./certstream-table.ts";
+export type { ArchivedKeys, CertstreamRow } from "./certstream-table.ts";
 export {
   CERTSTREAM_PARTITION_COLUMNS,
   CERTSTREAM_TABLE_SCHEMA,
   certLink,
+  scanArchivedKeys,
   seenDate,
   toRow,
 } from "./certstream-table.ts";

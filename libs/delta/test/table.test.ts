@@ -209,3 +209,22 @@ describe("DeltaTable", () => {
     ).toBe(0);
   });
 });
+
+describe("scanArchivedKeys", () => {
+  it("returns (log_id, cert_index) pairs and prunes files by log and index range", async () => {
+    const { scanArchivedKeys } = await import("../src/index.ts");
+    const table = await DeltaTable.openOrCreate(new LocalStorage(dir), create);
+    await table.append(syntheticEntries(200, { start: 0, logs: 2 }).map((e) => toRow(e)));
+    await table.append(syntheticEntries(200, { start: 5000, logs: 2 }).map((e) => toRow(e)));
+    const got: [unknown, unknown][] = [];
+    const files = new Set<string>();
+    for await (const k of scanArchivedKeys(table, { logId: "synthetic-log-1", minIndex: 5000 })) {
+      files.add(k.file);
+      for (let i = 0; i < k.indexes.length; i++)
+        if (k.logIds[i] === "synthetic-log-1") got.push([k.logIds[i], k.indexes[i]]);
+    }
+    expect(files.size).toBe(1);
+    expect(got.length).toBe(100);
+    expect(got.every(([, i]) => (i as bigint) >= 5000n && (i as bigint) % 2n === 1n)).toBe(true);
+  });
+});
