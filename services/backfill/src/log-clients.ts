@@ -79,7 +79,9 @@ export function createBackfillClient(
   config: Config,
   shared: SharedClientState,
 ): BackfillClient {
-  const client = createLogClient(log, config.ct_log, shared);
+  // Everything below the ingester's position exists: a partial right-edge tile is final for those indices, so
+  // there is no reason to wait for it to fill up as the live path does.
+  const client = createLogClient(log, { ...config.ct_log, partial_tile_wait_secs: 0 }, shared);
   if (client instanceof StaticLogClient) {
     return {
       client: client as LogClient<unknown>,

@@ -70,29 +70,42 @@ export async function runLog(input: LogRunInput): Promise<LogRunResult> {
       const entries: CertificateEntry[] = [];
       const windowRefused: IndexRange[] = [];
       try {
-        for await (const item of client.client.fetch(w.start, w.end, { signal })) {
-          if (item.kind === "gap") {
-            windowRefused.push({ start: item.gap.start, end: item.gap.end });
-            logger.warn(
-              {
-                log: label,
-                start: item.gap.start,
-                end: item.gap.end,
-                reason: item.gap.reason,
-                detail: item.gap.detail,
-              },
-              "log refused entries for good; left as a gap",
+        // Items come in index order; a client may stop early (a static log's partial right-edge tile), so the
+        // window is fetched again from where it stopped until it is covered, and fails if nothing comes.
+        let cursor = w.start;
+        while (cursor < w.end && !signal.aborted) {
+          const from = cursor;
+          for await (const item of client.client.fetch(cursor, w.end, { signal })) {
+            if (item.kind === "gap") {
+              windowRefused.push({ start: item.gap.start, end: item.gap.end });
+              cursor = Math.max(cursor, item.gap.end);
+              logger.warn(
+                {
+                  log: label,
+                  start: item.gap.start,
+                  end: item.gap.end,
+                  reason: item.gap.reason,
+                  detail: item.gap.detail,
+                },
+                "log refused entries for good; left as a gap",
+              );
+              continue;
+            }
+            const batch = item.entries as unknown[];
+            const seen = Date.now() * 1000;
+            for (const e of batch) {
+              const entry = client.convert(source, e, seen);
+              if (entry.parse_error) backfillParseFailures.inc({ log: label, kind: entry.parse_error.kind });
+              entries.push(entry);
+            }
+            cursor = Math.max(cursor, item.start + batch.length);
+            backfillEntriesFetched.inc({ log: label }, batch.length);
+            backfillQueueDepth.inc({ log: label }, batch.length);
+          }
+          if (cursor === from && !signal.aborted)
+            throw new Error(
+              `the log served nothing for ${from}-${w.end - 1} (below the ingester's position)`,
             );
-            continue;
-          }
-          const seen = Date.now() * 1000;
-          for (const e of item.entries as unknown[]) {
-            const entry = client.convert(source, e, seen);
-            if (entry.parse_error) backfillParseFailures.inc({ log: label, kind: entry.parse_error.kind });
-            entries.push(entry);
-          }
-          backfillEntriesFetched.inc({ log: label }, (item.entries as unknown[]).length);
-          backfillQueueDepth.inc({ log: label }, (item.entries as unknown[]).length);
         }
         if (signal.aborted) throw signal.reason;
         const n = await producer.commit(label, entries);

@@ -59,6 +59,8 @@ export interface TestConfigOptions {
   logs: ConfiguredLog[];
   /** Deep-merged over the defaults (sections). */
   overrides?: Record<string, Record<string, unknown>>;
+  /** static-ct-api logs (`static_logs`). */
+  staticLogs?: (ConfiguredLog & { submission_url: string })[];
 }
 
 /** Writes a YAML config for the sink and the job; returns its path. */
@@ -102,6 +104,13 @@ export function writeConfig(dir: string, name: string, o: TestConfigOptions): st
     log_level: "info",
     ...sections,
     custom_logs: o.logs.map((l) => ({ name: l.name, url: l.url, operator: l.operator, key: l.key })),
+    static_logs: (o.staticLogs ?? []).map((l) => ({
+      name: l.name,
+      url: l.url,
+      operator: l.operator,
+      key: l.key,
+      submission_url: l.submission_url,
+    })),
   };
   const path = join(dir, name);
   writeFileSync(path, stringify(doc));
