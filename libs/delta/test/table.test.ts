@@ -228,3 +228,50 @@ describe("scanArchivedKeys", () => {
     expect(got.every(([, i]) => (i as bigint) >= 5000n && (i as bigint) % 2n === 1n)).toBe(true);
   });
 });
+
+describe("optimize while writers append", () => {
+  it("commits around concurrent appends (to the same partition too): every row exactly once", async () => {
+    const storage = new LocalStorage(dir);
+    const writer = await DeltaTable.openOrCreate(storage, create, { checkpointInterval: 4 });
+    const closed = (i: number) =>
+      syntheticEntries(30, { start: i * 30, firstDayMicros: Date.UTC(2026, 4, 20) * 1000 });
+    for (let i = 0; i < 6; i++) await writer.append(closed(i).map((e) => toRow(e)));
+    const optimizer = await DeltaTable.open(storage);
+    let n = 6;
+    const appends = (async () => {
+      for (; n < 14; n++)
+        await writer.append(
+          closed(n).map((e) => toRow(e)),
+          { txns: [{ appId: "w", version: n }] },
+        );
+    })();
+    const res = await optimize(optimizer, { partitionFilter: () => true });
+    await appends;
+    expect(res.filesAdded).toBeGreaterThanOrEqual(1);
+    const keys = (await (await DeltaTable.open(storage)).rows({ columns: ["cert_index"] })).map((r) =>
+      Number(r.cert_index),
+    );
+    expect(keys.length).toBe(14 * 30);
+    expect(new Set(keys).size).toBe(14 * 30);
+    expect((await DeltaTable.open(storage)).snapshot.txnVersion("w")).toBe(13);
+  });
+
+  it("a second optimize racing for the same files abandons its bin cleanly", async () => {
+    const storage = new LocalStorage(dir);
+    const t = await DeltaTable.openOrCreate(storage, create);
+    for (let i = 0; i < 4; i++) await t.append(syntheticEntries(20, { start: i * 20 }).map((e) => toRow(e)));
+    const a = await DeltaTable.open(storage);
+    const b = await DeltaTable.open(storage);
+    const [ra, rb] = await Promise.all([optimize(a), optimize(b)]);
+    expect(ra.filesAdded + rb.filesAdded).toBe(1);
+    expect(ra.conflicts + rb.conflicts).toBe(1);
+    const reread = await DeltaTable.open(storage);
+    expect(reread.snapshot.numFiles).toBe(1);
+    expect(await reread.rows({ columns: ["cert_index"] })).toHaveLength(80);
+    // The loser's rewritten file was deleted: only the live file remains in the partition directory.
+    const { readdir } = await import("node:fs/promises");
+    expect(
+      (await readdir(join(dir, "seen_date=2026-05-20"))).filter((f) => f.endsWith(".parquet")),
+    ).toHaveLength(5);
+  });
+});
