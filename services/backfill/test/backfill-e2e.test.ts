@@ -13,6 +13,7 @@ import type { CertificateEntry, LogSource } from "@certstream/schema";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
+import { expectMetrics } from "../../../test/metrics-expect.ts";
 import { registryUrl } from "../../../test/stack.ts";
 import { entryCoordinates } from "../src/in-flight.ts";
 import { readTopicRanges, topicOffsets } from "../src/topic-range-reader.ts";
@@ -38,12 +39,16 @@ import {
   writeConfig,
 } from "./harness.ts";
 
-async function closedPortUrl(): Promise<string> {
+async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
-  return `http://127.0.0.1:${port}/gone/`;
+  return port;
+}
+
+async function closedPortUrl(): Promise<string> {
+  return `http://127.0.0.1:${await freePort()}/gone/`;
 }
 
 /** Every (log, index) in a topic, read_committed, with how often it occurs. */
@@ -252,7 +257,7 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     }
   }, 300_000);
 
-  it("a run killed mid-way and run again ends with no hole and no duplicate, and produces nothing twice", async () => {
+  it("interrupted runs (SIGINT, then kill -9) and a re-run end with no hole and no duplicate, producing nothing twice; /metrics and /health while running", async () => {
     const topics = uniqueTopics("bf-kill");
     await createTopics(kafka, topics);
     const table = join(dir, "kill-table");
@@ -260,28 +265,86 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     const holes = [{ start: 100, end: 2900 }];
     await publishLive(kafka, topics, d.entries, keepAllBut(holes));
     await publishState(kafka, topics, d.source, d.entries.length);
+    const port = await freePort();
     const cfg = writeConfig(dir, "kill.yaml", {
       topics,
       tablePath: table,
       logs: [d.conf],
-      overrides: { backfill: { progress_interval_secs: 1, transaction_timeout_ms: 10_000, concurrency: 2 } },
+      overrides: {
+        backfill: { port, progress_interval_secs: 1, transaction_timeout_ms: 10_000, concurrency: 2 },
+      },
     });
     let sink = startSink(cfg, join(dir, "kill-sink.log"));
     try {
       await waitForSinkToCatchUp(kafka, table, topics.entries);
-      // The sink is down while the first run produces: its records stay in the topic, not yet in the table.
+      // The sink is down while the first runs produce: their records stay in the topic, not yet in the table.
       await stopProcess(sink);
       server.rfc("delta").faults.set({ slowMs: 200, endpoints: ["get-entries"] });
+      const progressAtLeast = (n: number) => (out: string) =>
+        jsonLines(out).some((l) => l.msg === "backfill progress" && Number(l.done) >= n);
+
+      // 1. SIGINT: stops fetching, finishes what is being committed, prints the summary, exits 1. Meanwhile the
+      //    job serves /metrics and /health.
+      let scraped = "";
+      let health = 0;
+      const scraper = (async () => {
+        for (
+          let i = 0;
+          i < 200 && !scraped.includes('certstream_backfill_entries_produced_total{log="delta"}');
+          i++
+        ) {
+          await new Promise((r) => setTimeout(r, 250));
+          try {
+            scraped = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+            health = (await fetch(`http://127.0.0.1:${port}/health`)).status;
+          } catch {
+            // not listening yet
+          }
+        }
+      })();
+      let sigint = false;
       const first = await runBackfillCli(cfg, [], {
-        killWhen: (out) =>
-          jsonLines(out).some((l) => l.msg === "backfill progress" && Number(l.done) >= 256)
-            ? "SIGKILL"
-            : null,
+        killWhen: (out) => {
+          if (sigint || !progressAtLeast(256)(out)) return null;
+          sigint = true;
+          return "SIGINT";
+        },
       });
-      expect(first.signal).toBe("SIGKILL");
+      await scraper;
+      expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(1);
+      expect(first.stdout).toMatch(/FAILED delta: \d+\/2800 entries in 1 gap\(s\) — interrupted/);
+      expect(health).toBe(200);
+      expectMetrics(scraped, [
+        { name: "certstream_backfill_entries_produced_total", type: "counter", labels: ["log"] },
+        { name: "certstream_backfill_entries_fetched_total", type: "counter", labels: ["log"] },
+        { name: "certstream_backfill_gap_entries", type: "gauge", labels: ["log"] },
+        { name: "certstream_backfill_remaining_entries", type: "gauge", labels: ["log"] },
+        { name: "certstream_backfill_logs", type: "gauge", labels: ["state"] },
+        { name: "certstream_backfill_windows_total", type: "counter", labels: ["log", "outcome"] },
+        { name: "certstream_backfill_window_duration_seconds", type: "histogram", labels: ["log"] },
+        { name: "certstream_backfill_transactions_total", type: "counter", labels: ["outcome"] },
+        { name: "certstream_backfill_queue_depth", type: "gauge", labels: ["log"] },
+        { name: "certstream_backfill_gap_scan_duration_seconds", type: "gauge" },
+        { name: "certstream_backfill_gap_scan_files_total", type: "counter", labels: ["decision"] },
+        {
+          name: "certstream_ct_request_duration_seconds",
+          type: "histogram",
+          labels: ["log", "endpoint", "status"],
+        },
+        { name: "certstream_health_status", type: "gauge", labels: ["service"] },
+      ]);
+      const afterSigint = (await topicCoordinates(kafka, topics.backfill)).size;
+      expect(afterSigint).toBeGreaterThanOrEqual(256);
+      expect(first.stdout).toContain(`${afterSigint} records written`);
+
+      // 2. kill -9 mid-run: its open transaction stays open until the next run fences it.
+      const second = await runBackfillCli(cfg, [], {
+        killWhen: (out) => (progressAtLeast(256)(out) ? "SIGKILL" : null),
+      });
+      expect(second.signal).toBe("SIGKILL");
       server.rfc("delta").faults.set({});
       const committed = (await topicCoordinates(kafka, topics.backfill)).size;
-      expect(committed).toBeGreaterThanOrEqual(256);
+      expect(committed).toBeGreaterThanOrEqual(afterSigint + 256);
       expect(committed).toBeLessThan(2800);
 
       // Gap detection sees the committed-but-not-yet-written records as in flight, not as gaps.
@@ -291,9 +354,9 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
       expect(dry.stdout).toContain(`${committed} in flight`);
 
       sink = startSink(cfg, join(dir, "kill-sink2.log"));
-      const second = await runBackfillCli(cfg, ["--wait"]);
-      expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0);
-      expect(second.stdout).toContain(
+      const last = await runBackfillCli(cfg, ["--wait"]);
+      expect(last.code, `${last.stdout}\n${last.stderr}`).toBe(0);
+      expect(last.stdout).toContain(
         `backfill complete: ${2800 - committed} records written, 1/1 logs completed`,
       );
 
@@ -306,5 +369,5 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
       server.rfc("delta").faults.set({});
       await stopProcess(sink);
     }
-  }, 300_000);
+  }, 400_000);
 });
