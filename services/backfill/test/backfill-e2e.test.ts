@@ -21,6 +21,7 @@ import {
   type ConfiguredLog,
   createTopics,
   fetchLiveEntries,
+  fetchLiveStaticEntries,
   jsonLines,
   keepAllBut,
   logSourceOf,
@@ -92,6 +93,8 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
       { name: "gamma", initialSize: 150, mode: "distinct", pageSize: 32, operator: "Op C", certSeed: 3 },
       { name: "delta", initialSize: 3000, mode: "distinct", pageSize: 32, operator: "Op D", certSeed: 4 },
     ],
+    // 1000 entries: three full data tiles and a partial one at the right edge.
+    static: [{ name: "tiles", initialSize: 1000, mode: "distinct", operator: "Op T", certSeed: 5 }],
   });
   let kafka: Kafka;
   const dir = tempDir("backfill-e2e");
@@ -254,6 +257,51 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     } finally {
       await stopProcess(sink);
       await stopProcess(refSink);
+    }
+  }, 300_000);
+
+  it("fills the holes of a static-ct-api log (data tiles, partial right-edge tile) exactly once", async () => {
+    const topics = uniqueTopics("bf-static");
+    await createTopics(kafka, topics);
+    const table = join(dir, "static-table");
+    const l = server.static("tiles");
+    const conf = {
+      name: "tiles",
+      url: server.url("tiles"),
+      operator: l.operator,
+      key: l.key.publicKeyBase64,
+      submission_url: `https://${l.origin}/`,
+    };
+    const source: LogSource = {
+      id: l.key.logIdBase64,
+      name: "tiles",
+      url: conf.url,
+      operator: l.operator,
+      kind: "static",
+    };
+    const size = l.size;
+    const entries = await fetchLiveStaticEntries(source, size, l.origin);
+    expect(entries).toHaveLength(size);
+    const holes = [
+      { start: 1, end: 300 },
+      { start: 520, end: size - 1 },
+    ];
+    await publishLive(kafka, topics, entries, keepAllBut(holes));
+    await publishState(kafka, topics, source, size);
+    const cfg = writeConfig(dir, "static.yaml", { topics, tablePath: table, logs: [], staticLogs: [conf] });
+    const sink = startSink(cfg, join(dir, "static-sink.log"));
+    try {
+      await waitForSinkToCatchUp(kafka, table, topics.entries);
+      const run = await runBackfillCli(cfg, ["--wait"]);
+      const missing = holes.reduce((n, h) => n + h.end - h.start, 0);
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stdout).toContain(
+        `ok     tiles: ${missing}/${missing} entries in 2 gap(s); verified in the table`,
+      );
+      const s = (await pythonIndices(table))[source.id];
+      expect(s).toMatchObject({ rows: size, distinct: size, min: 0, max: size - 1, hole_count: 0, dups: [] });
+    } finally {
+      await stopProcess(sink);
     }
   }, 300_000);
 

@@ -9,7 +9,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fromRawEntry, type RawLogEntry } from "@certstream/ct";
+import {
+  fromRawEntry,
+  IssuerCache,
+  type RawLogEntry,
+  StaticLogClient,
+  toCertificateEntry,
+} from "@certstream/ct";
 import { LocalStorage } from "@certstream/delta";
 import {
   CertificateEntryCodec,
@@ -163,6 +169,29 @@ export async function fetchLiveEntries(source: LogSource, size: number): Promise
     if (item.kind === "gap") throw new Error(`stand-in refused ${item.gap.start}-${item.gap.end}`);
     const seen = Date.now() * 1000;
     for (const e of item.entries) out.push(fromRawEntry(source, e as RawLogEntry, seen));
+  }
+  return out;
+}
+
+/** Fetches [0, size) of a static-ct-api log through libs/ct's client and the parser. */
+export async function fetchLiveStaticEntries(
+  source: LogSource,
+  size: number,
+  origin: string,
+): Promise<CertificateEntry[]> {
+  const client = new StaticLogClient({
+    name: source.name,
+    url: source.url,
+    operator: source.operator,
+    origin,
+    issuers: new IssuerCache(),
+  });
+  await client.head();
+  const out: CertificateEntry[] = [];
+  for await (const item of client.fetch(0, size)) {
+    if (item.kind === "gap") throw new Error(`stand-in refused ${item.gap.start}-${item.gap.end}`);
+    const seen = Date.now() * 1000;
+    for (const e of item.entries) out.push(toCertificateEntry(source, e, seen));
   }
   return out;
 }
