@@ -2,8 +2,10 @@
 // WebSocket clients in a separate process (bench/fanout-clients.ts) over loopback TCP, and certificates
 // published into the fan-out at a fixed rate (no Kafka: this measures the streamer's own cost).
 // Prints figures; asserts nothing. Run: node --expose-gc bench/fanout.bench.ts   (BENCH_SECONDS=n per run)
+// One core for the server, another for the clients:
+//   BENCH_CLIENT_CPU=1 taskset -c 0 node --expose-gc bench/fanout.bench.ts
 // Server CPU is the streamer process's user+system time over the run: "core %" = share of one core used.
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fromRawEntry } from "@certstream/ct";
 import { createLogger } from "@certstream/log";
@@ -101,11 +103,19 @@ function ask(
 async function scenario(label: string, path: string, clients: number, certsPerSecond: number): Promise<void> {
   gc();
   const before = process.memoryUsage();
-  const child = fork(new URL("./fanout-clients.ts", import.meta.url).pathname, [
+  const args = [
+    new URL("./fanout-clients.ts", import.meta.url).pathname,
     `ws://127.0.0.1:${port}${path}`,
     String(clients),
     String(Math.max(1, Math.floor(clients / 100))),
-  ]);
+  ];
+  // BENCH_CLIENT_CPU=1 pins the clients to that CPU (run the server with `taskset -c 0`).
+  const clientCpu = process.env.BENCH_CLIENT_CPU;
+  const child = clientCpu
+    ? spawn("taskset", ["-c", clientCpu, process.execPath, ...args], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      })
+    : spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   await new Promise<void>((r) => child.once("message", () => r()));
   while (server.stats().total_clients < clients) await new Promise((r) => setTimeout(r, 50));
   gc();
@@ -207,12 +217,15 @@ console.log(
     .join(" ")}`,
 );
 filterCost(1000);
-await scenario("lite", "/", 1000, 200);
-await scenario("lite", "/", 1000, 300);
-await scenario("lite", "/", 1000, 400);
-await scenario("lite", "/", 5000, 40);
-await scenario("lite", "/", 5000, 60);
-await scenario("full", "/full-stream", 100, 200);
-await scenario("full", "/full-stream", 100, 500);
+// BENCH_SCENARIOS="lite:1000:200,full:100:200" (stream:clients:certs per second) picks the runs.
+const runs = (
+  process.env.BENCH_SCENARIOS ??
+  "lite:1000:200,lite:1000:300,lite:1000:400,lite:5000:40,lite:5000:60,full:100:200,full:100:500"
+)
+  .split(",")
+  .map((r) => r.split(":"));
+for (const [stream, clients, rate] of runs) {
+  await scenario(stream, stream === "full" ? "/full-stream" : "/", Number(clients), Number(rate));
+}
 await server.shutdown();
 process.exit(0);

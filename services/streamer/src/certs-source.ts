@@ -112,9 +112,14 @@ export class CertsSource {
 
   /**
    * A temporary reader from `start` (partitions missing from it start at the earliest offset). Records below
-   * the requested offsets are never handed on. Stop it once the client has caught up with the live feed.
+   * the requested offsets are never handed on; while `hasRoom()` is false the reader waits, so a slow client
+   * catching up is paced rather than overflowing. Stop it once the client has caught up with the live feed.
    */
-  async openReader(start: Position, onRecord: RecordHandler): Promise<CertsReader> {
+  async openReader(
+    start: Position,
+    onRecord: RecordHandler,
+    hasRoom: () => boolean = () => true,
+  ): Promise<CertsReader> {
     const consumer = this.kafka.consumer({
       groupId: `certstream-streamer-resume-${randomUUID()}`,
       maxWaitTimeInMs: 100,
@@ -133,6 +138,7 @@ export class CertsSource {
             if (r.offset >= (start.get(r.partition) ?? 0)) onRecord(r);
           },
           () => stopped,
+          hasRoom,
         ),
     });
     for (const p of partitions) {
@@ -190,10 +196,17 @@ export class CertsSource {
     b: EachBatchPayload,
     onRecord: RecordHandler,
     stopped: () => boolean,
+    hasRoom: () => boolean = () => true,
   ): Promise<void> {
     const partition = b.batch.partition;
     for (const m of b.batch.messages) {
       if (stopped() || !b.isRunning() || b.isStale()) return;
+      // A resume reader goes at its client's pace: wait (heartbeating) while the client's buffer is half full.
+      while (!hasRoom()) {
+        await new Promise((r) => setTimeout(r, 20));
+        await b.heartbeat();
+        if (stopped() || !b.isRunning()) return;
+      }
       const offset = Number(m.offset);
       let entry: CertificateEntry | null = null;
       try {

@@ -77,6 +77,11 @@ export class StreamClient {
     this.disconnectMs = disconnectMs;
   }
 
+  /** Room for a burst (resume replay): not lagging and the buffer at most half full. */
+  hasRoom(): boolean {
+    return this.closed || (this.pendingDrops === 0 && this.sink.buffered() <= this.limitBytes / 2);
+  }
+
   buffered(): number {
     return this.closed ? 0 : this.sink.buffered();
   }

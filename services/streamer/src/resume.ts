@@ -59,7 +59,11 @@ export class ResumeSession {
       this.startHigh = await this.source.highWatermarks();
       for (const p of this.startHigh.keys()) if (!this.position.has(p)) this.position.set(p, 0);
       if (this.checkCaughtUp()) return;
-      this.reader = await this.source.openReader(new Map(this.position), (r) => this.onRecord(r));
+      this.reader = await this.source.openReader(
+        new Map(this.position),
+        (r) => this.onRecord(r),
+        () => this.done || this.client.hasRoom(),
+      );
       if (this.done) await this.reader.stop();
       else this.timer = setInterval(() => this.tick(), CHECK_INTERVAL_MS);
     } catch (err) {
