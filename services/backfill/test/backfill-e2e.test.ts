@@ -29,6 +29,7 @@ import {
   publishState,
   pythonCompare,
   pythonIndices,
+  pythonSchema,
   runBackfillCli,
   startSink,
   stopProcess,
@@ -257,6 +258,57 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     } finally {
       await stopProcess(sink);
       await stopProcess(refSink);
+    }
+  }, 300_000);
+
+  it("--from 0 into a table that does not exist yet: the sink creates it (schema, partitioning) and every index arrives once", async () => {
+    const topics = uniqueTopics("bf-from");
+    await createTopics(kafka, topics);
+    const table = join(dir, "from-table-not-yet");
+    const b = fx.beta;
+    await publishState(kafka, topics, b.source, 150); // the ingester is at 150: backfill must stop there
+    const cfg = writeConfig(dir, "from.yaml", { topics, tablePath: table, logs: [b.conf] });
+    const dry = await runBackfillCli(cfg, ["--from", "0", "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(
+      /beta \[[^\]]+\]: 150 missing in 1 gap\(s\) within 0-149 \(upper bound: ingester position; 0 archived\): 0-149/,
+    );
+    const catchUp = await runBackfillCli(cfg, ["--dry-run"]);
+    expect(catchUp.stdout).toContain("nothing to look at (nothing archived)");
+    const sink = startSink(cfg, join(dir, "from-sink.log"));
+    try {
+      const run = await runBackfillCli(cfg, ["--from", "0", "--wait"]);
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stdout).toContain("ok     beta: 150/150 entries in 1 gap(s); verified in the table");
+      const s = (await pythonIndices(table))[b.source.id];
+      expect(s).toMatchObject({ rows: 150, distinct: 150, min: 0, max: 149, hole_count: 0, dups: [] });
+      const schema = await pythonSchema(table);
+      expect(schema.partition_columns).toEqual(["seen_date"]);
+      expect(schema.columns.slice(0, 20)).toEqual([
+        "cert_index",
+        "update_type",
+        "seen",
+        "seen_date",
+        "source_name",
+        "source_url",
+        "cert_link",
+        "serial_number",
+        "fingerprint",
+        "sha256",
+        "sha1",
+        "not_before",
+        "not_after",
+        "is_ca",
+        "signature_algorithm",
+        "subject_aggregated",
+        "issuer_aggregated",
+        "all_domains",
+        "as_der",
+        "chain",
+      ]);
+      expect(schema.columns).toContain("log_id");
+    } finally {
+      await stopProcess(sink);
     }
   }, 300_000);
 

@@ -400,6 +400,17 @@ export async function pythonIndices(tablePath: string): Promise<Record<string, L
   return JSON.parse(stdout) as Record<string, LogIndices>;
 }
 
+export async function pythonSchema(
+  tablePath: string,
+): Promise<{ partition_columns: string[]; columns: string[]; protocol: number[] }> {
+  const { stdout } = await run(pythonBin(), [
+    join(repoRoot, "services/backfill/test/table_check.py"),
+    "schema",
+    tablePath,
+  ]);
+  return JSON.parse(stdout);
+}
+
 export async function pythonCompare(
   a: string,
   b: string,

@@ -72,10 +72,21 @@ def compare(a, b, log):
     return {"a_rows": len(ra), "b_rows": len(rb), "compared": compared, "mismatches": mismatches[:20]}
 
 
+def schema(path):
+    t = DeltaTable(path)
+    return {
+        "partition_columns": t.metadata().partition_columns,
+        "columns": [f.name for f in t.schema().fields],
+        "protocol": [t.protocol().min_reader_version, t.protocol().min_writer_version],
+    }
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "indices":
         print(json.dumps(indices(sys.argv[2])))
+    elif cmd == "schema":
+        print(json.dumps(schema(sys.argv[2])))
     elif cmd == "compare":
         print(json.dumps(compare(sys.argv[2], sys.argv[3], sys.argv[4])))
     else:
