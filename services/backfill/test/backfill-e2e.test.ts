@@ -312,6 +312,39 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     }
   }, 300_000);
 
+  it("never races the live path: holes still in flight in the entries topic (sink lagging) are not backfilled", async () => {
+    const topics = uniqueTopics("bf-lag");
+    await createTopics(kafka, topics);
+    const table = join(dir, "lag-table");
+    const g = fx.gamma;
+    const late = { start: 20, end: 30 };
+    await publishLive(kafka, topics, g.entries, keepAllBut([late]));
+    await publishState(kafka, topics, g.source, g.entries.length);
+    const cfg = writeConfig(dir, "lag.yaml", { topics, tablePath: table, logs: [g.conf] });
+    let sink = startSink(cfg, join(dir, "lag-sink.log"));
+    try {
+      await waitForSinkToCatchUp(kafka, table, topics.entries);
+      await stopProcess(sink);
+      // The live path delivers 20-29 now, but the sink is down: they are in the topic, not in the table.
+      await publishLive(kafka, topics, g.entries, (i) => i >= late.start && i < late.end);
+      expect((await pythonIndices(table))[g.source.id].hole_count).toBe(10);
+      const dry = await runBackfillCli(cfg, ["--dry-run"]);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toMatch(
+        /gamma \[[^\]]+\]: 0 missing in 0 gap\(s\) within 0-149 .*140 archived, 10 in flight\)/,
+      );
+      const run = await runBackfillCli(cfg, []);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain("backfill complete: 0 records written, 1/1 logs completed");
+      sink = startSink(cfg, join(dir, "lag-sink2.log"));
+      await waitForSinkToCatchUp(kafka, table, topics.entries);
+      const s = (await pythonIndices(table))[g.source.id];
+      expect(s).toMatchObject({ rows: 150, distinct: 150, hole_count: 0, dups: [] });
+    } finally {
+      await stopProcess(sink);
+    }
+  }, 300_000);
+
   it("fills the holes of a static-ct-api log (data tiles, partial right-edge tile) exactly once", async () => {
     const topics = uniqueTopics("bf-static");
     await createTopics(kafka, topics);
