@@ -10,6 +10,7 @@ import { join } from "node:path";
 import {
   CERTSTREAM_PARTITION_COLUMNS,
   CERTSTREAM_TABLE_SCHEMA,
+  CERTSTREAM_WRITER_OPTIONS,
   type CertstreamRow,
   DeltaTable,
   LocalStorage,
@@ -87,7 +88,7 @@ try {
     type: "struct" as const,
     fields: CERTSTREAM_TABLE_SCHEMA.fields.filter((f) => f.name !== "seen_date"),
   };
-  const writer = new ParquetWriter(dataSchema);
+  const writer = new ParquetWriter(dataSchema, CERTSTREAM_WRITER_OPTIONS);
   writer.write(rows.slice(0, 1000)); // warm up wasm
   const encRows = Math.min(ROWS, 50_000);
   const tEnc = await timed(() => {
@@ -100,7 +101,7 @@ try {
   const table = await DeltaTable.openOrCreate(
     new LocalStorage(tablePath),
     { schema: CERTSTREAM_TABLE_SCHEMA, partitionColumns: CERTSTREAM_PARTITION_COLUMNS },
-    { checkpointInterval: 10 },
+    { checkpointInterval: 10, writer: CERTSTREAM_WRITER_OPTIONS },
   );
   const tApp = await timed(async () => {
     for (let i = 0; i < ROWS; i += BATCH) {
@@ -128,7 +129,11 @@ try {
   );
 
   const tOpt = await timed(() =>
-    optimize(table, { targetFileSize: 128 * 1024 * 1024, minFileSize: 64 * 1024 * 1024 }),
+    optimize(table, {
+      targetFileSize: 128 * 1024 * 1024,
+      minFileSize: 64 * 1024 * 1024,
+      plainColumns: CERTSTREAM_WRITER_OPTIONS.plainColumns,
+    }),
   );
   const after = (await DeltaTable.open(new LocalStorage(tablePath))).snapshot.files().map((f) => f.size);
   console.log(

@@ -1,5 +1,5 @@
 import type { Certificate, CertificateEntry, ChainCertificate, DistinguishedName } from "@certstream/schema";
-import type { Row } from "./parquet-writer.ts";
+import type { ParquetWriterOptions, Row } from "./parquet-writer.ts";
 import type { DeltaStructType } from "./schema.ts";
 import { arrayOf, field } from "./schema.ts";
 
@@ -42,6 +42,31 @@ export const CERTSTREAM_TABLE_SCHEMA: DeltaStructType = {
 };
 
 export const CERTSTREAM_PARTITION_COLUMNS = ["seen_date"];
+
+/**
+ * Writer settings for the archive: columns that are (nearly) unique per row skip Parquet's dictionary attempt
+ * (measured: about a quarter less encoding time, slightly smaller files). The chain, issuer, log and type columns
+ * repeat and keep their dictionaries.
+ */
+export const CERTSTREAM_WRITER_OPTIONS: ParquetWriterOptions = {
+  plainColumns: [
+    "cert_index",
+    "seen",
+    "cert_link",
+    "serial_number",
+    "fingerprint",
+    "sha256",
+    "sha1",
+    "not_before",
+    "not_after",
+    "subject_aggregated",
+    "all_domains",
+    "as_der",
+    "entry_timestamp",
+    "raw_leaf_input",
+    "raw_extra_data",
+  ],
+};
 
 /** The row shape written for each entry (values in ParquetWriter's forms: µs timestamps, Uint8Array binaries). */
 export interface CertstreamRow extends Row {

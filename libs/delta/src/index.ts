@@ -13,6 +13,7 @@ export type { ArchivedKeys, CertstreamRow } from "./certstream-table.ts";
 export {
   CERTSTREAM_PARTITION_COLUMNS,
   CERTSTREAM_TABLE_SCHEMA,
+  CERTSTREAM_WRITER_OPTIONS,
   certLink,
   scanArchivedKeys,
   seenDate,

@@ -13,6 +13,8 @@ export interface OptimizeOptions {
   targetFileSize?: number;
   /** Files at least this large are left alone. Default: targetFileSize / 2. */
   minFileSize?: number;
+  /** Columns written without dictionary encoding (see ParquetWriterOptions.plainColumns). */
+  plainColumns?: readonly string[];
   /** Rows per row group in rewritten files. Default 65,536. */
   rowGroupRows?: number;
   /** Called after each committed bin (for logs and metrics). */
@@ -90,7 +92,12 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
  * Rewrites a bin of files into one by streaming their record batches through parquet-wasm (no conversion to JS
  * values, memory bounded by row groups). All files must share one Arrow schema (true for files we wrote).
  */
-async function rewrite(table: DeltaTable, files: DataFile[], rowGroupRows: number): Promise<Uint8Array> {
+async function rewrite(
+  table: DeltaTable,
+  files: DataFile[],
+  rowGroupRows: number,
+  plainColumns: readonly string[],
+): Promise<Uint8Array> {
   const openFiles: pw.ParquetFile[] = [];
   let index = 0;
   let current: ReadableStreamDefaultReader<unknown> | null = null;
@@ -119,12 +126,21 @@ async function rewrite(table: DeltaTable, files: DataFile[], rowGroupRows: numbe
       }
     },
   });
-  const props = new pw.WriterPropertiesBuilder()
+  let builder = new pw.WriterPropertiesBuilder()
     .setCompression(pw.Compression.ZSTD)
     .setMaxRowGroupSize(rowGroupRows)
     .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
-    .setCreatedBy("certstream @certstream/delta optimize (parquet-wasm)")
-    .build();
+    .setCreatedBy("certstream @certstream/delta optimize (parquet-wasm)");
+  const fields = table.snapshot.schema.fields;
+  for (const c of plainColumns) {
+    const f = fields.find((x) => x.name === c);
+    if (f)
+      builder = builder.setColumnDictionaryEnabled(
+        typeof f.type === "object" ? `${c}.list.element` : c,
+        false,
+      );
+  }
+  const props = builder.build();
   try {
     return await readAll((await pw.transformParquetStream(input, props)) as ReadableStream<Uint8Array>);
   } finally {
@@ -180,7 +196,7 @@ export async function optimize(table: DeltaTable, options: OptimizeOptions = {})
     for (const b of bins) {
       if (b.length < 2) continue;
       const partitionValues = b[0].partitionValues;
-      const bytes = await rewrite(table, b, rowGroupRows);
+      const bytes = await rewrite(table, b, rowGroupRows, options.plainColumns ?? []);
       const path = newDataFilePath(Object.entries(partitionValues));
       await table.storage.put(path, bytes);
       const stats = mergeStats(b.map((f) => f.parsedStats));

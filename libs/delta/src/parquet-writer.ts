@@ -12,6 +12,11 @@ export interface ParquetWriterOptions {
   rowGroupRows?: number;
   /** ZSTD unless told otherwise (Delta PROTOCOL recommends zstd; readers all support it). */
   compression?: "zstd" | "snappy" | "uncompressed";
+  /**
+   * Columns written without dictionary encoding: high-cardinality ones (hashes, DER), where the dictionary
+   * attempt only costs time before Parquet falls back to plain. A list's element is named by the list column.
+   */
+  plainColumns?: readonly string[];
   /** Longest string kept in min/max stats; longer minimums are truncated, longer maximums omitted. */
   statsStringLength?: number;
 }
@@ -449,6 +454,7 @@ export class ParquetWriter {
   private readonly rowGroupRows: number;
   private readonly compression: pw.Compression;
   private readonly strLimit: number;
+  private readonly plainColumns: readonly string[];
 
   constructor(schema: DeltaStructType, options: ParquetWriterOptions = {}) {
     this.schema = schema;
@@ -460,6 +466,7 @@ export class ParquetWriter {
           ? pw.Compression.UNCOMPRESSED
           : pw.Compression.ZSTD;
     this.strLimit = options.statsStringLength ?? 64;
+    this.plainColumns = options.plainColumns ?? [];
   }
 
   /** Encodes rows (objects keyed by column name). */
@@ -493,12 +500,20 @@ export class ParquetWriter {
     const schema = new arrow.Schema(fields);
     const struct = makeData({ type: new arrow.Struct(fields), length: numRows, children, nullCount: 0 });
     const table = new arrow.Table([new arrow.RecordBatch(schema, struct as arrow.Data<arrow.Struct>)]);
-    const props = new pw.WriterPropertiesBuilder()
+    let builder = new pw.WriterPropertiesBuilder()
       .setCompression(this.compression)
       .setMaxRowGroupSize(this.rowGroupRows)
       .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
-      .setCreatedBy("certstream @certstream/delta (parquet-wasm)")
-      .build();
+      .setCreatedBy("certstream @certstream/delta (parquet-wasm)");
+    for (const c of this.plainColumns) {
+      const f = this.schema.fields.find((x) => x.name === c);
+      if (!f) continue;
+      builder = builder.setColumnDictionaryEnabled(
+        typeof f.type === "object" ? `${c}.list.element` : c,
+        false,
+      );
+    }
+    const props = builder.build();
     // writeParquet takes ownership of the wasm table and the properties.
     const bytes = pw.writeParquet(pw.Table.fromIPCStream(arrow.tableToIPC(table, "stream")), props);
     return { bytes, numRows, stats: { numRecords: numRows, minValues, maxValues, nullCount } };

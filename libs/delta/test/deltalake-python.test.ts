@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CERTSTREAM_PARTITION_COLUMNS,
   CERTSTREAM_TABLE_SCHEMA,
+  CERTSTREAM_WRITER_OPTIONS,
   type CertstreamRow,
   DeltaTable,
   LocalStorage,
@@ -24,7 +25,7 @@ beforeAll(async () => {
   const table = await DeltaTable.openOrCreate(
     new LocalStorage(dir),
     { schema: CERTSTREAM_TABLE_SCHEMA, partitionColumns: CERTSTREAM_PARTITION_COLUMNS },
-    { checkpointInterval: 4 },
+    { checkpointInterval: 4, writer: CERTSTREAM_WRITER_OPTIONS },
   );
   written = [...realEntries(), ...syntheticEntries(500, { start: 5000, logs: 3, days: 3 })].map((e) =>
     toRow(e),

@@ -1,5 +1,11 @@
 import type { Config } from "@certstream/config";
-import { DeltaTable, LocalStorage, type OptimizeResult, optimize } from "@certstream/delta";
+import {
+  CERTSTREAM_WRITER_OPTIONS,
+  DeltaTable,
+  LocalStorage,
+  type OptimizeResult,
+  optimize,
+} from "@certstream/delta";
 import type { Logger } from "@certstream/log";
 import { optimizeFiles } from "./metrics.ts";
 
@@ -48,6 +54,7 @@ export async function runOptimize(
   );
   const result = await optimize(table, {
     targetFileSize: target,
+    plainColumns: CERTSTREAM_WRITER_OPTIONS.plainColumns,
     partitionFilter: (pv) => (pv.seen_date ?? "") < before,
     onCommit: (c) => {
       optimizeFiles.inc({ action: "removed" }, c.removed);

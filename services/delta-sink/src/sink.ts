@@ -1,6 +1,7 @@
 import {
   CERTSTREAM_PARTITION_COLUMNS,
   CERTSTREAM_TABLE_SCHEMA,
+  CERTSTREAM_WRITER_OPTIONS,
   type CertstreamRow,
   DeltaTable,
   type Storage,
@@ -160,6 +161,7 @@ export class DeltaSink {
           { schema: CERTSTREAM_TABLE_SCHEMA, partitionColumns: CERTSTREAM_PARTITION_COLUMNS },
           {
             checkpointInterval: this.o.checkpointInterval,
+            writer: CERTSTREAM_WRITER_OPTIONS,
             onCommitConflict: () => m.commitConflicts.inc(),
             onCheckpoint: (r) => {
               m.checkpoints.inc({ result: r.ok ? "success" : "failure" });

@@ -130,7 +130,7 @@ describe("delta-sink process killed with SIGKILL during a load", () => {
     await sleep(2000);
     const notReady = await fetch(`${url}/health/ready`);
     expect(notReady.status).toBe(503);
-    expect((await notReady.json()).table_open).toBe(false);
+    expect(((await notReady.json()) as { table_open: boolean }).table_open).toBe(false);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/certstream_delta_table_ready 0/);
