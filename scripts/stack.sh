@@ -136,7 +136,7 @@ start_registry() {
     -Dquarkus.http.host=127.0.0.1 "-Dquarkus.http.port=$REGISTRY_PORT" \
     -Dquarkus.management.host=127.0.0.1 "-Dquarkus.management.port=$REGISTRY_MGMT_PORT" \
     "-Dapicurio.datasource.url=jdbc:h2:file:$dir/db" \
-    "-Dquarkus.log.category.\"io.quarkus.vertx.http.runtime.filters.accesslog\".level=WARN" \
+    -Dquarkus.http.access-log.enabled=false \
     -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 \
     -jar "$ROOT/.cache/apicurio/app/quarkus-run.jar"
 }
