@@ -282,7 +282,7 @@ const ctLogs = dashboard(
     ts("Log list: logs selected, refreshes, issuer cache", "short", [
       { expr: "max(certstream_ct_log_list_logs)", legend: "logs selected" },
       { expr: "sum by (result) (increase(certstream_ct_log_list_refresh_total[1h]))", legend: "list refresh {{result}} (1 h)" },
-      { expr: rate("certstream_ct_issuer_cache_total", "result"), legend: "issuer cache {{result}} / s" },
+      { expr: "sum by (result) (increase(certstream_ct_issuer_cache_total[1h]))", legend: "issuer cache {{result}} (1 h)" },
     ]),
     row("Watchers and transactions"),
     ts("Watcher lifecycle (per 5 min)", "short", [

@@ -80,6 +80,7 @@ interface ErrorLike {
   message?: unknown;
   cause?: unknown;
   retriable?: unknown;
+  unauthorized?: unknown;
 }
 
 function statusKind(status: number): FailureKind | undefined {
@@ -122,6 +123,14 @@ function kindOf(e: ErrorLike, depth: number): FailureKind {
     }
     return "kafka";
   }
+  // Clients that fold a socket error into their own error (mappersmith, behind the schema registry client,
+  // reports ECONNREFUSED as "status 400: connect ECONNREFUSED ..."): the message names the Node error code.
+  const codeInMessage = /\b(E[A-Z]{3,}[A-Z_]*)\b/.exec(message)?.[1];
+  if (codeInMessage && TIMEOUT_CODES.has(codeInMessage)) return "timeout";
+  if ((codeInMessage && NETWORK_CODES.has(codeInMessage)) || /socket hang up/i.test(message))
+    return "network";
+  if (e.unauthorized === true) return "auth";
+
   // @kafkajs/confluent-schema-registry and avsc.
   if (name.startsWith("ConfluentSchemaRegistry") || /schema|avro/i.test(name)) return "schema";
   if (/invalid .*(avro|schema)|unknown schema|incompatible schema|subject .*not found/i.test(message))

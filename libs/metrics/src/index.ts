@@ -6,6 +6,7 @@ export {
   REQUEST_BUCKETS,
   WINDOW_BUCKETS,
 } from "./buckets.ts";
+export { instrumentClientLibraries } from "./client-instrumentation.ts";
 export { configReloads, recordConfigReload } from "./config-reloads.ts";
 export {
   type InstrumentedKafkaClient,
@@ -56,8 +57,9 @@ export {
   type HistogramSpec,
   histogram,
   type InitMetricsOptions,
-  initMetrics,
   metricsService,
   registry,
   renderMetrics,
+  setBuildInfo,
 } from "./registry.ts";
+export { initMetrics } from "./service-init.ts";

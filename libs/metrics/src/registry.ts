@@ -104,10 +104,15 @@ export interface InitMetricsOptions {
   version?: string;
   /** Defaults to NODE_NAME (the Kubernetes node via the downward API), then the hostname. */
   node?: string;
+  /**
+   * Wrap KafkaJS and the schema registry client so their connections drive certstream_kafka_connected and
+   * certstream_schema_registry_connected (client-instrumentation.ts). Default true.
+   */
+  instrumentClients?: boolean;
 }
 
-/** Call once at service start: sets certstream_build_info and the service label used by health metrics. */
-export function initMetrics(opts: InitMetricsOptions): void {
+/** Sets certstream_build_info and the service label used by health metrics (initMetrics does this and more). */
+export function setBuildInfo(opts: InitMetricsOptions): void {
   serviceName = opts.service;
   const version = opts.version ?? process.env.CERTSTREAM_VERSION ?? process.env.npm_package_version ?? "dev";
   const node = opts.node ?? process.env.NODE_NAME ?? hostname();

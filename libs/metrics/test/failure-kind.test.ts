@@ -35,6 +35,19 @@ describe("failureKind", () => {
       [new SyntaxError("Unexpected token } in JSON"), "parse"],
       [new Error("STH signature invalid"), "verify"],
       [errWith({ cause: errWith({ code: "ECONNRESET" }) }, "fetch failed"), "network"],
+      [
+        errWith(
+          { name: "ResponseError", status: 400 },
+          "Confluent_Schema_Registry - Error, status 400: connect ECONNREFUSED 127.0.0.1:1",
+        ),
+        "network",
+      ],
+      [
+        errWith({ name: "ResponseError", status: 404 }, "Confluent_Schema_Registry - Subject 'x' not found."),
+        "schema",
+      ],
+      [errWith({ name: "ResponseError", status: 401, unauthorized: true }, "Unauthorized"), "auth"],
+      [new Error("request to x failed, reason: socket hang up"), "network"],
       [new Error("something odd"), "unknown"],
       ["a string", "unknown"],
       [null, "unknown"],
