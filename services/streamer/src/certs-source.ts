@@ -68,11 +68,18 @@ export class CertsSource {
    * Start the live reader at the latest offsets of every partition. `delivered()` is the position already
    * delivered to clients: after a rejoin (broker restart, crash-restart of the consumer, new partitions) the
    * reader seeks back there, since it commits no offsets and would otherwise jump to the latest and leave a gap.
+   * `onFloor` gets the high watermarks read just before joining (never later than where the reader starts).
    */
-  async start(onRecord: RecordHandler, delivered: () => Position = () => new Map()): Promise<void> {
+  async start(
+    onRecord: RecordHandler,
+    delivered: () => Position = () => new Map(),
+    onFloor: (floor: Position) => void = () => {},
+  ): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
     this.partitionCount = (await this.partitions()).length;
+    // Read before joining: the live reader starts at these offsets or later.
+    onFloor(await this.highWatermarks());
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       sessionTimeout: 30000,

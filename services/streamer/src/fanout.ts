@@ -9,6 +9,7 @@ import { encodeCursor, type Position } from "./cursor.ts";
 import type { EntryKeys } from "./filters.ts";
 import { sseEvent, wsTextFrame } from "./frames.ts";
 import { heartbeatMessage, renderFormat } from "./render.ts";
+import { ReplayBuffer, type ReplayRecord } from "./replay-buffer.ts";
 import { STREAM_FORMATS, type StreamFormat } from "./settings.ts";
 
 export interface FanoutObserver {
@@ -42,6 +43,7 @@ export class Fanout {
   };
   private readonly observer: FanoutObserver;
   private cursorCache: string | null = null;
+  private floor: Position = new Map();
   private readonly latest: CertificateEntry[] = [];
   /** Live clients with a filter: match keys are built only when there is one. */
   private filtered = 0;
@@ -49,10 +51,13 @@ export class Fanout {
   published = 0;
 
   private readonly latestSize: number;
+  /** Recent records for resumes from memory; null when streamer.replay_buffer_size is 0. */
+  readonly replay: ReplayBuffer | null;
 
-  constructor(observer: FanoutObserver, latestSize = 25) {
+  constructor(observer: FanoutObserver, latestSize = 25, replaySize = 0) {
     this.observer = observer;
     this.latestSize = latestSize;
+    this.replay = replaySize > 0 ? new ReplayBuffer(replaySize) : null;
   }
 
   add(client: StreamClient): void {
@@ -79,9 +84,31 @@ export class Fanout {
     return transport ? c[transport].size : c.ws.size + c.sse.size;
   }
 
+  /**
+   * Where the live reader started, per partition (high watermarks read before it joined, so never after its
+   * real start): cursors name every partition, also those the live feed has delivered nothing from yet, and a
+   * resume never reads a quiet partition from its beginning.
+   */
+  setFloor(floor: Position): void {
+    this.floor = floor;
+    this.cursorCache = null;
+  }
+
   cursor(): string {
-    this.cursorCache ??= encodeCursor(this.position);
+    if (this.cursorCache === null) {
+      let pos = this.position;
+      if (this.floor.size > 0) {
+        pos = new Map(this.floor);
+        for (const [p, o] of this.position) pos.set(p, o);
+      }
+      this.cursorCache = encodeCursor(pos);
+    }
     return this.cursorCache;
+  }
+
+  /** True once a cursor can be given (a record was delivered, or the live reader's start is known). */
+  hasCursor(): boolean {
+    return this.position.size > 0 || this.floor.size > 0;
   }
 
   /** The newest certificates (oldest first), for /latest.json and /example.json. */
@@ -95,11 +122,23 @@ export class Fanout {
     this.position.set(partition, offset + 1);
     this.cursorCache = null;
     this.published++;
-    if (entry.leaf === null) return; // unparseable certificate: archived, not streamed
+    if (entry.leaf === null) {
+      // unparseable certificate: archived, not streamed
+      this.replay?.noteSkipped(partition, offset);
+      return;
+    }
     this.latest.push(entry);
     if (this.latest.length > this.latestSize) this.latest.shift();
     // Lower-cased match keys, built once per certificate and only when some client filters.
     const keys: EntryKeys | null = this.filtered > 0 ? entryKeys(entry) : null;
+    const rec = this.replay?.push({
+      partition,
+      offset,
+      entry,
+      cursor: this.cursor(),
+      keys,
+      frames: new Map(),
+    });
     for (const format of STREAM_FORMATS) {
       const group = this.clients[format];
       if (group.ws.size + group.sse.size === 0) continue;
@@ -113,6 +152,7 @@ export class Fanout {
       let n = 0;
       if (group.ws.size > 0) {
         const frame = wsTextFrame(payload);
+        rec?.frames.set(`${format}/ws`, frame);
         for (const c of group.ws) {
           if (c.filter !== null && !c.filter.matches(keys as EntryKeys)) continue;
           if (c.minOffsets !== null && offset < (c.minOffsets.get(partition) ?? 0)) continue;
@@ -121,6 +161,7 @@ export class Fanout {
       }
       if (group.sse.size > 0) {
         const frame = sseEvent(payload, this.cursor());
+        rec?.frames.set(`${format}/sse`, frame);
         for (const c of group.sse) {
           if (c.filter !== null && !c.filter.matches(keys as EntryKeys)) continue;
           if (c.minOffsets !== null && offset < (c.minOffsets.get(partition) ?? 0)) continue;
@@ -131,10 +172,26 @@ export class Fanout {
     }
   }
 
+  /** The frame of a replayed record for this client's format and transport (built once per record). */
+  replayFrame(rec: ReplayRecord, format: StreamFormat, transport: "ws" | "sse"): Buffer | null {
+    const key = `${format}/${transport}`;
+    let frame = rec.frames.get(key);
+    if (frame === undefined) {
+      let payload: Buffer;
+      try {
+        payload = renderFormat(rec.entry, format);
+      } catch {
+        return null; // counted when the live feed rendered it
+      }
+      frame = transport === "ws" ? wsTextFrame(payload) : sseEvent(payload, rec.cursor);
+      rec.frames.set(key, frame);
+    }
+    return frame;
+  }
+
   /** Heartbeat to every live client; carries the current cursor so an idle or filtered client can resume. */
   heartbeat(now: number): void {
-    const hasPosition = this.position.size > 0;
-    const cursor = hasPosition ? this.cursor() : null;
+    const cursor = this.hasCursor() ? this.cursor() : null;
     const msg = heartbeatMessage(now, cursor);
     const ws = wsTextFrame(msg);
     const sse = sseEvent(msg, cursor);

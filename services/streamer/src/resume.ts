@@ -17,7 +17,8 @@ import { sseEvent, wsTextFrame } from "./frames.ts";
 import { heartbeatMessage, renderFormat } from "./render.ts";
 
 export interface ResumeObserver {
-  caughtUp(client: StreamClient, replayed: number, ms: number): void;
+  /** `from`: served from the replay buffer in memory, or by a Kafka reader. */
+  caughtUp(client: StreamClient, replayed: number, ms: number, from: "memory" | "kafka"): void;
   failed(client: StreamClient, err: unknown): void;
 }
 
@@ -37,6 +38,9 @@ export class ResumeSession {
   private done = false;
   private replayed = 0;
   private readonly startedAt = Date.now();
+  private fromMemory = false;
+  private nextSeq = 0;
+  private pumpTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: {
     client: StreamClient;
@@ -55,6 +59,63 @@ export class ResumeSession {
   }
 
   async start(): Promise<void> {
+    const replay = this.fanout.replay;
+    if (replay?.covers(this.position, this.fanout.position)) {
+      this.fromMemory = true;
+      this.nextSeq = replay.oldestSeq();
+      this.timer = setInterval(() => this.tick(), CHECK_INTERVAL_MS);
+      this.pump();
+      return;
+    }
+    await this.startKafka();
+  }
+
+  /**
+   * Replay from the fan-out's replay buffer, in publish order, at the client's pace; when every published
+   * record has been considered the client joins the live feed (same event loop: nothing in between).
+   * If the client is so slow that the buffer evicts what it has not had yet, continue from Kafka.
+   */
+  private pump(): void {
+    this.pumpTimer = null;
+    const replay = this.fanout.replay;
+    if (this.done || replay === null) return;
+    const c = this.client;
+    if (c.closed) {
+      this.finish();
+      return;
+    }
+    const now = Date.now();
+    while (this.nextSeq < replay.nextSeq) {
+      if (!c.hasRoom()) {
+        this.pumpTimer = setTimeout(() => this.pump(), 10);
+        return;
+      }
+      const rec = replay.get(this.nextSeq);
+      if (rec === undefined) {
+        this.fromMemory = false;
+        void this.startKafka();
+        return;
+      }
+      this.nextSeq++;
+      if (rec.offset < (this.position.get(rec.partition) ?? 0)) continue;
+      this.position.set(rec.partition, rec.offset + 1);
+      if (c.filter !== null) {
+        if (rec.keys === null) rec.keys = entryKeys(rec.entry);
+        if (!c.filter.matches(rec.keys)) continue;
+      }
+      const frame = this.fanout.replayFrame(rec, c.format, c.transport);
+      if (frame === null) continue;
+      c.deliver(frame, now);
+      this.lastSent = now;
+      this.replayed++;
+    }
+    c.minOffsets = null;
+    this.fanout.add(c);
+    this.observer.caughtUp(c, this.replayed, Date.now() - this.startedAt, "memory");
+    this.finish();
+  }
+
+  private async startKafka(): Promise<void> {
     try {
       this.startHigh = await this.source.highWatermarks();
       for (const p of this.startHigh.keys()) if (!this.position.has(p)) this.position.set(p, 0);
@@ -65,7 +126,7 @@ export class ResumeSession {
         () => this.done || this.client.hasRoom(),
       );
       if (this.done) await this.reader.stop();
-      else this.timer = setInterval(() => this.tick(), CHECK_INTERVAL_MS);
+      else this.timer ??= setInterval(() => this.tick(), CHECK_INTERVAL_MS);
     } catch (err) {
       this.finish();
       this.observer.failed(this.client, err);
@@ -105,7 +166,7 @@ export class ResumeSession {
       this.finish();
       return;
     }
-    if (this.checkCaughtUp()) return;
+    if (!this.fromMemory && this.checkCaughtUp()) return;
     const now = Date.now();
     this.client.sweep(now);
     if (now - this.lastSent >= this.heartbeatMs) {
@@ -128,7 +189,7 @@ export class ResumeSession {
     }
     this.client.minOffsets = new Map(this.position);
     if (!this.client.closed) this.fanout.add(this.client);
-    this.observer.caughtUp(this.client, this.replayed, Date.now() - this.startedAt);
+    this.observer.caughtUp(this.client, this.replayed, Date.now() - this.startedAt, "kafka");
     this.finish();
     return true;
   }
@@ -137,6 +198,8 @@ export class ResumeSession {
     this.done = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.pumpTimer = null;
     const r = this.reader;
     this.reader = null;
     if (r) void r.stop();

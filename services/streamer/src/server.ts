@@ -117,6 +117,7 @@ export class StreamerServer {
         },
       },
       opts.settings.streamer.latest_size,
+      opts.settings.streamer.replay_buffer_size,
     );
     this.clientEvents = {
       dropped: (c, n) => drops[c.format].inc(n),
@@ -161,6 +162,7 @@ export class StreamerServer {
         this.fanout.publish(r.entry, r.partition, r.offset, Date.now());
       },
       () => this.fanout.position,
+      (floor) => this.fanout.setFloor(floor),
     );
   }
 
@@ -578,12 +580,12 @@ export class StreamerServer {
         source,
         heartbeatMs: this.settings.streamer.heartbeat_interval_secs * 1000,
         observer: {
-          caughtUp: (_c, replayed, ms) => {
+          caughtUp: (_c, replayed, ms, from) => {
             release();
             conn.resume = null;
-            this.metrics.resumes.inc({ outcome: "caught_up" });
+            this.metrics.resumes.inc({ outcome: from === "memory" ? "caught_up_memory" : "caught_up_kafka" });
             this.metrics.replayed.inc(replayed);
-            this.log.debug({ replayed, ms }, "resumed client caught up with the live feed");
+            this.log.debug({ replayed, ms, from }, "resumed client caught up with the live feed");
           },
           failed: (_c, err) => {
             release();

@@ -86,33 +86,47 @@ it("slow client: dropped notice, then close 4008; the fast client misses nothing
   await sleep(100);
 });
 
-it("a resuming client is paced by its buffer: nothing dropped while it catches up slowly", async () => {
-  const first = sseCollect(`${s.url}/sse?stream=full`);
-  await first.status;
-  await sleep(200);
-  await topic.produce(entrySeries(10, 4_100_000_000));
-  await waitFor(() => first.certs().length >= 10, 20_000, "first 10");
-  const cursor = first.lastId() as string;
-  first.close();
-  const away = entrySeries(1500, 4_200_000_000); // ~12 MB of full messages, 50x the client's buffer
-  await topic.produce(away);
-  const resumed = wsCollect(`${s.wsUrl}/full-stream?since=${cursor}`);
-  await resumed.opened;
-  // biome-ignore lint/suspicious/noExplicitAny: reach the client's TCP socket to read slowly
-  const sock = (resumed.ws as any)._socket as Socket;
-  sock.pause();
-  await sleep(3000); // longer than slow_client_grace_ms: a reader that did not wait would get the client dropped
-  sock.resume();
-  const live = entrySeries(10, 4_300_000_000);
-  await waitFor(() => resumed.certs().length >= away.length, 60_000, "resumed client caught up");
-  await topic.produce(live);
-  const want = [...away, ...live].map((e) => e.index);
-  await waitFor(
-    () => want.every((i) => resumed.certs().some((m) => m.data.cert_index === i)),
-    30_000,
-    "every record, then the live ones",
-  );
-  expect(resumed.messages.some((m) => m.message_type === "dropped")).toBe(false);
-  expect(resumed.ws.readyState).toBe(1);
-  resumed.ws.close();
-});
+for (const via of ["replay buffer", "Kafka reader"] as const) {
+  it(`a resuming client is paced by its buffer (${via}): nothing dropped while it catches up slowly`, async () => {
+    const r =
+      via === "replay buffer"
+        ? s
+        : await startStreamer(topic.topic, {
+            streamer: { client_buffer_bytes: LIMIT, slow_client_grace_ms: 2000, replay_buffer_size: 0 },
+          });
+    const base = via === "replay buffer" ? 4_100_000_000 : 4_500_000_000;
+    try {
+      const first = sseCollect(`${r.url}/sse?stream=full`);
+      await first.status;
+      await sleep(200);
+      await topic.produce(entrySeries(30, base));
+      await waitFor(() => first.certs().length >= 30, 20_000, "first 30");
+      const cursor = first.lastId() as string;
+      first.close();
+      const away = entrySeries(1500, base + 100_000); // ~12 MB of full messages, 50x the client's buffer
+      await topic.produce(away);
+      await sleep(500);
+      const resumed = wsCollect(`${r.wsUrl}/full-stream?since=${cursor}`);
+      await resumed.opened;
+      // biome-ignore lint/suspicious/noExplicitAny: reach the client's TCP socket to read slowly
+      const sock = (resumed.ws as any)._socket as Socket;
+      sock.pause();
+      await sleep(3000); // longer than slow_client_grace_ms: a replay that did not wait would get the client dropped
+      sock.resume();
+      const live = entrySeries(10, base + 200_000);
+      await waitFor(() => resumed.certs().length >= away.length, 60_000, "resumed client caught up");
+      await topic.produce(live);
+      const want = [...away, ...live].map((e) => e.index);
+      await waitFor(
+        () => want.every((i) => resumed.certs().some((m) => m.data.cert_index === i)),
+        30_000,
+        "every record, then the live ones",
+      );
+      expect(resumed.messages.some((m) => m.message_type === "dropped")).toBe(false);
+      expect(resumed.ws.readyState).toBe(1);
+      resumed.ws.close();
+    } finally {
+      if (r !== s) await r.stop();
+    }
+  });
+}

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { decodeCursor } from "../src/cursor.ts";
+import { streamerMetrics } from "../src/metrics.ts";
 import { certstreamPython, type Msg, sseCollect, wsCollect } from "./clients.ts";
 import {
   CertsTopic,
@@ -39,7 +40,8 @@ function fresh(n: number) {
 
 beforeAll(async () => {
   topic = await CertsTopic.create(3);
-  s = await startStreamer(topic.topic, { streamer: { heartbeat_interval_secs: 1 } });
+  // No replay buffer here: resumes below go through a Kafka reader (replay-buffer resumes are tested apart).
+  s = await startStreamer(topic.topic, { streamer: { heartbeat_interval_secs: 1, replay_buffer_size: 0 } });
 });
 afterAll(async () => {
   await s?.stop();
@@ -167,6 +169,57 @@ describe("SSE", () => {
     // no duplicates across the switch from the resume reader to the live feed
     expect(got.length).toBe(new Set(got).size);
     second.close();
+  });
+});
+
+describe("resume from the replay buffer", () => {
+  it("a recent cursor is served from memory, an older one falls back to Kafka; no gap either way", async () => {
+    const m = await startStreamer(topic.topic, {
+      streamer: { heartbeat_interval_secs: 1, replay_buffer_size: 50 },
+    });
+    try {
+      const outcomes = async () => {
+        const v = (await streamerMetrics.resumes.get()).values;
+        const get = (o: string) => v.find((x) => x.labels.outcome === o)?.value ?? 0;
+        return { memory: get("caught_up_memory"), kafka: get("caught_up_kafka") };
+      };
+      for (const [away, via] of [
+        [20, "memory"],
+        [120, "kafka"],
+      ] as const) {
+        const first = sseCollect(`${m.url}/sse?stream=lite`);
+        await first.status;
+        await sleep(200);
+        await topic.produce(fresh(30)); // enough for every partition to have records since this replica started
+        await waitFor(() => first.certs().length >= 30, 20_000, "first 30");
+        const lastId = first.lastId() as string;
+        first.close();
+        const missed = fresh(away);
+        await topic.produce(missed);
+        await sleep(500); // let the live feed of this replica read them
+        const before = await outcomes();
+        const second = sseCollect(`${m.url}/sse?stream=lite`, { "last-event-id": lastId });
+        expect(await second.status).toBe(200);
+        await sleep(300);
+        const live = fresh(5);
+        await topic.produce(live);
+        const want = [...missed, ...live].map((e) => e.index);
+        await waitFor(
+          () => want.every((i) => second.certs().some((e) => e.data.data.cert_index === i)),
+          30_000,
+          `resume via ${via} complete`,
+        );
+        const got = second.certs().map((e) => e.data.data.cert_index);
+        expect(got.length).toBe(new Set(got).size);
+        const after = await outcomes();
+        expect(after[via] - before[via]).toBe(1);
+        // the ids of replayed events are cursors too: resuming from one of them works
+        expect(() => decodeCursor(second.lastId() as string)).not.toThrow();
+        second.close();
+      }
+    } finally {
+      await m.stop();
+    }
   });
 });
 

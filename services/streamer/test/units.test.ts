@@ -6,6 +6,7 @@ import { CursorError, decodeCursor, encodeCursor, parseSince } from "../src/curs
 import { entryKeys } from "../src/fanout.ts";
 import { ClientFilter, FilterError } from "../src/filters.ts";
 import { sseEvent, wsTextFrame } from "../src/frames.ts";
+import { ReplayBuffer } from "../src/replay-buffer.ts";
 import { streamerSettings } from "../src/settings.ts";
 import { realEntries } from "./harness.ts";
 
@@ -218,5 +219,73 @@ describe("access", () => {
     a.update({ ...settings, auth: { ...settings.auth, tokens: ["new"] } });
     expect(a.checkAuth({ "x-api-key": "s3cret" }, null)?.status).toBe(401);
     expect(a.checkAuth({ "x-api-key": "new" }, null)).toBeNull();
+  });
+});
+
+describe("replay buffer", () => {
+  const entry = realEntries()[0];
+  const rec = (partition: number, offset: number) => ({
+    partition,
+    offset,
+    entry,
+    cursor: "",
+    keys: null,
+    frames: new Map<string, Buffer>(),
+  });
+  it("covers a cursor only while every later record is still held", () => {
+    const rb = new ReplayBuffer(4);
+    rb.push(rec(0, 10));
+    rb.push(rec(1, 5));
+    rb.push(rec(0, 11));
+    const live = new Map([
+      [0, 12],
+      [1, 6],
+    ]);
+    expect(
+      rb.covers(
+        new Map([
+          [0, 10],
+          [1, 5],
+        ]),
+        live,
+      ),
+    ).toBe(true);
+    expect(
+      rb.covers(
+        new Map([
+          [0, 9],
+          [1, 5],
+        ]),
+        live,
+      ),
+    ).toBe(false); // offset 9 was never seen here
+    expect(rb.covers(new Map([[0, 10]]), live)).toBe(false); // partition 1 unknown to the cursor
+    rb.push(rec(1, 6));
+    rb.push(rec(0, 12)); // evicts (0, 10)
+    expect(rb.get(0)).toBeUndefined();
+    expect(rb.get(4)?.offset).toBe(12);
+    expect(rb.oldestSeq()).toBe(1);
+    const live2 = new Map([
+      [0, 13],
+      [1, 7],
+    ]);
+    expect(
+      rb.covers(
+        new Map([
+          [0, 10],
+          [1, 5],
+        ]),
+        live2,
+      ),
+    ).toBe(false);
+    expect(
+      rb.covers(
+        new Map([
+          [0, 11],
+          [1, 5],
+        ]),
+        live2,
+      ),
+    ).toBe(true);
   });
 });

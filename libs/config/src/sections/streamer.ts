@@ -41,6 +41,11 @@ export const streamer = section({
    * fewer syscalls per delivery at the price of this much added latency.
    */
   write_coalesce_ms: int(25, { min: 0, max: 1000 }),
-  /** Resumes (each a temporary Kafka reader) in progress at once; more get 503 and retry. */
+  /**
+   * Recent certificates kept in memory so that a resume from a recent cursor (a client whose replica just died)
+   * needs no Kafka reader; 0 = off. Memory: about this many entries plus their frames for the formats in use.
+   */
+  replay_buffer_size: int(2000, { min: 0, max: 1_000_000 }),
+  /** Resumes from Kafka (each a temporary Kafka reader) in progress at once; more get 503 and retry. */
   resume_max_concurrent: int(32, { min: 1 }),
 });
