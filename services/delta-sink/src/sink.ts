@@ -336,7 +336,9 @@ export class DeltaSink {
         if (!msg.value) throw Object.assign(new Error("record has no value"), { kind: "parse" });
         entry = await this.o.decoder.decode(msg.value);
       } catch (err) {
-        const kind = (err as { kind?: string }).kind ?? failureKind(err);
+        const found = (err as { kind?: string }).kind ?? failureKind(err);
+        // A decode failure that is not about reaching the registry is a bad record (framing, Avro body).
+        const kind = found === "unknown" ? "schema" : found;
         if (TRANSIENT_KINDS.has(kind)) {
           this.log.warn(
             { topic: batch.topic, partition: batch.partition, offset: msg.offset, kind, err: String(err) },

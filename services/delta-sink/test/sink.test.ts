@@ -230,4 +230,35 @@ describe("delta-sink against the real broker and registry", () => {
     ]);
     expect(await metric("certstream_delta_write_errors_total", { kind: "storage" })).toBeGreaterThan(0);
   }, 180_000);
+
+  it("counts and skips an undecodable record; the partition's txn still moves past it", async () => {
+    const topics = await createTopics(kafka, 1);
+    await producer.connect([topics.entries, topics.backfill]);
+    const tablePath = join(dir, "undecodable");
+    const good = syntheticEntries(50, { start: 0 });
+    await producer.send(topics.entries, good.slice(0, 25));
+    const raw = kafka.producer();
+    await raw.connect();
+    await raw.send({
+      topic: topics.entries,
+      messages: [{ key: "k", value: Buffer.from("not avro, no magic byte") }],
+    });
+    await raw.disconnect();
+    await producer.send(topics.entries, good.slice(25));
+    const rejectedBefore = await metric("certstream_delta_records_rejected_total");
+    const s = sink({
+      kafka,
+      tablePath,
+      topics: [topics.entries, topics.backfill],
+      groupId: uniqueName("dsink-bad"),
+    });
+    void s.start();
+    await waitCaughtUp(kafka, tablePath, [topics.entries], APP);
+    await s.stop();
+    expect((await metric("certstream_delta_records_rejected_total")) - rejectedBefore).toBe(1);
+    expect(
+      await metric("certstream_delta_records_rejected_total", { kind: "schema" }),
+    ).toBeGreaterThanOrEqual(1);
+    expectExactly(await tableKeyCounts(tablePath), good);
+  }, 120_000);
 });
