@@ -389,26 +389,34 @@ export interface LogIndices {
   hole_count: number;
 }
 
+/**
+ * Runs test/table_check.py. Python deltalake has been seen to abort natively ("terminate called without an active
+ * exception") under heavy load; such a crash is retried once, with the error kept if it happens again.
+ */
+async function tableCheck(args: string[]): Promise<unknown> {
+  const script = join(repoRoot, "services/backfill/test/table_check.py");
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const { stdout } = await run(pythonBin(), [script, ...args], { maxBuffer: 64 * 1024 * 1024 });
+      return JSON.parse(stdout);
+    } catch (err) {
+      if (attempt >= 1 || !String((err as Error).message).includes("terminate called")) throw err;
+    }
+  }
+}
+
 export async function pythonIndices(tablePath: string): Promise<Record<string, LogIndices>> {
-  const { stdout } = await run(
-    pythonBin(),
-    [join(repoRoot, "services/backfill/test/table_check.py"), "indices", tablePath],
-    {
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  return JSON.parse(stdout) as Record<string, LogIndices>;
+  return (await tableCheck(["indices", tablePath])) as Record<string, LogIndices>;
 }
 
 export async function pythonSchema(
   tablePath: string,
 ): Promise<{ partition_columns: string[]; columns: string[]; protocol: number[] }> {
-  const { stdout } = await run(pythonBin(), [
-    join(repoRoot, "services/backfill/test/table_check.py"),
-    "schema",
-    tablePath,
-  ]);
-  return JSON.parse(stdout);
+  return (await tableCheck(["schema", tablePath])) as {
+    partition_columns: string[];
+    columns: string[];
+    protocol: number[];
+  };
 }
 
 export async function pythonCompare(
@@ -416,12 +424,12 @@ export async function pythonCompare(
   b: string,
   logId: string,
 ): Promise<{ a_rows: number; b_rows: number; compared: number; mismatches: unknown[] }> {
-  const { stdout } = await run(
-    pythonBin(),
-    [join(repoRoot, "services/backfill/test/table_check.py"), "compare", a, b, logId],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  return JSON.parse(stdout);
+  return (await tableCheck(["compare", a, b, logId])) as {
+    a_rows: number;
+    b_rows: number;
+    compared: number;
+    mismatches: unknown[];
+  };
 }
 
 /** Indices of [0, size) kept in the partial stream: everything except the holes. */
