@@ -26,6 +26,13 @@ export interface HealthSnapshot {
 
 export type HealthListener = (snapshot: HealthSnapshot) => void;
 
+/** HealthStates created in this process (registerMetricsRoute bridges probes only when there is none). */
+let healthStates = 0;
+
+export function healthStateCount(): number {
+  return healthStates;
+}
+
 export class HealthState {
   readonly #logger: MetricsLogger;
   readonly #service: string;
@@ -40,6 +47,7 @@ export class HealthState {
   constructor(opts: { logger: MetricsLogger; service?: string }) {
     this.#logger = opts.logger;
     this.#service = opts.service ?? metricsService();
+    healthStates++;
     this.#publish();
   }
 

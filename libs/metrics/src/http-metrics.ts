@@ -3,7 +3,11 @@
 // requests that match no route are counted under route="unmatched".
 import type { FastifyInstance } from "fastify";
 import { REQUEST_BUCKETS } from "./buckets.ts";
-import { counter, histogram, renderMetrics } from "./registry.ts";
+import { healthStateCount, healthStatus } from "./health.ts";
+import { counter, histogram, metricsService, renderMetrics } from "./registry.ts";
+
+/** Marks the scrape-time probe requests of registerMetricsRoute so they are not counted as traffic. */
+const INTERNAL_HEADER = "x-certstream-internal";
 
 export const httpRequests = counter({
   name: "certstream_http_requests_total",
@@ -32,6 +36,7 @@ export interface HttpMetricsOptions {
 export function registerHttpMetrics(app: FastifyInstance, opts: HttpMetricsOptions = {}): void {
   const ignore = new Set(opts.ignoreRoutes ?? []);
   app.addHook("onResponse", async (request, reply) => {
+    if (request.headers[INTERNAL_HEADER] !== undefined) return;
     const route = request.routeOptions.url ?? "unmatched";
     if (ignore.has(route)) return;
     const method = KNOWN_METHODS.has(request.method) ? request.method : "OTHER";
@@ -41,9 +46,43 @@ export function registerHttpMetrics(app: FastifyInstance, opts: HttpMetricsOptio
   });
 }
 
+export interface MetricsRouteOptions {
+  /**
+   * When the process has no HealthState, set certstream_health_status{service} at each scrape from what the
+   * app's own probes answer (`livePath` and `readyPath`: 2xx = ok; a JSON body with `"status":"degraded"`
+   * on a 2xx readiness answer = 0.5). Default true; the probes must exist as routes of `app`.
+   */
+  healthFromProbes?: boolean;
+  livePath?: string;
+  readyPath?: string;
+}
+
+async function probeHealth(app: FastifyInstance, livePath: string, readyPath: string): Promise<void> {
+  const headers = { [INTERNAL_HEADER]: "health" };
+  const live = app.hasRoute({ method: "GET", url: livePath })
+    ? (await app.inject({ method: "GET", url: livePath, headers })).statusCode < 300
+    : true;
+  const ready = await app.inject({ method: "GET", url: readyPath, headers });
+  let value = live && ready.statusCode < 300 ? 1 : 0;
+  if (value === 1 && /"status"\s*:\s*"degraded"/.test(ready.body)) value = 0.5;
+  healthStatus.set({ service: metricsService() }, value);
+}
+
 /** Serves the process registry at `path` on an existing fastify app (the streamer's `/metrics`). */
-export function registerMetricsRoute(app: FastifyInstance, path = "/metrics"): void {
+export function registerMetricsRoute(
+  app: FastifyInstance,
+  path = "/metrics",
+  opts: MetricsRouteOptions = {},
+): void {
+  const livePath = opts.livePath ?? "/health";
+  const readyPath = opts.readyPath ?? "/health/ready";
   app.get(path, async (_request, reply) => {
+    if (
+      (opts.healthFromProbes ?? true) &&
+      healthStateCount() === 0 &&
+      app.hasRoute({ method: "GET", url: readyPath })
+    )
+      await probeHealth(app, livePath, readyPath);
     const { contentType, body } = await renderMetrics();
     return reply.header("content-type", contentType).send(body);
   });

@@ -27,12 +27,14 @@ export {
   type HealthListener,
   type HealthSnapshot,
   HealthState,
+  healthStateCount,
   healthStatus,
 } from "./health.ts";
 export {
   type HttpMetricsOptions,
   httpRequestDuration,
   httpRequests,
+  type MetricsRouteOptions,
   registerHttpMetrics,
   registerMetricsRoute,
 } from "./http-metrics.ts";
