@@ -12,6 +12,7 @@ import type { Logger } from "@certstream/log";
 import type { CertificateEntry } from "@certstream/schema";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Position } from "./cursor.ts";
+import { streamerMetrics } from "./metrics.ts";
 
 export interface CertsRecord {
   partition: number;
@@ -27,7 +28,7 @@ export interface CertsSourceOptions {
   topic: string;
   clientId: string;
   logger: Logger;
-  /** Called for a record that cannot be decoded (it is skipped). */
+  /** Called for a record that cannot be decoded (it is skipped; already logged and counted). */
   onDecodeError?: (partition: number, offset: number, err: unknown) => void;
 }
 
@@ -194,6 +195,15 @@ export class CertsSource {
     await this.admin?.disconnect().catch(() => {});
   }
 
+  private decodeError(partition: number, offset: number, err: unknown): void {
+    streamerMetrics.errors.inc({ kind: "decode" });
+    this.opts.logger.warn(
+      { err, topic: this.opts.topic, partition, offset },
+      "record does not decode as CertificateEntry; skipped",
+    );
+    this.opts.onDecodeError?.(partition, offset, err);
+  }
+
   private requireAdmin(): Admin {
     if (!this.admin) throw new Error("CertsSource not started");
     return this.admin;
@@ -216,11 +226,27 @@ export class CertsSource {
       }
       const offset = Number(m.offset);
       let entry: CertificateEntry | null = null;
-      try {
-        if (m.value === null) throw new Error("record without a value");
-        entry = await this.codec.decode(m.value);
-      } catch (err) {
-        this.opts.onDecodeError?.(partition, offset, err);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (m.value === null) throw new Error("record without a value");
+          entry = await this.codec.decode(m.value);
+          break;
+        } catch (err) {
+          if (!registryUnavailable(err)) {
+            // bad record (not registry-framed, unknown schema id, Avro that does not decode): counted, skipped
+            this.decodeError(partition, offset, err);
+            break;
+          }
+          // The registry is down or failing: wait for it (the stream stalls, lag shows it) rather than skip.
+          if (attempt === 1 || attempt % 10 === 0)
+            this.opts.logger.warn(
+              { err, partition, offset, attempt },
+              "schema registry unavailable while decoding; retrying the record",
+            );
+          await new Promise((r) => setTimeout(r, Math.min(5000, 200 * attempt)));
+          await b.heartbeat();
+          if (stopped() || !b.isRunning()) return;
+        }
       }
       if (entry !== null && !stopped())
         onRecord({ partition, offset, timestampMs: Number(m.timestamp), entry });
@@ -228,4 +254,19 @@ export class CertsSource {
     }
     await b.heartbeat();
   }
+}
+
+/**
+ * A registry failure that may pass (connection refused, timeout, 5xx), as opposed to a record that will never
+ * decode. The registry client reports network failures as ResponseError with status 400 and the socket error in
+ * the message; a schema id that does not exist is a 404.
+ */
+function registryUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error) || err.name !== "ResponseError") return false;
+  const status = (err as Error & { status?: number }).status ?? 0;
+  if (status >= 500) return true;
+  return (
+    status === 400 &&
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|timeout/i.test(err.message)
+  );
 }
