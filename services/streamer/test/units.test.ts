@@ -289,3 +289,26 @@ describe("replay buffer", () => {
     ).toBe(true);
   });
 });
+
+describe("readiness without Kafka", () => {
+  it("/health is 200 but /health/ready is 503 until the live reader has its partitions", async () => {
+    const { StreamerServer } = await import("../src/server.ts");
+    const { log } = await import("./harness.ts");
+    const server = new StreamerServer({
+      settings: streamerSettings({ host: "127.0.0.1", port: 0 }),
+      logger: log,
+      source: null,
+    });
+    const port = await server.listen();
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: "not_ready" });
+      // a resume cannot be served without Kafka: refused with a reason, not hung
+      expect((await fetch(`http://127.0.0.1:${port}/sse?since=1700000000`)).status).toBe(503);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
