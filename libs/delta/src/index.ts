@@ -58,3 +58,5 @@ export type {
   ScanOptions,
 } from "./table.ts";
 export { DeltaTable } from "./table.ts";
+export type { VacuumOptions, VacuumResult } from "./vacuum.ts";
+export { vacuum } from "./vacuum.ts";

@@ -275,3 +275,26 @@ describe("optimize while writers append", () => {
     ).toHaveLength(5);
   });
 });
+
+describe("vacuum", () => {
+  it("deletes unreferenced data files past the retention, keeps live and recent ones", async () => {
+    const { vacuum } = await import("../src/index.ts");
+    const { utimes, writeFile: wf } = await import("node:fs/promises");
+    const storage = new LocalStorage(dir);
+    const t = await DeltaTable.openOrCreate(storage, create);
+    for (let i = 0; i < 3; i++) await t.append(syntheticEntries(10, { start: i * 10 }).map((e) => toRow(e)));
+    await optimize(t);
+    // An orphan as a killed writer leaves it, old, and a fresh one (a commit may be in flight).
+    await wf(join(dir, "seen_date=2026-05-20", "part-00000-orphan-old-c000.zstd.parquet"), "x");
+    await wf(join(dir, "seen_date=2026-05-20", "part-00000-orphan-new-c000.zstd.parquet"), "x");
+    const old = new Date(Date.now() - 10 * 24 * 3600 * 1000);
+    for (const f of await readdir(join(dir, "seen_date=2026-05-20"))) {
+      if (!f.includes("orphan-new")) await utimes(join(dir, "seen_date=2026-05-20", f), old, old);
+    }
+    const res = await vacuum(t);
+    expect(res.deleted.sort()).toHaveLength(4); // 3 compacted-away files + the old orphan
+    const left = await readdir(join(dir, "seen_date=2026-05-20"));
+    expect(left.filter((f) => f.endsWith(".parquet"))).toHaveLength(2);
+    expect(await (await DeltaTable.open(storage)).rows({ columns: ["cert_index"] })).toHaveLength(30);
+  });
+});

@@ -1,3 +1,8 @@
-export { type OptimizeCommandOptions, parseOptimizeArgs, runOptimize } from "./optimize-command.ts";
+export {
+  type OptimizeCommandOptions,
+  parseOptimizeArgs,
+  runOptimize,
+  runVacuum,
+} from "./optimize-command.ts";
 export { buildHttp, type DeltaSinkService, startDeltaSinkService } from "./service.ts";
 export { DeltaSink, type DeltaSinkOptions, type EntryDecoder } from "./sink.ts";

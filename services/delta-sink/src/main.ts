@@ -1,9 +1,10 @@
 // The delta-sink process: `main.ts [--config file]` runs the sink; `main.ts optimize [--before YYYY-MM-DD]
-// [--target-mb N]` compacts closed date partitions and exits (safe while sinks run).
+// [--target-mb N]` compacts closed date partitions and exits (safe while sinks run); `main.ts vacuum
+// [--retention-hours N] [--dry-run]` deletes unreferenced data files older than the retention.
 import { startupConfig } from "@certstream/config";
 import { createLogger } from "@certstream/log";
 import { initMetrics, installPanicHandlers } from "@certstream/metrics";
-import { parseOptimizeArgs, runOptimize } from "./optimize-command.ts";
+import { parseOptimizeArgs, runOptimize, runVacuum } from "./optimize-command.ts";
 import { startDeltaSinkService } from "./service.ts";
 
 const { config } = startupConfig("delta-sink");
@@ -18,6 +19,17 @@ if (process.argv.slice(2).includes("optimize")) {
     process.exit(0);
   } catch (err) {
     logger.fatal({ err: String(err) }, "optimize failed");
+    process.exit(1);
+  }
+}
+
+if (process.argv.slice(2).includes("vacuum")) {
+  try {
+    const result = await runVacuum(config, logger, process.argv.slice(2));
+    process.stdout.write(`${JSON.stringify({ deleted: result.deleted.length, bytes: result.bytes })}\n`);
+    process.exit(0);
+  } catch (err) {
+    logger.fatal({ err: String(err) }, "vacuum failed");
     process.exit(1);
   }
 }

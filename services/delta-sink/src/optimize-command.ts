@@ -5,6 +5,8 @@ import {
   LocalStorage,
   type OptimizeResult,
   optimize,
+  type VacuumResult,
+  vacuum,
 } from "@certstream/delta";
 import type { Logger } from "@certstream/log";
 import { optimizeFiles } from "./metrics.ts";
@@ -66,5 +68,29 @@ export async function runOptimize(
     },
   });
   logger.info({ ...result, version: table.version }, "optimize: done");
+  return result;
+}
+
+/** `vacuum [--retention-hours N] [--dry-run]`: deletes unreferenced data files older than the retention (default 168 h). */
+export async function runVacuum(
+  config: Config,
+  logger: Logger,
+  argv: readonly string[],
+): Promise<VacuumResult> {
+  const i = argv.indexOf("--retention-hours");
+  const retentionHours = i >= 0 ? Number(argv[i + 1]) : 168;
+  if (!(retentionHours >= 1))
+    throw new Error("--retention-hours wants a number >= 1 (files younger may belong to a commit in flight)");
+  const table = await DeltaTable.open(new LocalStorage(config.delta_sink.table_path));
+  const result = await vacuum(table, { retentionHours, dryRun: argv.includes("--dry-run") });
+  logger.info(
+    {
+      table: config.delta_sink.table_path,
+      deleted: result.deleted.length,
+      bytes: result.bytes,
+      dry_run: argv.includes("--dry-run"),
+    },
+    "vacuum: done",
+  );
   return result;
 }
