@@ -4,7 +4,8 @@
 // logs' first entries, and a real Prometheus (Debian's, 1 s scrapes) scrapes all four. Then:
 //  - each service's /metrics has the shared metrics and its own, with the declared type and label set;
 //  - every Grafana dashboard query returns data, except those over counters that only move on failures.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +19,35 @@ import { scrape, waitFor } from "./poll.ts";
 import { freePort, type PrometheusProcess, startPrometheus } from "./prometheus-process.ts";
 import { ServiceProcess } from "./service-process.ts";
 import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "./stack.ts";
+import { makeTestPki, type TestPki } from "./tls-certs.ts";
+
+/** GET over TLS with an optional client certificate; resolves the status or the refusal. */
+function tlsGet(
+  url: string,
+  ca: string,
+  client?: { cert: string; key: string },
+): Promise<{ status?: number; body?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca: readFileSync(ca),
+        ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
+        agent: false,
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (d) => {
+          body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode, body }));
+        res.on("error", (e) => resolve({ error: e.message }));
+      },
+    );
+    req.on("error", (e) => resolve({ error: e.message }));
+    req.end();
+  });
+}
 
 /** Counters and gauges that stay empty on a healthy short run: they only move on failures or rare events. */
 const ONLY_ON_FAILURE = new Set([
@@ -111,8 +141,8 @@ describe("observability end to end", () => {
   const procs = new Map<Service, ServiceProcess>();
   /** Exit codes of the services that have exited (a service still running has none). */
   const exitCodes = new Map<Service, number | null>();
-  const launch = (s: Service, args: string[]): ServiceProcess => {
-    const p = new ServiceProcess(s, args, join(dir, `${s}.log`)).start();
+  const launch = (s: Service, args: string[], env: Record<string, string> = {}): ServiceProcess => {
+    const p = new ServiceProcess(s, args, join(dir, `${s}.log`)).start(env);
     procs.set(s, p);
     void p.exited.then((code) => exitCodes.set(s, code));
     return p;
@@ -121,6 +151,8 @@ describe("observability end to end", () => {
   const metricsUrl = (s: Service) => `http://127.0.0.1:${ports.get(s)}/metrics`;
   const expositions = new Map<Service, string>();
   let prom: PrometheusProcess;
+  let pki: TestPki;
+  let mtlsPort = 0;
   let configPath: string;
   const clients: WebSocket[] = [];
   const received: string[] = [];
@@ -128,6 +160,8 @@ describe("observability end to end", () => {
   beforeAll(async () => {
     await standin.start();
     for (const s of SERVICES) ports.set(s, await freePort());
+    pki = makeTestPki();
+    mtlsPort = await freePort();
     const logs = (kind: "rfc" | "static") =>
       [...standin.logs.values()]
         .filter((l) => (kind === "rfc" ? l.kind !== "static" : l.kind === "static"))
@@ -203,7 +237,19 @@ describe("observability end to end", () => {
       SERVICES.map((s) => ({ job: s, targets: [`127.0.0.1:${ports.get(s)}`] })),
       { ruleFiles: [join(repoRoot, "infra/prometheus/alerts.yml")] },
     );
-    for (const s of ["ingester", "delta-sink", "streamer"] as const) launch(s, ["--config", configPath]);
+    // The streamer also serves /metrics on a dedicated mTLS listener (seed 003), configured by env overrides.
+    const mtlsEnv: Record<string, string> = {
+      CERTSTREAM_METRICS_ENABLED: "true",
+      CERTSTREAM_METRICS_HOST: "127.0.0.1",
+      CERTSTREAM_METRICS_PORT: String(mtlsPort),
+      CERTSTREAM_METRICS_TLS_ENABLED: "true",
+      CERTSTREAM_METRICS_TLS_CERT_PATH: pki.serverCert,
+      CERTSTREAM_METRICS_TLS_KEY_PATH: pki.serverKey,
+      CERTSTREAM_METRICS_TLS_CA_PATH: pki.ca,
+      CERTSTREAM_METRICS_TLS_REQUIRE_MTLS: "true",
+    };
+    for (const s of ["ingester", "delta-sink", "streamer"] as const)
+      launch(s, ["--config", configPath], s === "streamer" ? mtlsEnv : {});
     for (const s of ["ingester", "delta-sink", "streamer"] as const) {
       const p = procs.get(s) as ServiceProcess;
       await waitFor(
@@ -265,7 +311,17 @@ describe("observability end to end", () => {
     await prom?.stop();
     await standin.stop();
     rmSync(dir, { recursive: true, force: true });
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
   }, 60_000);
+
+  it("the streamer's dedicated mTLS metrics listener serves a trusted client and refuses others", async () => {
+    const url = `https://127.0.0.1:${mtlsPort}/metrics`;
+    const ok = await tlsGet(url, pki.ca, { cert: pki.clientCert, key: pki.clientKey });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain('certstream_build_info{version="dev",service="streamer"');
+    expect((await tlsGet(url, pki.ca)).status).toBeUndefined();
+    expect((await tlsGet(url, pki.ca, { cert: pki.rogueCert, key: pki.rogueKey })).status).toBeUndefined();
+  });
 
   for (const service of SERVICES) {
     it(`${service}: /metrics has the shared metrics and its own with declared types and labels`, () => {

@@ -64,4 +64,4 @@ export {
   renderMetrics,
   setBuildInfo,
 } from "./registry.ts";
-export { initMetrics } from "./service-init.ts";
+export { initMetrics, metricsListener, type ServiceMetricsOptions } from "./service-init.ts";

@@ -41,6 +41,8 @@ export interface MetricsServer {
   url: string;
   port: number;
   close(): Promise<void>;
+  /** Do not keep the process alive for this listener alone. */
+  unref(): void;
 }
 
 export class MetricsTlsConfigError extends Error {
@@ -194,6 +196,9 @@ export async function startMetricsServer(config: MetricsServerConfig): Promise<M
   return {
     url,
     port,
+    unref: () => {
+      server.unref();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -207,7 +212,13 @@ export interface MetricsSection {
   enabled: boolean;
   host: string;
   port: number;
-  tls: { enabled: boolean; cert_path?: string; key_path?: string; ca_path?: string; require_mtls: boolean };
+  tls: {
+    enabled: boolean;
+    cert_path?: string | null;
+    key_path?: string | null;
+    ca_path?: string | null;
+    require_mtls: boolean;
+  };
 }
 
 /**

@@ -1,9 +1,72 @@
-// What a service's main.ts calls first: build info, the service label, and client instrumentation.
+// What a service's main.ts calls first: build info, the service label, client instrumentation, and the
+// dedicated metrics listener of the `metrics` config section (seed 003: own port, optional mTLS).
+import { loadConfig } from "@certstream/config";
+import { createLogger } from "@certstream/log";
 import { instrumentClientLibraries } from "./client-instrumentation.ts";
+import {
+  loadMetricsTls,
+  type MetricsSection,
+  type MetricsServer,
+  startMetricsServerFromConfig,
+} from "./metrics-server.ts";
 import { type InitMetricsOptions, setBuildInfo } from "./registry.ts";
 
-/** Call once at service start, before creating Kafka or registry clients. */
-export function initMetrics(opts: InitMetricsOptions): void {
+export interface ServiceMetricsOptions extends InitMetricsOptions {
+  /**
+   * The `metrics` section that decides the dedicated listener. Default "auto": read it the way the service
+   * reads its config (`--config` / CERTSTREAM_CONFIG and CERTSTREAM_METRICS_* env vars); a config that does
+   * not load starts no listener (the service itself reports the bad key). `null`: never start one.
+   */
+  metricsConfig?: MetricsSection | "auto" | null;
+}
+
+let listener: Promise<MetricsServer | undefined> = Promise.resolve(undefined);
+
+/** The dedicated metrics listener started by initMetrics, if any (close it on shutdown, or let it be: it is unref'd). */
+export function metricsListener(): Promise<MetricsServer | undefined> {
+  return listener;
+}
+
+function autoSection(): MetricsSection | null {
+  try {
+    return loadConfig({ argv: process.argv, env: process.env }).config.metrics;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Call once at service start, before creating Kafka or registry clients. Throws MetricsTlsConfigError (naming
+ * the `metrics.tls.*` key) when the dedicated listener's TLS files are missing, unreadable or do not match,
+ * so a misconfigured service stops at start with that message.
+ */
+export function initMetrics(opts: ServiceMetricsOptions): void {
   setBuildInfo(opts);
+  listener = Promise.resolve(undefined);
   if (opts.instrumentClients ?? true) instrumentClientLibraries();
+  const section =
+    opts.metricsConfig === undefined || opts.metricsConfig === "auto" ? autoSection() : opts.metricsConfig;
+  if (!section?.enabled) return;
+  if (section.tls.enabled)
+    loadMetricsTls({
+      cert_path: section.tls.cert_path ?? "",
+      key_path: section.tls.key_path ?? "",
+      ...(section.tls.ca_path ? { ca_path: section.tls.ca_path } : {}),
+      require_mtls: section.tls.require_mtls,
+    });
+  const logger = createLogger(opts.service);
+  listener = startMetricsServerFromConfig(section, logger).then(
+    (server) => {
+      server?.unref();
+      return server;
+    },
+    (err: unknown) => {
+      // Listening failed (port taken): /metrics stays on the service port; say so instead of dying.
+      logger.error(
+        { err, host: section.host, port: section.port },
+        "metrics: dedicated listener failed to start; /metrics stays on the service port",
+      );
+      return undefined;
+    },
+  );
 }
