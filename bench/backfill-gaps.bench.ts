@@ -3,8 +3,11 @@
 // 1. stats only: 100 M rows described by Delta file stats, single-log files (answered without reading data).
 // 2. a real Delta table of BENCH_ROWS rows (cert_index + log_id, partitioned by seen_date) written through libs/delta:
 //    a) files holding one log each (stats settle them), b) files mixing every log (the sink's layout: the two
-//    columns of every file are read with projection). Holes are punched at known places and must be found.
+//    columns of every file are read with projection), c) mixed files with a 2 KiB payload column per row (what
+//    as_der and chain weigh in the archive): only the two columns' byte ranges are read. Holes are punched at known
+//    places and must be found.
 // Wall-clock on a shared 2-core machine: check `uptime` first.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,7 +65,13 @@ console.log(
 }
 
 // 2. A real table.
-async function buildTable(dir: string, mixed: boolean): Promise<{ holes: number; writeMs: number }> {
+async function buildTable(
+  dir: string,
+  mixed: boolean,
+  rows: number,
+  payloadBytes: number,
+): Promise<{ holes: number; writeMs: number; bytes: number }> {
+  const payloadField = { name: "payload", type: "binary" as const, nullable: true, metadata: {} };
   const storage = new LocalStorage(dir, { sync: false });
   const table = await DeltaTable.openOrCreate(storage, {
     schema: {
@@ -71,6 +80,7 @@ async function buildTable(dir: string, mixed: boolean): Promise<{ holes: number;
         { name: "cert_index", type: "long", nullable: false, metadata: {} },
         { name: "log_id", type: "string", nullable: false, metadata: {} },
         { name: "seen_date", type: "string", nullable: false, metadata: {} },
+        ...(payloadBytes > 0 ? [payloadField] : []),
       ],
     },
     partitionColumns: ["seen_date"],
@@ -80,15 +90,17 @@ async function buildTable(dir: string, mixed: boolean): Promise<{ holes: number;
     fields: [
       { name: "cert_index", type: "long", nullable: false, metadata: {} },
       { name: "log_id", type: "string", nullable: false, metadata: {} },
+      ...(payloadBytes > 0 ? [payloadField] : []),
     ],
   });
+  let bytes = 0;
   const fileRows = 100_000;
-  const perLog = ROWS / LOGS;
+  const perLog = rows / LOGS;
   const t0 = performance.now();
   let holes = 0;
   let pending: AddAction[] = [];
-  for (let f = 0; f * fileRows < ROWS; f++) {
-    const n = Math.min(fileRows, ROWS - f * fileRows);
+  for (let f = 0; f * fileRows < rows; f++) {
+    const n = Math.min(fileRows, rows - f * fileRows);
     const idx = new Array<number>(n);
     const log = new Array<string>(n);
     let k = 0;
@@ -107,7 +119,10 @@ async function buildTable(dir: string, mixed: boolean): Promise<{ holes: number;
     }
     idx.length = k;
     log.length = k;
-    const written = writer.writeColumns({ cert_index: idx, log_id: log }, k);
+    // The payload stands for what makes real rows a few KB (as_der, chain): incompressible bytes.
+    const payload = payloadBytes > 0 ? Array.from({ length: k }, () => randomBytes(payloadBytes)) : undefined;
+    const written = writer.writeColumns({ cert_index: idx, log_id: log, ...(payload ? { payload } : {}) }, k);
+    bytes += written.bytes.byteLength;
     const path = `seen_date=2026-11-24/part-${String(f).padStart(5, "0")}.zstd.parquet`;
     await storage.put(path, written.bytes);
     pending.push({
@@ -131,13 +146,18 @@ async function buildTable(dir: string, mixed: boolean): Promise<{ holes: number;
       pending.map((add) => ({ add })),
       { operation: "WRITE" },
     );
-  return { holes, writeMs: performance.now() - t0 };
+  return { holes, writeMs: performance.now() - t0, bytes };
 }
 
-for (const mixed of [false, true]) {
+const PAYLOAD_ROWS = Math.min(ROWS, Number(process.env.BENCH_PAYLOAD_ROWS ?? 1_000_000));
+for (const [mixed, rows, payloadBytes] of [
+  [false, ROWS, 0],
+  [true, ROWS, 0],
+  [true, PAYLOAD_ROWS, 2048],
+] as const) {
   const dir = mkdtempSync(join(tmpdir(), "bf-bench-"));
   try {
-    const { holes, writeMs } = await buildTable(dir, mixed);
+    const { holes, writeMs, bytes } = await buildTable(dir, mixed, rows, payloadBytes);
     const t0 = performance.now();
     const scan = await scanArchive(dir, logIds);
     const t1 = performance.now();
@@ -151,7 +171,8 @@ for (const mixed of [false, true]) {
     const t2 = performance.now();
     const st = scan.index.stats;
     console.log(
-      `table ${mixed ? "mixed-log files" : "single-log files"}: ${ROWS.toLocaleString()} rows (written in ${(writeMs / 1000).toFixed(1)} s): ` +
+      `table ${mixed ? "mixed-log files" : "single-log files"}${payloadBytes ? ` + ${payloadBytes} B payload per row` : ""}: ` +
+        `${rows.toLocaleString()} rows, ${(bytes / 2 ** 20).toFixed(0)} MiB (written in ${(writeMs / 1000).toFixed(1)} s): ` +
         `scan ${(t1 - t0).toFixed(0)} ms (${st.dense.files} files from stats, ${st.read.files} read = ` +
         `${st.read.rows.toLocaleString()} rows, ${(((st.read.rows / (t1 - t0)) * 1000) / 1e6).toFixed(2)} M rows/s), ` +
         `gaps ${(t2 - t1).toFixed(0)} ms; found ${missing} missing in ${gaps} gaps (punched ${holes}); ${mem()}`,

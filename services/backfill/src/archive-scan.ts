@@ -1,3 +1,5 @@
+import { open } from "node:fs/promises";
+import { join } from "node:path";
 import {
   type DataFile,
   DeltaLog,
@@ -8,7 +10,7 @@ import {
   type Storage,
   storagePath,
 } from "@certstream/delta";
-import { parquetMetadata, parquetRead } from "hyparquet";
+import { type AsyncBuffer, parquetMetadata, parquetMetadataAsync, parquetRead } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { ArchiveIndex, type DataFileStats } from "./gap-detection.ts";
 
@@ -118,30 +120,69 @@ export async function readGapColumns(
   const parts = snapshot.partitionColumns;
   if (file.deletionVector || parts.includes(INDEX_COLUMN) || parts.includes(LOG_COLUMN)) return general();
   const path = storagePath(file.path);
-  const bytes = await storage.get(path);
-  if (!bytes) throw new Error(`data file not found: ${path} (table ${storage.location})`);
-  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const metadata = parquetMetadata(ab);
-  const top = new Set(metadata.schema.slice(1).map((e) => e.name));
-  if (!top.has(INDEX_COLUMN) || !top.has(LOG_COLUMN)) return general();
-  const numRows = Number(metadata.num_rows);
-  const indices: unknown[] = new Array(numRows);
-  const logs: unknown[] = new Array(numRows);
-  await parquetRead({
-    file: ab,
-    metadata,
-    columns: [INDEX_COLUMN, LOG_COLUMN],
-    compressors,
-    onChunk: (chunk) => {
-      const into =
-        chunk.columnName === INDEX_COLUMN ? indices : chunk.columnName === LOG_COLUMN ? logs : null;
-      if (!into) return;
-      const data = chunk.columnData;
-      const end = Math.min(chunk.rowEnd, numRows);
-      for (let r = Math.max(0, chunk.rowStart); r < end; r++) into[r] = data[r - chunk.rowStart];
-    },
-  });
-  return { numRows, logs, indices };
+  // A local file is read by byte ranges: the footer, then only the two columns' chunks. An archive row is a few KB
+  // (DER, chain) and these two columns a few bytes of it, so this is most of the cost on a real table.
+  const source =
+    storage instanceof LocalStorage ? await openRanged(join(storage.root, ...path.split("/"))) : null;
+  try {
+    let file: AsyncBuffer | ArrayBuffer;
+    if (source) file = source.buffer;
+    else {
+      const bytes = await storage.get(path);
+      if (!bytes) throw new Error(`data file not found: ${path} (table ${storage.location})`);
+      file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    }
+    const metadata = file instanceof ArrayBuffer ? parquetMetadata(file) : await parquetMetadataAsync(file);
+    const top = new Set(metadata.schema.slice(1).map((e) => e.name));
+    if (!top.has(INDEX_COLUMN) || !top.has(LOG_COLUMN)) return general();
+    const numRows = Number(metadata.num_rows);
+    const indices: unknown[] = new Array(numRows);
+    const logs: unknown[] = new Array(numRows);
+    await parquetRead({
+      file,
+      metadata,
+      columns: [INDEX_COLUMN, LOG_COLUMN],
+      compressors,
+      onChunk: (chunk) => {
+        const into =
+          chunk.columnName === INDEX_COLUMN ? indices : chunk.columnName === LOG_COLUMN ? logs : null;
+        if (!into) return;
+        const data = chunk.columnData;
+        const end = Math.min(chunk.rowEnd, numRows);
+        for (let r = Math.max(0, chunk.rowStart); r < end; r++) into[r] = data[r - chunk.rowStart];
+      },
+    });
+    return { numRows, logs, indices };
+  } finally {
+    await source?.close();
+  }
+}
+
+/** A local file as hyparquet's AsyncBuffer: positional reads straight into fresh ArrayBuffers. */
+async function openRanged(fullPath: string): Promise<{ buffer: AsyncBuffer; close: () => Promise<void> }> {
+  const fh = await open(fullPath, "r");
+  try {
+    const { size } = await fh.stat();
+    const buffer: AsyncBuffer = {
+      byteLength: size,
+      async slice(start: number, end?: number): Promise<ArrayBuffer> {
+        const stop = Math.min(end ?? size, size);
+        const out = new ArrayBuffer(Math.max(0, stop - start));
+        const view = new Uint8Array(out);
+        let off = 0;
+        while (off < view.length) {
+          const { bytesRead } = await fh.read(view, off, view.length - off, start + off);
+          if (bytesRead === 0) throw new Error(`${fullPath}: unexpected end of file at ${start + off}`);
+          off += bytesRead;
+        }
+        return out;
+      },
+    };
+    return { buffer, close: () => fh.close() };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
 }
 
 /**
