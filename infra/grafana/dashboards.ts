@@ -160,7 +160,7 @@ function dashboard(uid: string, title: string, description: string, items: Item[
           label: v.label,
           type: "query",
           datasource: DS,
-          query: { query: v.query, refId: "var" },
+          query: v.query,
           definition: v.query,
           refresh: 2,
           multi: true,
