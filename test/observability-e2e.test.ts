@@ -372,6 +372,16 @@ describe("observability end to end", () => {
           empty.push(`${file} / ${q.panel} [${q.refId}]: ${q.expr}`);
       }
     }
+    // Template variables (label_values(metric, label)) must offer values too.
+    for (const [file, d] of Object.entries(dashboards)) {
+      const vars = ((d as Dashboard).templating?.list ?? []) as { name: string; query?: unknown }[];
+      for (const v of vars) {
+        const m = typeof v.query === "string" ? /^label_values\((\w+),\s*(\w+)\)$/.exec(v.query) : null;
+        if (!m) continue;
+        const r = await prom.query(`group by (${m[2]}) (${m[1]})`);
+        if (r.result.length === 0) empty.push(`${file} variable $${v.name}: ${v.query}`);
+      }
+    }
     expect(empty, `queries without data:\n${empty.join("\n")}`).toEqual([]);
     expect(answered).toBeGreaterThan(60);
   });
