@@ -7,13 +7,7 @@ import {
   valueSubject,
 } from "@certstream/kafka";
 import { createLogger, type Logger } from "@certstream/log";
-import {
-  HealthState,
-  initMetrics,
-  installPanicHandlers,
-  type MetricsServer,
-  startMetricsServer,
-} from "@certstream/metrics";
+import { HealthState, initMetrics, installPanicHandlers } from "@certstream/metrics";
 import { runBackfill } from "./backfill-job.ts";
 import { type BackfillArgs, parseArgs, USAGE, UsageError } from "./cli-args.ts";
 import { type CatalogLog, configuredLogs, selectLogs } from "./log-catalog.ts";

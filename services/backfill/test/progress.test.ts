@@ -67,7 +67,10 @@ describe("progress rendering", () => {
     let now = 0;
     const out = {
       columns: 100,
-      write: (s: string) => ((written += s), true),
+      write: (s: string) => {
+        written += s;
+        return true;
+      },
     } as unknown as NodeJS.WriteStream;
     const tty = new TtyProgress(out, () => now);
     const logs = [running(0, 100), { ...running(0, 50), name: "xenon2026h1" }];
