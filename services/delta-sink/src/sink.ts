@@ -299,6 +299,10 @@ export class DeltaSink {
     m.bufferSize.set(0);
     // lastSeen must fall back to what the table holds so dropped records are read again.
     for (const [k, v] of this.tableTxn) this.lastSeen.set(k, v ?? -1);
+    // Nothing is held any more: a pause for a full buffer no longer applies (it pauses again if writes still fail).
+    this.failures = 0;
+    this.nextRetryAt = 0;
+    this.resumeConsumption();
   }
 
   private async handleBatch({
