@@ -345,6 +345,37 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     }
   }, 300_000);
 
+  it("paces requests by the operator's rate limit (ct_log.operator_rate_limits)", async () => {
+    const topics = uniqueTopics("bf-rate");
+    await createTopics(kafka, topics);
+    const d = fx.delta;
+    await publishState(kafka, topics, d.source, 1024);
+    const cfg = writeConfig(dir, "rate.yaml", {
+      topics,
+      tablePath: join(dir, "rate-table"),
+      logs: [d.conf],
+      overrides: { ct_log: { operator_rate_limits: { [d.conf.operator]: 10 }, default_rate_limit: 1000 } },
+    });
+    const log = server.rfc("delta");
+    const times: number[] = [];
+    const handle = log.handle.bind(log);
+    log.handle = async (req, res, path, query) => {
+      times.push(Date.now());
+      return handle(req, res, path, query);
+    };
+    try {
+      const run = await runBackfillCli(cfg, ["--from", "0"]);
+      expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stdout).toContain("backfill complete: 1024 records written");
+    } finally {
+      log.handle = handle;
+    }
+    // 1024 entries in pages of 32 = 32 get-entries + get-sth: at 10 requests/s with a burst of 10, at least 2.3 s.
+    expect(times.length).toBeGreaterThanOrEqual(33);
+    expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(2000);
+    for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(20);
+  }, 120_000);
+
   it("fills the holes of a static-ct-api log (data tiles, partial right-edge tile) exactly once", async () => {
     const topics = uniqueTopics("bf-static");
     await createTopics(kafka, topics);
