@@ -37,6 +37,11 @@ export interface CertsReader {
 }
 
 type RecordHandler = (r: CertsRecord) => void;
+/**
+ * The reader has gone past everything below `next` in `partition`, including offsets that carry no record
+ * (transaction markers, aborted records): positions then reach the high watermark on a transactional topic.
+ */
+type AdvanceHandler = (partition: number, next: number) => void;
 
 export class CertsSource {
   private readonly opts: CertsSourceOptions;
@@ -75,6 +80,7 @@ export class CertsSource {
     onRecord: RecordHandler,
     delivered: () => Position = () => new Map(),
     onFloor: (floor: Position) => void = () => {},
+    onAdvance: AdvanceHandler = () => {},
   ): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
@@ -103,6 +109,7 @@ export class CertsSource {
         "live reader joined; readiness follows partition assignment",
       );
     });
+    this.onEmptyBatches(consumer, onAdvance);
     consumer.on(consumer.events.CRASH, (e) => {
       this.connected = false;
       this.opts.logger.error({ err: e.payload.error, restart: e.payload.restart }, "live reader crashed");
@@ -115,7 +122,10 @@ export class CertsSource {
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.opts.topic, fromBeginning: false });
-    await consumer.run({ autoCommit: false, eachBatch: (b) => this.handleBatch(b, onRecord, () => false) });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: (b) => this.handleBatch(b, onRecord, () => false, undefined, onAdvance),
+    });
   }
 
   /**
@@ -127,6 +137,7 @@ export class CertsSource {
     start: Position,
     onRecord: RecordHandler,
     hasRoom: () => boolean = () => true,
+    onAdvance: AdvanceHandler = () => {},
   ): Promise<CertsReader> {
     const consumer = this.kafka.consumer({
       groupId: `certstream-streamer-resume-${randomUUID()}`,
@@ -134,6 +145,9 @@ export class CertsSource {
       retry: { retries: 5 },
     });
     let stopped = false;
+    this.onEmptyBatches(consumer, (p, next) => {
+      if (!stopped) onAdvance(p, next);
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
     const partitions = await this.partitions();
@@ -147,6 +161,7 @@ export class CertsSource {
           },
           () => stopped,
           hasRoom,
+          onAdvance,
         ),
     });
     for (const p of partitions) {
@@ -195,6 +210,14 @@ export class CertsSource {
     await this.admin?.disconnect().catch(() => {});
   }
 
+  /** Batches of transaction markers only never reach eachBatch; kafkajs reports them as empty batch events. */
+  private onEmptyBatches(consumer: Consumer, onAdvance: AdvanceHandler): void {
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      const { topic, partition, batchSize, lastOffset } = e.payload;
+      if (topic === this.opts.topic && batchSize === 0) onAdvance(partition, Number(lastOffset) + 1);
+    });
+  }
+
   private decodeError(partition: number, offset: number, err: unknown): void {
     streamerMetrics.errors.inc({ kind: "decode" });
     this.opts.logger.warn(
@@ -214,6 +237,7 @@ export class CertsSource {
     onRecord: RecordHandler,
     stopped: () => boolean,
     hasRoom: () => boolean = () => true,
+    onAdvance: AdvanceHandler = () => {},
   ): Promise<void> {
     const partition = b.batch.partition;
     for (const m of b.batch.messages) {
@@ -252,6 +276,8 @@ export class CertsSource {
         onRecord({ partition, offset, timestampMs: Number(m.timestamp), entry });
       b.resolveOffset(m.offset);
     }
+    // Every record of the batch is handled: the position may move past trailing markers too.
+    if (!stopped()) onAdvance(partition, Number(b.batch.lastOffset()) + 1);
     await b.heartbeat();
   }
 }

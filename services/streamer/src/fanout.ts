@@ -111,6 +111,14 @@ export class Fanout {
     return this.position.size > 0 || this.floor.size > 0;
   }
 
+  /** The live reader went past offsets without records (transaction markers): the position follows. */
+  advance(partition: number, next: number): void {
+    const cur = this.position.get(partition);
+    if (cur !== undefined && next <= cur) return;
+    this.position.set(partition, next);
+    this.cursorCache = null;
+  }
+
   /** The newest certificates (oldest first), for /latest.json and /example.json. */
   newest(): readonly CertificateEntry[] {
     return this.latest;

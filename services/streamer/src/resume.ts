@@ -124,6 +124,11 @@ export class ResumeSession {
         new Map(this.position),
         (r) => this.onRecord(r),
         () => this.done || this.client.hasRoom(),
+        (partition, next) => {
+          if (this.done) return;
+          if (next > (this.position.get(partition) ?? 0)) this.position.set(partition, next);
+          this.checkCaughtUp();
+        },
       );
       if (this.done) await this.reader.stop();
       else this.timer ??= setInterval(() => this.tick(), CHECK_INTERVAL_MS);

@@ -163,6 +163,7 @@ export class StreamerServer {
       },
       () => this.fanout.position,
       (floor) => this.fanout.setFloor(floor),
+      (partition, next) => this.fanout.advance(partition, next),
     );
   }
 
