@@ -25,6 +25,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The command's result line (stdout also carries the JSON log lines, in no guaranteed order). */
+function resultLine(stdout: string): Record<string, unknown> {
+  for (const line of stdout.trim().split("\n")) {
+    try {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      if (!("msg" in o)) return o;
+    } catch {
+      // not JSON: ignore
+    }
+  }
+  throw new Error(`no result line in ${stdout}`);
+}
+
 const run = (args: string[]) =>
   promisify(execFile)(process.execPath, [join(repoRoot, "services/delta-sink/src/main.ts"), ...args], {
     cwd: repoRoot,
@@ -47,7 +60,7 @@ describe("main.ts optimize / vacuum", () => {
       tablePath,
     });
     const { stdout } = await run(["optimize", "--config", config, "--before", "2026-05-22"]);
-    const result = JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
+    const result = resultLine(stdout);
     expect(result).toMatchObject({ partitionsCompacted: 2, filesRemoved: 12, filesAdded: 2, conflicts: 0 });
     const after = await DeltaTable.open(new LocalStorage(tablePath));
     const perDay = new Map<string, number>();
@@ -62,6 +75,6 @@ describe("main.ts optimize / vacuum", () => {
     expect(new Set(view.rows.map((r) => `${r.source_url}#${r.cert_index}`)).size).toBe(540);
 
     const dry = await run(["vacuum", "--config", config, "--retention-hours", "1", "--dry-run"]);
-    expect(JSON.parse(dry.stdout.trim().split("\n").pop() ?? "{}").deleted).toBe(0); // removed files are still recent
+    expect(resultLine(dry.stdout).deleted).toBe(0); // removed files are still recent
   }, 120_000);
 });
