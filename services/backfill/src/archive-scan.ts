@@ -73,7 +73,7 @@ export async function openArchive(storage: Storage): Promise<DeltaTable | null> 
 export async function scanArchive(
   tableOrPath: DeltaTable | string | null,
   wantedLogs: Iterable<string>,
-  opts: { onFileRead?: (rows: number) => void } = {},
+  opts: { onFileRead?: (rows: number, filesRead: number, filesToRead: number) => void } = {},
 ): Promise<ArchiveScan> {
   const started = performance.now();
   const index = new ArchiveIndex(wantedLogs);
@@ -95,7 +95,7 @@ export async function scanArchive(
     const cols = await readGapColumns(table.storage, file, snapshot);
     index.addRows(cols.logs, cols.indices);
     index.noteRead(cols.numRows);
-    opts.onFileRead?.(cols.numRows);
+    opts.onFileRead?.(cols.numRows, index.stats.read.files, toRead.length);
   }
   return { index, snapshot, durationMs: performance.now() - started };
 }

@@ -99,7 +99,16 @@ export async function planBackfill(
     logger.warn({ topic: topics.state, undecodable }, "ingester state records not decodable; skipped");
 
   const ids = deps.logs.map((l) => l.id);
-  const scan = await scanArchive(config.delta_sink.table_path, ids);
+  let lastNote = Date.now();
+  const scan = await scanArchive(config.delta_sink.table_path, ids, {
+    // A large table takes a while: say how far the scan is (the TTY bars only start with the fetching).
+    onFileRead: (_rows, done, total) => {
+      deps.progress.status?.(`scanning the archive: ${done}/${total} files read`);
+      if (Date.now() - lastNote < 5000) return;
+      lastNote = Date.now();
+      logger.info({ files_read: done, files_to_read: total }, "scanning the archive");
+    },
+  });
   const st = scan.index.stats;
   backfillGapScanDuration.set(scan.durationMs / 1000);
   backfillGapScanFiles.inc({ decision: "stats" }, st.dense.files);
@@ -132,6 +141,8 @@ export async function planBackfill(
   }
   const candidates = planned.filter((p) => p.gaps.missing > 0);
   await beforeTails(candidates);
+  if (candidates.length > 0)
+    deps.progress.status?.("reading what is in flight in the entries and backfill topics");
 
   const inFlightRecords = { entries: 0, backfill: 0 };
   if (candidates.length > 0) {

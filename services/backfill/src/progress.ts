@@ -86,6 +86,8 @@ export function renderProgressLine(p: LogProgress, rate: number, width: number, 
 export interface ProgressSink {
   /** Redraws or logs; `final` forces output (at the end). */
   render(logs: readonly LogProgress[], final?: boolean): void;
+  /** A one-line status before the bars exist (gap detection); replaced by the next status or the bars. */
+  status?(text: string): void;
 }
 
 /** Bars redrawn in place (ANSI cursor-up + clear-line), at most one line per log plus a total line. */
@@ -94,6 +96,7 @@ export class TtyProgress implements ProgressSink {
   private readonly meters = new Map<string, RateMeter>();
   private readonly totalMeter = new RateMeter();
   private drawn = 0;
+  private statusShown = false;
   private readonly now: () => number;
 
   constructor(out: NodeJS.WriteStream, now: () => number = Date.now) {
@@ -101,7 +104,17 @@ export class TtyProgress implements ProgressSink {
     this.now = now;
   }
 
+  status(text: string): void {
+    const width = Math.max(40, (this.out.columns || 100) - 1);
+    this.out.write(`\r\x1b[2K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
+    this.statusShown = true;
+  }
+
   render(logs: readonly LogProgress[]): void {
+    if (this.statusShown) {
+      this.out.write("\r\x1b[2K");
+      this.statusShown = false;
+    }
     const t = this.now();
     const width = Math.max(40, (this.out.columns || 100) - 1);
     const nameWidth = Math.min(28, Math.max(8, ...logs.map((l) => l.name.length)));
