@@ -284,7 +284,7 @@ async function fillGaps(
     total: p.gaps.missing,
     done: 0,
     state: p.gaps.missing > 0 ? "pending" : "completed",
-    gapsRemaining: splitIntoWindows(p.gaps.gaps, config.backfill.window_size).length,
+    gapsRemaining: p.gaps.gaps.length,
   }));
   const publishStates = () => {
     for (const s of ["pending", "running", "completed", "failed"] as const)
@@ -350,6 +350,7 @@ async function fillGaps(
           source: sourceOf(p.log),
           client,
           windows,
+          gaps: p.gaps.gaps,
           concurrency: config.backfill.concurrency,
           producer,
           signal,

@@ -1,6 +1,5 @@
 import type { Logger } from "@certstream/log";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
-import type { BackfillProducer } from "./backfill-producer.ts";
 import { type IndexRange, normalizeRanges } from "./index-ranges.ts";
 import type { BackfillClient, UnreachableGuard } from "./log-clients.ts";
 import {
@@ -13,14 +12,21 @@ import {
 } from "./metrics.ts";
 import type { LogProgress } from "./progress.ts";
 
+/** Where a window's entries go: one transaction per call (BackfillProducer). */
+export interface WindowCommitter {
+  commit(logName: string, entries: readonly CertificateEntry[]): Promise<number>;
+}
+
 export interface LogRunInput {
   source: LogSource;
   client: BackfillClient;
   /** Windows to fill (aligned, at most window_size each), in index order. */
   windows: readonly IndexRange[];
+  /** The gaps the windows were cut from (normalized), for "gaps remaining". */
+  gaps: readonly IndexRange[];
   /** Windows in flight (fetching or waiting for their commit). */
   concurrency: number;
-  producer: BackfillProducer;
+  producer: WindowCommitter;
   /** Aborted on job shutdown or when the guard gives the log up. */
   signal: AbortSignal;
   guard: UnreachableGuard;
@@ -52,6 +58,19 @@ export async function runLog(input: LogRunInput): Promise<LogRunResult> {
   const stop = new AbortController();
   const signal = AbortSignal.any([input.signal, stop.signal]);
   let remaining = input.windows.reduce((n, w) => n + (w.end - w.start), 0);
+  // Windows left per gap: a gap is done when its last window is committed.
+  const windowsLeft = input.gaps.map(() => 0);
+  const gapOf = (w: IndexRange): number => {
+    let lo = 0;
+    let hi = input.gaps.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (input.gaps[mid].start <= w.start) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  for (const w of input.windows) if (input.gaps.length > 0) windowsLeft[gapOf(w)]++;
   backfillRemainingEntries.set({ log: label }, remaining);
 
   const fail = (err: unknown): void => {
@@ -112,7 +131,10 @@ export async function runLog(input: LogRunInput): Promise<LogRunResult> {
         written += n;
         progress.done += n;
         remaining -= w.end - w.start;
-        progress.gapsRemaining = Math.max(0, progress.gapsRemaining - 1);
+        if (input.gaps.length > 0) {
+          const g = gapOf(w);
+          if (--windowsLeft[g] === 0) progress.gapsRemaining = Math.max(0, progress.gapsRemaining - 1);
+        }
         backfillRemainingEntries.set({ log: label }, remaining);
         refused.push(...windowRefused);
         backfillWindows.inc({ log: label, outcome: windowRefused.length > 0 ? "refused" : "ok" });
