@@ -28,17 +28,23 @@ export class Access {
     this.update(settings);
   }
 
+  /** Applies all of `settings` or, when trusted_proxies has a bad entry, none of it (throws naming the entry). */
   update(settings: AccessSettings): void {
-    this.settings = settings;
-    this.tokenDigests = settings.auth.tokens.map(digest);
     const list = new BlockList();
     for (const entry of settings.trusted_proxies) {
       const [addr, bits] = entry.split("/");
       const family = isIP(addr) === 6 ? "ipv6" : "ipv4";
       if (isIP(addr) === 0) throw new Error(`trusted_proxies: "${entry}" is not an IP address or CIDR`);
       if (bits === undefined) list.addAddress(addr, family);
-      else list.addSubnet(addr, Number(bits), family);
+      else {
+        const n = Number(bits);
+        if (!Number.isInteger(n) || n < 0 || n > (family === "ipv6" ? 128 : 32))
+          throw new Error(`trusted_proxies: "${entry}" has a bad prefix length`);
+        list.addSubnet(addr, n, family);
+      }
     }
+    this.settings = settings;
+    this.tokenDigests = settings.auth.tokens.map(digest);
     this.proxies = list;
   }
 

@@ -214,6 +214,15 @@ describe("access", () => {
     expect(a.clientIp("192.0.2.1", "203.0.113.9")).toBe("192.0.2.1");
     expect(a.clientIp("::1", "2001:db8::1")).toBe("2001:db8::1");
   });
+  it("update() with a bad trusted_proxies entry changes nothing", () => {
+    const a = new Access(settings);
+    expect(() =>
+      a.update({ ...settings, auth: { ...settings.auth, tokens: ["x"] }, trusted_proxies: ["10.0.0.0/99"] }),
+    ).toThrow(/trusted_proxies/);
+    expect(() => a.update({ ...settings, trusted_proxies: ["not-an-ip"] })).toThrow(/trusted_proxies/);
+    expect(a.checkAuth({ "x-api-key": "s3cret" }, null)).toBeNull();
+    expect(a.clientIp("10.1.2.3", "203.0.113.9")).toBe("203.0.113.9");
+  });
   it("update() applies new settings (hot reload)", () => {
     const a = new Access(settings);
     a.update({ ...settings, auth: { ...settings.auth, tokens: ["new"] } });
