@@ -16,6 +16,11 @@ export function validateFields<F extends Fields>(
   path: string,
   unknown: string[],
 ): InferFields<F> {
+  return validateObject(fields, raw, path, unknown) as InferFields<F>;
+}
+
+// Untyped on purpose: inferring the result type at every nesting level is too deep for the compiler.
+function validateObject(fields: Fields, raw: unknown, path: string, unknown: string[]): Plain {
   const obj = raw ?? {};
   if (!isPlain(obj)) throw new ConfigError(path || "(root)", `must be a mapping, got ${show(raw)}`);
   const out: Plain = {};
@@ -23,7 +28,7 @@ export function validateFields<F extends Fields>(
     out[key] = validateValue(spec, obj[key], join(path, key), unknown);
   }
   for (const key of Object.keys(obj)) if (!(key in fields)) unknown.push(join(path, key));
-  return out as InferFields<F>;
+  return out;
 }
 
 function join(path: string, key: string): string {
@@ -79,11 +84,11 @@ function validateValue(spec: Spec, v: unknown, key: string, unknown: string[]): 
         throw new ConfigError(key, `must be a list of strings, got ${show(v)}`);
       return v;
     case "section":
-      return validateFields(spec.fields, v, key, unknown);
+      return validateObject(spec.fields, v, key, unknown);
     case "list":
       if (v === undefined || v === null) return [];
       if (!Array.isArray(v)) throw new ConfigError(key, `must be a list, got ${show(v)}`);
-      return v.map((item, i) => validateFields(spec.item, item, `${key}[${i}]`, unknown));
+      return v.map((item, i) => validateObject(spec.item, item, `${key}[${i}]`, unknown));
     case "map": {
       if (v === undefined || v === null) return {};
       if (!isPlain(v)) throw new ConfigError(key, `must be a mapping, got ${show(v)}`);

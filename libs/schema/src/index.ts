@@ -1,2 +1,2 @@
-export * from "./certificate-entry.ts";
 export { certificateEntrySchema, certificateEntrySchemaText } from "./avro.ts";
+export * from "./certificate-entry.ts";
