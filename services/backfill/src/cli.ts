@@ -7,10 +7,16 @@ import {
   valueSubject,
 } from "@certstream/kafka";
 import { createLogger, type Logger } from "@certstream/log";
-import { HealthState, initMetrics, installPanicHandlers } from "@certstream/metrics";
+import {
+  HealthState,
+  initMetrics,
+  installPanicHandlers,
+  setKafkaConnected,
+  setSchemaRegistryConnected,
+} from "@certstream/metrics";
 import { runBackfill } from "./backfill-job.ts";
 import { type BackfillArgs, parseArgs, USAGE, UsageError } from "./cli-args.ts";
-import { type CatalogLog, configuredLogs, selectLogs } from "./log-catalog.ts";
+import { type CatalogLog, loadCatalog, selectLogs } from "./log-catalog.ts";
 import { LogLineProgress, type ProgressSink, TtyProgress } from "./progress.ts";
 import { type StatusServer, startStatusServer } from "./status-server.ts";
 import { formatSummary } from "./summary.ts";
@@ -36,7 +42,7 @@ interface Prepared {
 }
 
 /** Arguments, config and log selection: everything that exits 2 when wrong. */
-export function prepare(argv: readonly string[], io: CliIo): Prepared | { exit: 0 | 2 } {
+export async function prepare(argv: readonly string[], io: CliIo): Promise<Prepared | { exit: 0 | 1 | 2 }> {
   let args: BackfillArgs;
   try {
     args = parseArgs(argv);
@@ -61,10 +67,24 @@ export function prepare(argv: readonly string[], io: CliIo): Prepared | { exit: 
     io.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
     return { exit: 0 };
   }
-  const all = configuredLogs(config);
+  let all: CatalogLog[];
+  try {
+    const list = await loadCatalog(config);
+    all = list.logs;
+  } catch (err) {
+    // Not a bad config as such (the list may be unreachable right now): a run-time failure, exit 1.
+    io.stderr.write(
+      `backfill: the CT log list could not be loaded (${(err as Error).message}); ` +
+        "set ct_log.log_list_path, or ct_log.log_list_enabled: false to use only custom_logs/static_logs\n",
+    );
+    return { exit: 1 };
+  }
   if (all.length === 0)
     return {
-      exit: bad(io, "invalid configuration: custom_logs / static_logs: no CT log is configured to backfill"),
+      exit: bad(
+        io,
+        "invalid configuration: ct_log.log_list_enabled / custom_logs / static_logs: no CT log to backfill",
+      ),
     };
   const logs = selectLogs(all, args.logs);
   if (logs.length === 0) {
@@ -80,7 +100,7 @@ export function prepare(argv: readonly string[], io: CliIo): Prepared | { exit: 
 
 /** The whole command: returns the exit code (0 all logs completed, 1 a log failed, 2 bad arguments/config). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const prepared = prepare(argv, io);
+  const prepared = await prepare(argv, io);
   if ("exit" in prepared) return prepared.exit;
   const { args, config, logs } = prepared;
   const tty = Boolean(io.stderr.isTTY) && !args.dryRun;
@@ -104,20 +124,29 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       clientId: `${config.kafka.client_id}-backfill`,
       logger,
     });
-    if (config.kafka.create_topics) {
-      const admin = kafka.admin();
+    const admin = kafka.admin();
+    try {
       await admin.connect();
-      try {
-        await ensureTopics(admin, topicSpecs(config.kafka));
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-      }
+      if (config.kafka.create_topics) await ensureTopics(admin, topicSpecs(config.kafka));
+      else await admin.listTopics();
+      setKafkaConnected(true);
+    } catch (err) {
+      setKafkaConnected(false);
+      throw err;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
     const codec = new CertificateEntryCodec({
       registryUrl: config.kafka.schema_registry_url,
       clientId: `${config.kafka.client_id}-backfill`,
     });
-    await codec.register(valueSubject(config.kafka.topics.backfill));
+    try {
+      await codec.register(valueSubject(config.kafka.topics.backfill));
+      setSchemaRegistryConnected(true);
+    } catch (err) {
+      setSchemaRegistryConnected(false);
+      throw err;
+    }
     const progress: ProgressSink = tty
       ? new TtyProgress(io.stderr)
       : new LogLineProgress(logger, config.backfill.progress_interval_secs * 1000);

@@ -28,5 +28,5 @@ export {
 } from "./gap-detection.ts";
 export { IndexBitmap } from "./index-bitmap.ts";
 export * from "./index-ranges.ts";
-export { type CatalogLog, configuredLogs, selectLogs } from "./log-catalog.ts";
+export { type CatalogLog, loadCatalog, selectLogs, sourceOf } from "./log-catalog.ts";
 export { type BackfillSummary, exitCodeFor, formatSummary, type LogOutcome } from "./summary.ts";

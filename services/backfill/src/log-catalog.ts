@@ -1,59 +1,57 @@
 import type { Config } from "@certstream/config";
-import { configuredLog, type LogDescription, parseLogKey } from "@certstream/ct";
-// The ingester's own catalog: a backfilled record must carry exactly the LogSource (id, name, url, operator) of
-// a live one, so the logs are taken from the same function the ingester watches them with.
-import { configuredLogs as ingesterLogs } from "@certstream/ingester";
+import {
+  type ConfiguredLog,
+  type LogDescription,
+  type LogList,
+  type LogSource,
+  loadLogList,
+  parseLogList,
+  toLogSource,
+} from "@certstream/ct";
 import { matchesLogFilter } from "./cli-args.ts";
 
-/** A log the job may backfill: the LogSource every record carries, plus what its client needs. */
+/**
+ * A log the job may backfill: libs/ct's description (what its client needs). Records carry `toLogSource` of it,
+ * the same LogSource the ingester's catalog gives the live path, so backfilled and live rows agree.
+ */
 export type CatalogLog = LogDescription;
 
-function withSlash(url: string): string {
-  return url.endsWith("/") ? url : `${url}/`;
+/** `custom_logs` / `static_logs` as libs/ct's selection wants them (the ingester maps them the same way). */
+function configured(list: Config["custom_logs"] | Config["static_logs"]): ConfiguredLog[] {
+  return list.map((c) => ({
+    name: c.name,
+    url: c.url,
+    operator: c.operator,
+    ...(c.log_id ? { log_id: c.log_id } : {}),
+    ...(c.key ? { key: c.key } : {}),
+    ...(c.start_index !== null ? { start_index: c.start_index } : {}),
+    ...("submission_url" in c && c.submission_url ? { submission_url: c.submission_url } : {}),
+  }));
 }
 
 /**
- * The logs of the config: the ingester's (custom_logs, exclusions applied, its log id rule), with the key and
- * static-ct-api details from the config; and `static_logs` as libs/ct describes them (the ingester does not
- * watch static logs from the config yet; when it does, its LogSource will come first here too).
+ * The logs the ingester watches: the Chrome v3 log list (when `ct_log.log_list_enabled`; `log_list_path` wins
+ * over `log_list_url`, signature checked when a key is configured) plus `custom_logs` and `static_logs`, minus
+ * the exclusions. Loaded once: a job needs no refresh. Throws when the list cannot be loaded.
  */
-export function configuredLogs(config: Config): CatalogLog[] {
+export async function loadCatalog(config: Config): Promise<LogList> {
   const ct = config.ct_log;
-  const out: CatalogLog[] = [];
-  const seen = new Set<string>();
-  for (const w of ingesterLogs(config)) {
-    const src = w.reader.log;
-    const c = config.custom_logs.find((x) => withSlash(x.url) === src.url);
-    out.push({
-      ...src,
-      description: src.name,
-      key: c?.key ? parseLogKey(c.key) : null,
-      state: "usable",
-      mmdSecs: 86400,
-      source: "config",
-    });
-    seen.add(src.url);
-  }
-  const excluded = new Set(ct.excluded_logs);
-  const excludedOps = new Set(ct.excluded_operators.map((o) => o.toLowerCase()));
-  for (const c of config.static_logs) {
-    if (excluded.has(c.name) || excluded.has(c.url) || excludedOps.has(c.operator.toLowerCase())) continue;
-    if (seen.has(withSlash(c.url))) continue;
-    out.push(
-      configuredLog(
-        {
-          name: c.name,
-          url: c.url,
-          operator: c.operator,
-          ...(c.log_id ? { log_id: c.log_id } : {}),
-          ...(c.key ? { key: c.key } : {}),
-          ...(c.submission_url ? { submission_url: c.submission_url } : {}),
-        },
-        "static",
-      ),
-    );
-  }
-  return out;
+  const selection = {
+    excludedOperators: ct.excluded_operators,
+    excludedLogs: ct.excluded_logs,
+    customLogs: configured(config.custom_logs),
+    staticLogs: configured(config.static_logs),
+  };
+  if (!ct.log_list_enabled) return parseLogList({ operators: [] }, selection);
+  return loadLogList(
+    {
+      location: ct.log_list_path ?? ct.log_list_url,
+      ...(ct.log_list_signature_key_path ? { publicKeyPath: ct.log_list_signature_key_path } : {}),
+      userAgent: ct.user_agent,
+      requestTimeoutMs: ct.request_timeout_secs * 1000,
+    },
+    selection,
+  );
 }
 
 /** The logs `--logs` selects; an empty filter selects all. */
@@ -63,13 +61,7 @@ export function selectLogs(logs: readonly CatalogLog[], terms: readonly string[]
   );
 }
 
-/** The LogSource part (what records carry). */
-export function sourceOf(l: CatalogLog): {
-  id: string;
-  name: string;
-  url: string;
-  operator: string;
-  kind: CatalogLog["kind"];
-} {
-  return { id: l.id, name: l.name, url: l.url, operator: l.operator, kind: l.kind };
+/** The LogSource every record of the log carries. */
+export function sourceOf(l: CatalogLog): LogSource {
+  return toLogSource(l);
 }

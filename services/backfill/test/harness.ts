@@ -95,6 +95,7 @@ export function writeConfig(dir: string, name: string, o: TestConfigOptions): st
       unreachable_after_failures: 3,
     },
     ct_log: {
+      log_list_enabled: false,
       batch_size: 64,
       fetch_concurrency: 2,
       request_timeout_secs: 5,
