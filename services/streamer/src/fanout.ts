@@ -6,6 +6,7 @@
 import type { CertificateEntry } from "@certstream/schema";
 import type { StreamClient } from "./client.ts";
 import { encodeCursor, type Position } from "./cursor.ts";
+import { FilterIndex } from "./filter-index.ts";
 import type { EntryKeys } from "./filters.ts";
 import { sseEvent, wsTextFrame } from "./frames.ts";
 import { heartbeatMessage, renderFormat } from "./render.ts";
@@ -17,9 +18,16 @@ export interface FanoutObserver {
   renderFailed(format: StreamFormat, entry: CertificateEntry, err: unknown): void;
 }
 
+/** Clients of one format: unfiltered ones in plain sets, filtered ones in an index per transport. */
 interface FormatClients {
   ws: Set<StreamClient>;
   sse: Set<StreamClient>;
+  wsFiltered: FilterIndex;
+  sseFiltered: FilterIndex;
+}
+
+function formatClients(): FormatClients {
+  return { ws: new Set(), sse: new Set(), wsFiltered: new FilterIndex(), sseFiltered: new FilterIndex() };
 }
 
 export function entryKeys(entry: CertificateEntry): EntryKeys {
@@ -37,9 +45,9 @@ export class Fanout {
   /** Next offset to deliver, per partition of the certs topic. */
   readonly position: Position = new Map();
   private readonly clients: Record<StreamFormat, FormatClients> = {
-    lite: { ws: new Set(), sse: new Set() },
-    full: { ws: new Set(), sse: new Set() },
-    domains: { ws: new Set(), sse: new Set() },
+    lite: formatClients(),
+    full: formatClients(),
+    domains: formatClients(),
   };
   private readonly observer: FanoutObserver;
   private cursorCache: string | null = null;
@@ -61,27 +69,44 @@ export class Fanout {
   }
 
   add(client: StreamClient): void {
-    const set = this.clients[client.format][client.transport];
-    if (set.has(client)) return;
-    set.add(client);
-    if (client.filter !== null) this.filtered++;
+    const g = this.clients[client.format];
+    if (client.filter === null) {
+      g[client.transport].add(client);
+      return;
+    }
+    const index = client.transport === "ws" ? g.wsFiltered : g.sseFiltered;
+    if (index.has(client)) return;
+    index.add(client);
+    this.filtered++;
   }
 
   remove(client: StreamClient): void {
-    if (this.clients[client.format][client.transport].delete(client) && client.filter !== null)
-      this.filtered--;
+    const g = this.clients[client.format];
+    if (client.filter === null) {
+      g[client.transport].delete(client);
+      return;
+    }
+    const index = client.transport === "ws" ? g.wsFiltered : g.sseFiltered;
+    const before = index.size;
+    index.remove(client);
+    if (index.size < before) this.filtered--;
   }
 
   *all(): Iterable<StreamClient> {
     for (const f of STREAM_FORMATS) {
-      yield* this.clients[f].ws;
-      yield* this.clients[f].sse;
+      const g = this.clients[f];
+      yield* g.ws;
+      yield* g.sse;
+      yield* g.wsFiltered.all();
+      yield* g.sseFiltered.all();
     }
   }
 
   count(format: StreamFormat, transport?: "ws" | "sse"): number {
     const c = this.clients[format];
-    return transport ? c[transport].size : c.ws.size + c.sse.size;
+    const ws = c.ws.size + c.wsFiltered.size;
+    const sse = c.sse.size + c.sseFiltered.size;
+    return transport === "ws" ? ws : transport === "sse" ? sse : ws + sse;
   }
 
   /**
@@ -149,7 +174,9 @@ export class Fanout {
     });
     for (const format of STREAM_FORMATS) {
       const group = this.clients[format];
-      if (group.ws.size + group.sse.size === 0) continue;
+      const wsCount = group.ws.size + group.wsFiltered.size;
+      const sseCount = group.sse.size + group.sseFiltered.size;
+      if (wsCount + sseCount === 0) continue;
       let payload: Buffer;
       try {
         payload = renderFormat(entry, format);
@@ -158,23 +185,23 @@ export class Fanout {
         continue;
       }
       let n = 0;
-      if (group.ws.size > 0) {
+      const send = (c: StreamClient, frame: Buffer) => {
+        if (c.minOffsets !== null && offset < (c.minOffsets.get(partition) ?? 0)) return;
+        if (c.deliver(frame, now)) n++;
+      };
+      if (wsCount > 0) {
         const frame = wsTextFrame(payload);
         rec?.frames.set(`${format}/ws`, frame);
-        for (const c of group.ws) {
-          if (c.filter !== null && !c.filter.matches(keys as EntryKeys)) continue;
-          if (c.minOffsets !== null && offset < (c.minOffsets.get(partition) ?? 0)) continue;
-          if (c.deliver(frame, now)) n++;
-        }
+        for (const c of group.ws) send(c, frame);
+        if (group.wsFiltered.size > 0)
+          group.wsFiltered.forEachMatch(keys as EntryKeys, (c) => send(c, frame));
       }
-      if (group.sse.size > 0) {
+      if (sseCount > 0) {
         const frame = sseEvent(payload, this.cursor());
         rec?.frames.set(`${format}/sse`, frame);
-        for (const c of group.sse) {
-          if (c.filter !== null && !c.filter.matches(keys as EntryKeys)) continue;
-          if (c.minOffsets !== null && offset < (c.minOffsets.get(partition) ?? 0)) continue;
-          if (c.deliver(frame, now)) n++;
-        }
+        for (const c of group.sse) send(c, frame);
+        if (group.sseFiltered.size > 0)
+          group.sseFiltered.forEachMatch(keys as EntryKeys, (c) => send(c, frame));
       }
       if (n > 0) this.observer.delivered(format, n);
     }
@@ -204,8 +231,11 @@ export class Fanout {
     const ws = wsTextFrame(msg);
     const sse = sseEvent(msg, cursor);
     for (const f of STREAM_FORMATS) {
-      for (const c of this.clients[f].ws) c.deliverControl(ws, now);
-      for (const c of this.clients[f].sse) c.deliverControl(sse, now);
+      const g = this.clients[f];
+      for (const c of g.ws) c.deliverControl(ws, now);
+      for (const c of g.wsFiltered.all()) c.deliverControl(ws, now);
+      for (const c of g.sse) c.deliverControl(sse, now);
+      for (const c of g.sseFiltered.all()) c.deliverControl(sse, now);
     }
   }
 

@@ -4,6 +4,7 @@ import { Access } from "../src/access.ts";
 import { CLOSE_TOO_SLOW, type ClientSink, StreamClient } from "../src/client.ts";
 import { CursorError, decodeCursor, encodeCursor, parseSince } from "../src/cursor.ts";
 import { entryKeys } from "../src/fanout.ts";
+import { FilterIndex } from "../src/filter-index.ts";
 import { ClientFilter, FilterError } from "../src/filters.ts";
 import { sseEvent, wsTextFrame } from "../src/frames.ts";
 import { ReplayBuffer } from "../src/replay-buffer.ts";
@@ -319,5 +320,53 @@ describe("readiness without Kafka", () => {
     } finally {
       await server.shutdown();
     }
+  });
+});
+
+describe("filter index", () => {
+  it("finds exactly the clients whose filter matches, like checking every filter", () => {
+    const entries = realEntries().filter((e) => e.leaf !== null);
+    const domains = entries.flatMap((e) => e.leaf?.all_domains ?? []);
+    const queries: string[] = [];
+    for (const d of domains.slice(0, 30)) {
+      queries.push(`domain=${d}`);
+      const parts = d.replace(/^\*\./, "").split(".");
+      if (parts.length > 2) queries.push(`domain=*.${parts.slice(1).join(".")}`);
+      queries.push(`domain=*.${parts.at(-1)}&issuer=let's encrypt`);
+    }
+    queries.push(
+      "issuer=google",
+      "log=argon",
+      "log=xenon",
+      "domain=nothing.invalid",
+      "domain=*.invalid,*.org",
+    );
+    const sink: ClientSink = { buffered: () => 0, write: () => {}, frame: (m) => m, close: () => {} };
+    const clients = queries.map(
+      (qs) =>
+        new StreamClient({
+          format: "lite",
+          transport: "ws",
+          ip: "x",
+          filter: ClientFilter.fromQuery(q(qs)),
+          sink,
+          events: { dropped: () => {}, slowDisconnect: () => {} },
+          limitBytes: 1 << 20,
+          disconnectMs: 1000,
+        }),
+    );
+    const index = new FilterIndex();
+    for (const c of clients) index.add(c);
+    expect(index.size).toBe(clients.length);
+    for (const e of entries) {
+      const k = entryKeys(e);
+      const got: StreamClient[] = [];
+      index.forEachMatch(k, (c) => got.push(c));
+      const want = clients.filter((c) => c.filter?.matches(k));
+      expect(new Set(got)).toEqual(new Set(want));
+      expect(got.length).toBe(want.length); // each matching client once
+    }
+    for (const c of clients) index.remove(c);
+    expect(index.size).toBe(0);
   });
 });
