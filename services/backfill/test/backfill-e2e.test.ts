@@ -345,6 +345,25 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     }
   }, 300_000);
 
+  it("--wait without a delta sink gives up after wait_timeout_secs: exit 1, the gaps reported as still open", async () => {
+    const topics = uniqueTopics("bf-nosink");
+    await createTopics(kafka, topics);
+    const b = fx.beta;
+    await publishState(kafka, topics, b.source, 64);
+    const cfg = writeConfig(dir, "nosink.yaml", {
+      topics,
+      tablePath: join(dir, "nosink-table"),
+      logs: [b.conf],
+      overrides: { backfill: { wait_timeout_secs: 2 } },
+    });
+    const run = await runBackfillCli(cfg, ["--from", "0", "--wait"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
+    expect(run.stdout).toContain(
+      "FAILED beta: 64/64 entries in 1 gap(s); NOT all in the table after waiting — 64 entries still missing after waiting: 0-63",
+    );
+    expect(run.stdout).toContain("the delta sink did not write everything in time");
+  }, 120_000);
+
   it("paces requests by the operator's rate limit (ct_log.operator_rate_limits)", async () => {
     const topics = uniqueTopics("bf-rate");
     await createTopics(kafka, topics);
