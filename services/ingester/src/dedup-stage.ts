@@ -2,6 +2,7 @@ import type { Logger } from "@certstream/log";
 import type { Consumer, Kafka, Message, Producer } from "kafkajs";
 import { HEADER_LEAF_PARSED, headerString } from "./entry-record.ts";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
+import { chunksByBytes } from "./log-watcher.ts";
 import * as m from "./metrics.ts";
 import { SeenSet } from "./seen-set.ts";
 import { TopicTail } from "./topic-tail.ts";
@@ -234,7 +235,8 @@ export class DedupStage {
     const t0 = performance.now();
     const tx = await st.producer.transaction();
     try {
-      if (out.length > 0) await tx.send({ topic: this.o.certsTopic, messages: out });
+      for (const chunk of chunksByBytes(out, 512 * 1024))
+        await tx.send({ topic: this.o.certsTopic, messages: chunk });
       await tx.sendOffsets({
         consumerGroupId: this.o.groupId,
         topics: [
@@ -248,7 +250,9 @@ export class DedupStage {
       throw e;
     }
     // Only now does the seen-set learn the batch: an aborted batch leaves it untouched.
+    const evictedBefore = st.seen.evicted;
     for (const [key, at] of staged) st.seen.add(key, at);
+    if (st.seen.evicted > evictedBefore) m.dedupCacheEvictions.inc(st.seen.evicted - evictedBefore);
     m.produceLatency.observe({ stage: "dedup" }, (performance.now() - t0) / 1000);
     m.batchSize.observe({ stage: "dedup" }, messages.length);
     this.forwarded += out.length;

@@ -68,7 +68,17 @@ export class Ingester {
 
   /** Replaces the set of logs (log list refresh); watchers of removed logs stop, new ones start if owned. */
   setLogs(logs: WatchableLog[]): void {
-    this.logs = new Map(logs.map((l) => [l.reader.log.id, l]));
+    const next = new Map(logs.map((l) => [l.reader.log.id, l]));
+    // A log whose description changed (new URL, key...) comes with a new reader: its watcher restarts with it.
+    for (const [id, w] of this.watchers) {
+      const l = next.get(id);
+      if (l && l.reader !== this.logs.get(id)?.reader) {
+        this.watchers.delete(id);
+        this.log.info({ log: id, url: l.reader.log.url }, "log description changed: watcher restarts");
+        this.reconciling = this.reconciling.then(() => w.stop("revoked"));
+      }
+    }
+    this.logs = next;
     this.schedule();
   }
 

@@ -271,11 +271,14 @@ export class LogWatcher {
       const t0 = performance.now();
       const tx = await producer.transaction();
       try {
-        await tx.sendBatch({
-          topicMessages: [
-            { topic: this.cfg.entriesTopic, messages },
-            { topic: this.cfg.stateTopic, messages: [{ key: stateKey(log.id), value: stateValue }] },
-          ],
+        // Several produce requests in one transaction: each stays under the broker's message.max.bytes
+        // (a record batch per partition per request), however large the log's batch.
+        for (const chunk of chunksByBytes(messages, MAX_REQUEST_BYTES)) {
+          await tx.send({ topic: this.cfg.entriesTopic, messages: chunk });
+        }
+        await tx.send({
+          topic: this.cfg.stateTopic,
+          messages: [{ key: stateKey(log.id), value: stateValue }],
         });
         await tx.commit();
       } catch (e) {
@@ -385,6 +388,28 @@ export class LogWatcher {
       signal.addEventListener("abort", done);
     });
   }
+}
+
+/** Bytes of record values per produce request (the broker's default message.max.bytes is 1 MiB). */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Splits messages into consecutive chunks of at most `maxBytes` of values (at least one message each). */
+export function chunksByBytes(messages: Message[], maxBytes: number): Message[][] {
+  const out: Message[][] = [];
+  let cur: Message[] = [];
+  let bytes = 0;
+  for (const msg of messages) {
+    const size = (msg.value as Buffer | null)?.length ?? 0;
+    if (cur.length > 0 && bytes + size > maxBytes) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(msg);
+    bytes += size;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }
 
 /** The prefix of `entries` that continues exactly at `start` without a hole, bounded by `end`. */

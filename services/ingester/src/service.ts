@@ -20,7 +20,7 @@ import { buildApi } from "./api.ts";
 import { DedupStage } from "./dedup-stage.ts";
 import { Ingester, type WatchableLog } from "./ingester.ts";
 import { errorMessage } from "./kafka-errors.ts";
-import { configuredLogs } from "./log-catalog.ts";
+import { type LogCatalog, startLogCatalog } from "./log-catalog.ts";
 import { StateCodec } from "./state-codec.ts";
 import { StateView } from "./state-view.ts";
 
@@ -113,6 +113,7 @@ export async function startIngesterService(
 
   let stateView: StateView | null = null;
   let ingester: Ingester | null = null;
+  let catalog: LogCatalog | null = null;
   if (ic.watchers_enabled) {
     stateView = new StateView(kafka, topics.state, stateCodec, logger, `${ic.group_id}-state-${replicaId}`);
     await stateView.start();
@@ -139,7 +140,12 @@ export async function startIngesterService(
         retryDelayMs: config.ct_log.retry_initial_delay_ms,
       },
     });
-    ingester.setLogs(opts.logs ?? configuredLogs(config));
+    const ing = ingester;
+    if (opts.logs) ing.setLogs(opts.logs);
+    else {
+      catalog = await startLogCatalog(config, logger, (logs) => ing.setLogs(logs));
+      ing.setLogs(catalog.logs);
+    }
     await ingester.start();
   }
 
@@ -214,6 +220,7 @@ export async function startIngesterService(
       clearInterval(readiness);
       health.setReady(false, "shutting down");
       // Intake stops first; each watcher and the dedup stage finish the transaction in flight.
+      catalog?.stop();
       await Promise.allSettled([ingester?.stop(), dedup?.stop()]);
       await stateView?.stop();
       await http.close();

@@ -139,7 +139,11 @@ export class TopicTail {
     const a = this.admin;
     this.consumer = null;
     this.admin = null;
-    await Promise.allSettled([c?.disconnect(), a?.disconnect()]);
+    // Bounded: a consumer stuck in a group join must not hold its caller forever.
+    await Promise.race([
+      Promise.allSettled([c?.disconnect(), a?.disconnect()]),
+      new Promise((r) => setTimeout(r, 10_000).unref()),
+    ]);
   }
 
   private wake(): void {

@@ -183,7 +183,10 @@ describe("five logs, two sharing certificates", () => {
 
     // Schemas registered on start, with their compatibility rule.
     for (const topic of [names.entries, names.certs, names.state]) {
-      const cfg = (await (await fetch(`${registryUrl()}/config/${topic}-value`)).json()) as Record<string, string>;
+      const cfg = (await (await fetch(`${registryUrl()}/config/${topic}-value`)).json()) as Record<
+        string,
+        string
+      >;
       expect(cfg.compatibilityLevel ?? cfg.compatibility, topic).toBe("BACKWARD");
     }
 

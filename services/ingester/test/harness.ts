@@ -122,6 +122,7 @@ export function writeConfig(
       retry_max_delay_ms: 1000,
       start_overlap_leaves: 1000,
       log_list_enabled: false,
+      default_rate_limit: 1000,
     },
     custom_logs: [...server.logs.values()].map((l) => ({
       name: l.name,
@@ -327,21 +328,21 @@ export function checkDedupStream(
 }
 
 /**
- * True once `group` has committed offsets at the end of every partition of `topic`. A transactional topic ends
- * with a commit marker, which takes an offset the group never commits past: end − 1 counts as the end.
+ * True once `group` has committed, on every partition of `topic`, an offset past the last committed data record
+ * (a transactional topic ends with commit markers, which take offsets the group never needs to commit past).
  */
 export async function groupCaughtUp(kafka: Kafka, group: string, topic: string): Promise<boolean> {
+  const last = new Map<number, bigint>();
+  for (const r of await readTopic(kafka, topic)) {
+    const o = BigInt(r.offset);
+    if (o > (last.get(r.partition) ?? -1n)) last.set(r.partition, o);
+  }
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
     const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     const byPartition = new Map(committed.partitions.map((p) => [p.partition, BigInt(p.offset)]));
-    return ends.every((e) => {
-      const high = BigInt(e.high);
-      const c = byPartition.get(e.partition) ?? -1n;
-      return high === 0n || c >= high - 1n;
-    });
+    return [...last].every(([p, o]) => (byPartition.get(p) ?? -1n) > o);
   } finally {
     await admin.disconnect();
   }
