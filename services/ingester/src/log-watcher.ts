@@ -216,37 +216,60 @@ export class LogWatcher {
     m.logPosition.set(this.label, next);
 
     let treeSize = -1;
-    while (!this.stopped) {
-      if (treeSize <= next) {
-        const head = await this.headOrNull();
-        if (head === null) continue;
-        treeSize = head.treeSize;
+    // One fetch runs ahead while the previous batch commits (fetching and parsing overlap the Kafka round
+    // trips). It is only a read: a failed commit discards it, and the position is re-read from the state topic.
+    let ahead: { start: number; end: number; entries: Promise<CertificateEntry[] | null> } | null = null;
+    try {
+      while (!this.stopped) {
         if (treeSize <= next) {
-          this.status.phase = "idle";
-          this.refreshGauges();
+          const head = await this.headOrNull();
+          if (head === null) continue;
+          treeSize = head.treeSize;
+          if (treeSize <= next) {
+            this.status.phase = "idle";
+            this.refreshGauges();
+            await this.sleep(this.cfg.pollIntervalMs);
+            continue;
+          }
+        }
+        this.status.phase = "running";
+        let end = Math.min(next + this.cfg.batchSize, treeSize);
+        let pending: Promise<CertificateEntry[] | null>;
+        if (ahead && ahead.start === next) {
+          pending = ahead.entries;
+          end = ahead.end;
+        } else pending = this.fetchOrNull(next, end);
+        ahead = null;
+        const entries = await pending;
+        if (entries === null) continue;
+        if (entries.length === 0) {
           await this.sleep(this.cfg.pollIntervalMs);
           continue;
         }
+        const batch = contiguousFrom(entries, next, end);
+        if (batch.length === 0) {
+          this.noteError(new Error(`log returned entries not starting at index ${next}`));
+          await this.sleep(this.cfg.pollIntervalMs);
+          continue;
+        }
+        while (this.deps.isRebalancing() && !this.stopped) await this.sleep(100);
+        if (this.stopped) break;
+        const after = batch[batch.length - 1].index + 1;
+        if (after < treeSize) {
+          const aheadEnd = Math.min(after + this.cfg.batchSize, treeSize);
+          ahead = {
+            start: after,
+            end: aheadEnd,
+            entries: this.fetchOrNull(after, aheadEnd).catch(() => null),
+          };
+        }
+        await this.commitBatch(producer, batch, treeSize);
+        next = after;
+        onProgress();
       }
-      this.status.phase = "running";
-      const end = Math.min(next + this.cfg.batchSize, treeSize);
-      const entries = await this.fetchOrNull(next, end);
-      if (entries === null) continue;
-      if (entries.length === 0) {
-        await this.sleep(this.cfg.pollIntervalMs);
-        continue;
-      }
-      const batch = contiguousFrom(entries, next, end);
-      if (batch.length === 0) {
-        this.noteError(new Error(`log returned entries not starting at index ${next}`));
-        await this.sleep(this.cfg.pollIntervalMs);
-        continue;
-      }
-      while (this.deps.isRebalancing() && !this.stopped) await this.sleep(100);
-      if (this.stopped) break;
-      await this.commitBatch(producer, batch, treeSize);
-      next = batch[batch.length - 1].index + 1;
-      onProgress();
+    } finally {
+      // Let a read still in flight finish quietly (its result is dropped).
+      ahead?.entries.catch(() => null);
     }
   }
 

@@ -61,6 +61,10 @@ describe("ingester exactly-once under kill -9", () => {
       await sleep(800);
       victim.start();
     }
+    // And one graceful stop (SIGTERM: the transactions in flight finish, exit 0) and restart.
+    await sleep(2000);
+    expect(await r1.terminate()).toBe(0);
+    r1.start();
     const expected = new Map(
       [...server.logs.values()].map((l) => [
         logIdOf({ log_id: null, key: l.key.publicKeyBase64, url: "" }),
