@@ -233,21 +233,33 @@ export class DedupStage {
     }
     const last = messages[messages.length - 1].offset;
     const t0 = performance.now();
-    const tx = await st.producer.transaction();
-    try {
-      for (const chunk of chunksByBytes(out, 512 * 1024))
-        await tx.send({ topic: this.o.certsTopic, messages: chunk });
-      await tx.sendOffsets({
-        consumerGroupId: this.o.groupId,
-        topics: [
-          { topic, partitions: [{ partition: st.partition, offset: (BigInt(last) + 1n).toString() }] },
-        ],
-      });
-      await tx.commit();
-    } catch (e) {
-      m.produceErrors.inc({ stage: "dedup", kind: kafkaFailureKind(e) });
-      await tx.abort().catch(() => undefined);
-      throw e;
+    for (let attempt = 1; ; attempt++) {
+      const tx = await st.producer.transaction();
+      let committing = false;
+      try {
+        for (const chunk of chunksByBytes(out, 512 * 1024))
+          await tx.send({ topic: this.o.certsTopic, messages: chunk });
+        await tx.sendOffsets({
+          consumerGroupId: this.o.groupId,
+          topics: [
+            { topic, partitions: [{ partition: st.partition, offset: (BigInt(last) + 1n).toString() }] },
+          ],
+        });
+        committing = true;
+        await tx.commit();
+        break;
+      } catch (e) {
+        m.produceErrors.inc({ stage: "dedup", kind: kafkaFailureKind(e) });
+        await tx.abort().catch(() => undefined);
+        // The coordinator is still finishing the previous owner's transaction (right after a takeover):
+        // nothing of ours was committed, so the same batch is simply tried again. Any other failure, or one
+        // during commit (outcome unknown), goes the safe way: the caller re-prepares the partition.
+        if (!committing && isConcurrentTransactions(e) && attempt < 10) {
+          await sleep(100 * attempt);
+          continue;
+        }
+        throw e;
+      }
     }
     // Only now does the seen-set learn the batch: an aborted batch leaves it untouched.
     const evictedBefore = st.seen.evicted;
@@ -375,6 +387,14 @@ async function waitReady(st: PartitionState, heartbeat: () => Promise<void>): Pr
     if (!settled) await heartbeat();
   }
   if (st.failed) throw st.failed;
+}
+
+function isConcurrentTransactions(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x && typeof x === "object" && depth < 5; depth++) {
+    if ((x as { type?: unknown }).type === "CONCURRENT_TRANSACTIONS") return true;
+    x = (x as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function sleep(ms: number): Promise<void> {
