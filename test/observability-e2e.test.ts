@@ -171,6 +171,8 @@ describe("observability end to end", () => {
           operator: l.operator,
           key: l.key.publicKeyBase64,
           start_index: 1000,
+          // static-ct-api: the checkpoint origin is the submission URL's host and path.
+          ...(l.kind === "static" ? { submission_url: `https://${l.origin}/` } : {}),
         }));
     const config = {
       host: "127.0.0.1",
