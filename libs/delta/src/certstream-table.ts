@@ -152,7 +152,8 @@ function certJson(c: Certificate | null, der: Uint8Array): string {
 const chainCache = new Map<string, string>();
 const CHAIN_CACHE_MAX = 4096;
 
-function chainJson(c: ChainCertificate): string {
+/** The `chain` column's JSON for one chain certificate (cached by fingerprint). */
+export function chainJson(c: ChainCertificate): string {
   const key = c.cert?.sha256;
   if (!key) return certJson(c.cert, c.der);
   let s = chainCache.get(key);
@@ -164,9 +165,17 @@ function chainJson(c: ChainCertificate): string {
   return s;
 }
 
-/** YYYY-MM-DD (UTC) of a µs timestamp. */
+let lastDay = Number.NaN;
+let lastDate = "";
+
+/** YYYY-MM-DD (UTC) of a µs timestamp. The last day's string is kept: consecutive rows share their day. */
 export function seenDate(seenMicros: number): string {
-  return new Date(Math.floor(seenMicros / 1000)).toISOString().slice(0, 10);
+  const day = Math.floor(seenMicros / 86_400_000_000);
+  if (day === lastDay) return lastDate;
+  const s = new Date(Math.floor(seenMicros / 1000)).toISOString().slice(0, 10);
+  lastDay = day;
+  lastDate = s;
+  return s;
 }
 
 /** Maps one CertificateEntry to its table row. Never throws for a parse-error entry: that is a row too. */

@@ -15,6 +15,7 @@ export {
   CERTSTREAM_TABLE_SCHEMA,
   CERTSTREAM_WRITER_OPTIONS,
   certLink,
+  chainJson,
   scanArchivedKeys,
   seenDate,
   toRow,

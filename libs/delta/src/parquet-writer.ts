@@ -133,28 +133,73 @@ function utf8Data(
     const v = values[i];
     if (typeof v === "string") chars += v.length;
   }
-  // Sized for ASCII plus slack; grows (doubling) only for multi-byte text.
-  const arena = new ByteArena(chars + (chars >> 3) + 64);
   const nulls = new NullTracker(n);
   let min: string | undefined;
   let max: string | undefined;
   const stats = strLimit > 0;
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) {
-      if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
-      nulls.nullCount++;
-    } else {
-      const s = typeof v === "string" ? v : String(v);
-      if (s.length >= ENCODED_CACHE_MIN_CHARS) arena.pushBytes(encodeLong(s));
-      else arena.pushString(s);
-      nulls.valid(i);
-      if (stats) {
-        if (min === undefined || s < min) min = s;
-        if (max === undefined || s > max) max = s;
+  // Fast path: all values strings (or null) and all ASCII. Then the column is one encodeInto of the joined strings
+  // (one native call instead of one per value) and the offsets are the character counts. encodeInto tells whether
+  // the text was ASCII: as many bytes written as characters read.
+  let arena: ByteArena | null = null;
+  if (n > 0) {
+    const parts: string[] = new Array(n);
+    let allStrings = true;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v === "string") parts[i] = v;
+      else if (v === null || v === undefined) parts[i] = "";
+      else {
+        allStrings = false;
+        break;
       }
     }
-    offsets[i + 1] = arena.len;
+    if (allStrings) {
+      const joined = parts.join("");
+      const ascii = new ByteArena(joined.length + 64);
+      const r = textEncoder.encodeInto(joined, ascii.buf);
+      if (r.read === joined.length && r.written === joined.length) {
+        ascii.len = r.written;
+        arena = ascii;
+        let at = 0;
+        for (let i = 0; i < n; i++) {
+          const v = values[i];
+          if (v === null || v === undefined) {
+            if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
+            nulls.nullCount++;
+          } else {
+            const s = v as string;
+            at += s.length;
+            nulls.valid(i);
+            if (stats) {
+              if (min === undefined || s < min) min = s;
+              if (max === undefined || s > max) max = s;
+            }
+          }
+          offsets[i + 1] = at;
+        }
+      }
+    }
+  }
+  if (arena === null) {
+    // Sized for ASCII plus slack; grows (doubling) only for multi-byte text.
+    arena = new ByteArena(chars + (chars >> 3) + 64);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (v === null || v === undefined) {
+        if (!nullable) throw new TypeError(`column ${col} is not nullable but row ${i} is null`);
+        nulls.nullCount++;
+      } else {
+        const s = typeof v === "string" ? v : String(v);
+        if (s.length >= ENCODED_CACHE_MIN_CHARS) arena.pushBytes(encodeLong(s));
+        else arena.pushString(s);
+        nulls.valid(i);
+        if (stats) {
+          if (min === undefined || s < min) min = s;
+          if (max === undefined || s > max) max = s;
+        }
+      }
+      offsets[i + 1] = arena.len;
+    }
   }
   const data = makeData({
     type: new arrow.Utf8(),
@@ -171,7 +216,12 @@ function utf8Data(
 
 function binaryData(values: ArrayLike<unknown>, n: number, col: string, nullable: boolean): ColumnResult {
   const offsets = new Int32Array(n + 1);
-  const arena = new ByteArena(n * 256);
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v instanceof Uint8Array) bytes += v.byteLength;
+  }
+  const arena = new ByteArena(bytes); // exact: no growing (and copying) while filling
   const nulls = new NullTracker(n);
   for (let i = 0; i < n; i++) {
     const v = values[i];

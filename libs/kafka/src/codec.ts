@@ -21,6 +21,12 @@ export interface CertificateEntryCodecOptions {
   compatibility?: Compatibility;
 }
 
+/** How records of one schema id are read; `local`: the writer schema is the local one (no resolution). */
+interface Reader {
+  local: boolean;
+  read: (body: Buffer) => CertificateEntry;
+}
+
 /** Confluent wire format: magic byte 0, schema id (int32 big-endian), Avro body. */
 const MAGIC = 0;
 const HEADER_BYTES = 5;
@@ -42,7 +48,7 @@ export class CertificateEntryCodec {
   readonly #compatibility: Compatibility;
   readonly #type: avro.Type = avro.Type.forSchema(certificateEntrySchema as unknown as avro.Schema);
   readonly #ids = new Map<string, number>();
-  readonly #readers = new Map<number, Promise<(body: Buffer) => CertificateEntry>>();
+  readonly #readers = new Map<number, Promise<Reader>>();
   #defaultId: number | null = null;
 
   constructor(options: CertificateEntryCodecOptions) {
@@ -109,11 +115,20 @@ export class CertificateEntryCodec {
       throw new Error(`not a schema-registry framed record (length ${buf.length}, first byte ${buf[0]})`);
     }
     const id = buf.readInt32BE(1);
-    const read = await this.#reader(id);
+    const { read } = await this.#reader(id);
     return read(buf.subarray(HEADER_BYTES));
   }
 
-  #reader(id: number): Promise<(body: Buffer) => CertificateEntry> {
+  /**
+   * True when records written with schema `id` are in exactly the local schema's binary layout (no resolution
+   * needed), so a caller may read the Avro body itself (the delta sink does, to skip fields it does not store).
+   * Fetches the writer schema by id on first use (cached, like decode); throws as decode does for an unknown id.
+   */
+  async isLocalSchema(id: number): Promise<boolean> {
+    return (await this.#reader(id)).local;
+  }
+
+  #reader(id: number): Promise<Reader> {
     let reader = this.#readers.get(id);
     if (!reader) {
       reader = this.#makeReader(id);
@@ -123,12 +138,13 @@ export class CertificateEntryCodec {
     return reader;
   }
 
-  async #makeReader(id: number): Promise<(body: Buffer) => CertificateEntry> {
+  async #makeReader(id: number): Promise<Reader> {
     const writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
     const local = this.#type;
-    if (writer.equals(local)) return (body) => local.fromBuffer(body) as CertificateEntry;
+    if (writer.equals(local))
+      return { local: true, read: (body) => local.fromBuffer(body) as CertificateEntry };
     const resolver = local.createResolver(writer);
-    return (body) => local.fromBuffer(body, resolver) as CertificateEntry;
+    return { local: false, read: (body) => local.fromBuffer(body, resolver) as CertificateEntry };
   }
 
   #explain(entry: CertificateEntry): string {

@@ -13,9 +13,15 @@ import { clearConsumerLag, failureKind, type HealthState, setConsumerLag } from 
 import type { CertificateEntry } from "@certstream/schema";
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from "kafkajs";
 import * as m from "./metrics.ts";
+import { ArchiveRowDecoder } from "./row-decoder.ts";
 
 export interface EntryDecoder {
   decode(value: Uint8Array): Promise<CertificateEntry>;
+  /**
+   * Optional (CertificateEntryCodec has it): whether schema `id` is exactly the local schema. When present, rows
+   * are read straight from the record bytes (ArchiveRowDecoder) and decode is used only for other records.
+   */
+  isLocalSchema?(id: number): Promise<boolean>;
 }
 
 export interface DeltaSinkOptions {
@@ -85,6 +91,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class DeltaSink {
   private readonly o: DeltaSinkOptions;
   private readonly log: Logger;
+  private readonly rows: ArchiveRowDecoder | null;
   private table: DeltaTable | null = null;
   private consumer: Consumer | null = null;
 
@@ -114,6 +121,8 @@ export class DeltaSink {
   constructor(options: DeltaSinkOptions) {
     this.o = options;
     this.log = options.logger;
+    const isLocalSchema = options.decoder.isLocalSchema?.bind(options.decoder);
+    this.rows = isLocalSchema ? new ArchiveRowDecoder({ isLocalSchema }) : null;
   }
 
   /** Starts in the background: opens (or creates) the table, retrying until it can; then consumes. */
@@ -323,22 +332,36 @@ export class DeltaSink {
     }
     this.highWatermarks.set(k, Number(batch.highWatermark));
     let last = this.lastSeen.get(k) ?? -1;
+    // Handled offsets are resolved lazily: kafkajs parses the offset string on every resolveOffset (measurable per
+    // record), and only the last one counts. Resolved before any await and at the end, so the effect is the same.
+    let unresolved: string | null = null;
     for (const msg of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) break;
       const off = Number(msg.offset);
       if (off <= last) {
         m.recordsSkipped.inc();
-        resolveOffset(msg.offset);
+        unresolved = msg.offset;
         continue;
       }
       if (this.buffer.length >= this.o.maxBufferedRecords) {
         this.pauseConsumption();
         break;
       }
-      let entry: CertificateEntry | null = null;
+      let row: CertstreamRow | null = null;
       try {
         if (!msg.value) throw Object.assign(new Error("record has no value"), { kind: "parse" });
-        entry = await this.o.decoder.decode(msg.value);
+        // Fast path: the row straight from the bytes (synchronous once the schema id is known); else decode.
+        let fast = this.rows?.decode(msg.value) ?? null;
+        if (fast instanceof Promise) {
+          if (unresolved !== null) resolveOffset(unresolved);
+          unresolved = null;
+          fast = await fast;
+        }
+        if (fast === null && unresolved !== null) {
+          resolveOffset(unresolved);
+          unresolved = null;
+        }
+        row = fast ?? toRow(await this.o.decoder.decode(msg.value));
       } catch (err) {
         const found = (err as { kind?: string }).kind ?? failureKind(err);
         // A decode failure that is not about reaching the registry is a bad record (framing, Avro body).
@@ -357,8 +380,7 @@ export class DeltaSink {
           "delta: undecodable record skipped",
         );
       }
-      if (entry) {
-        const row = toRow(entry);
+      if (row) {
         if (this.buffer.length === 0) this.bufferSince = Date.now();
         this.buffer.push(row);
         this.bufferBytes += msg.value?.length ?? 0;
@@ -366,15 +388,18 @@ export class DeltaSink {
       last = off;
       this.lastSeen.set(k, off);
       this.bufferLast.set(k, off);
-      resolveOffset(msg.offset);
+      unresolved = msg.offset;
       if (
         (this.buffer.length >= this.o.batchSize || this.bufferBytes >= this.o.maxBatchBytes) &&
         Date.now() >= this.nextRetryAt
       ) {
+        resolveOffset(unresolved);
+        unresolved = null;
         await this.flush("size");
         await heartbeat().catch(() => {});
       }
     }
+    if (unresolved !== null) resolveOffset(unresolved);
     m.bufferSize.set(this.buffer.length);
     this.reportLag(k);
     await heartbeat().catch(() => {});
