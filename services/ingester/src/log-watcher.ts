@@ -165,6 +165,7 @@ export class LogWatcher {
           "log watcher failed; will recreate its producer and re-read its position",
         );
         this.status.phase = "backoff";
+        await this.closeProducer();
         await this.sleep(delay);
         delay = Math.min(delay * 2, 30_000);
       } finally {

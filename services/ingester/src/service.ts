@@ -115,7 +115,14 @@ export async function startIngesterService(
   let ingester: Ingester | null = null;
   let catalog: LogCatalog | null = null;
   if (ic.watchers_enabled) {
-    stateView = new StateView(kafka, topics.state, stateCodec, logger, `${ic.group_id}-state-${replicaId}`);
+    stateView = new StateView(
+      kafka,
+      topics.state,
+      stateCodec,
+      logger,
+      `${ic.group_id}-state-${replicaId}`,
+      opts.onFatal,
+    );
     await stateView.start();
     ingester = new Ingester({
       kafka,

@@ -16,11 +16,19 @@ export class StateView {
   private readonly tail: TopicTail;
   private readonly log: Logger;
 
-  constructor(kafka: Kafka, topic: string, codec: StateCodec, log: Logger, groupPrefix: string) {
+  constructor(
+    kafka: Kafka,
+    topic: string,
+    codec: StateCodec,
+    log: Logger,
+    groupPrefix: string,
+    onFatal?: (e: Error) => void,
+  ) {
     this.log = log;
     this.tail = new TopicTail(kafka, {
       topic,
       groupPrefix,
+      onFatal,
       onMessage: async (partition, m) => {
         if (!m.value) return; // tombstone: a deleted log's state
         const s = await codec.decode(m.value);

@@ -10,6 +10,8 @@ export interface TopicTailOptions {
   /** Prefix of the throwaway consumer group (one per tail; it never commits offsets). */
   groupPrefix: string;
   onMessage: (partition: number, message: KafkaMessage) => void | Promise<void>;
+  /** The consumer stopped for good (kafkajs will not restart it). */
+  onFatal?: (e: Error) => void;
 }
 
 /**
@@ -76,9 +78,10 @@ export class TopicTail {
       this.wake();
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) {
+      if (!payload.restart && this.consumer) {
         this.failure = payload.error;
         this.wake();
+        this.opts.onFatal?.(payload.error);
       }
     });
     await consumer.connect();
