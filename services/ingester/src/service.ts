@@ -189,6 +189,14 @@ export async function startIngesterService(
         dedupPartitions: dedup?.stats().partitions ?? [],
       },
     );
+    // Degraded: serving, but some owned log failed in the last minute (its /api/logs entry says why).
+    const now = Date.now();
+    const failing = (ingester?.report() ?? []).filter(
+      (r) => r.owned && (r.phase === "backoff" || (r.lastErrorAt !== null && now - r.lastErrorAt < 60_000)),
+    );
+    health.setDegraded(failing.length > 0, "log watchers failing", {
+      logs: failing.map((r) => ({ log: r.log.name, error: r.lastError })),
+    });
   }, 500);
   readiness.unref();
 
@@ -198,7 +206,8 @@ export async function startIngesterService(
     dedup,
     health,
     replicaId,
-    metrics: !separateMetrics || config.protocols.metrics,
+    // With a separate (possibly mTLS) metrics listener, /metrics is not also served unauthenticated here.
+    metrics: !separateMetrics && config.protocols.metrics,
   });
   const url = await http.listen({ host: config.host, port: ic.port });
   const metricsServer = separateMetrics
