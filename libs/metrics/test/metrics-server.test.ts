@@ -1,13 +1,12 @@
 // seed 003: /metrics on its own port, TLS validated at start, mTLS refuses clients without a trusted cert.
-// Certificates are made with the system openssl at test time (a CA, a server cert, a client cert, and a
-// second "rogue" CA with its own client cert that the server must not trust).
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// Certificates are made with the system openssl at test time by test/tls-certs.ts (a CA, a server cert, a client
+// cert, and a second "rogue" CA with its own client cert that the server must not trust).
+import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeTestPki } from "../../../test/tls-certs.ts";
 import {
   initMetrics,
   loadMetricsTls,
@@ -19,72 +18,8 @@ import {
 let dir: string;
 const p = (name: string) => join(dir, name);
 
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-}
-
-function makeCa(name: string): void {
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.crt`,
-  );
-}
-
-function makeLeaf(name: string, ca: string, ext: string): void {
-  openssl(
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-  );
-  writeFileSync(p(`${name}.ext`), ext);
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${ca}.crt`,
-    "-CAkey",
-    `${ca}.key`,
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    `${name}.ext`,
-    "-out",
-    `${name}.crt`,
-  );
-}
-
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "metrics-mtls-"));
-  makeCa("ca");
-  makeCa("rogue-ca");
-  makeLeaf("server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  makeLeaf("client", "ca", "extendedKeyUsage=clientAuth\n");
-  makeLeaf("rogue-client", "rogue-ca", "extendedKeyUsage=clientAuth\n");
+  dir = makeTestPki().dir;
   initMetrics({ service: "mtls-test", version: "t", node: "n" });
 });
 
@@ -167,7 +102,7 @@ describe("startMetricsServer", () => {
       expect(none.status).toBeUndefined();
       expect(none.error).toBeDefined();
 
-      const rogue = await scrape(server.url, { cert: "rogue-client.crt", key: "rogue-client.key" });
+      const rogue = await scrape(server.url, { cert: "rogue.crt", key: "rogue.key" });
       expect(rogue.status).toBeUndefined();
       expect(rogue.error).toBeDefined();
       expect(warnings).toContain("metrics: TLS client refused");
