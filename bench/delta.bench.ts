@@ -183,13 +183,27 @@ try {
       retryMaxBackoffMs: 2000,
       checkpointInterval: 10,
       logger,
+      ...(process.env.BENCH_FETCH_MB
+        ? {
+            consumerConfig: {
+              maxBytesPerPartition: Number(process.env.BENCH_FETCH_MB) * 1024 * 1024,
+              maxBytes: 3 * Number(process.env.BENCH_FETCH_MB) * 1024 * 1024,
+            },
+          }
+        : {}),
     });
     const hws = await highWatermarks(kafka, topics.entries);
+    // Steady state: from the first decoded record (group joined, table open, partitions positioned) to the end.
+    const mark: { steady: { cpu: NodeJS.CpuUsage; wall: number; rowsBefore: number } | null } = {
+      steady: null,
+    };
     const tK = await timed(async () => {
       void sink.start();
       // Watch the sink's own snapshot (cheap) rather than re-reading the table, which would cost CPU here.
       for (;;) {
         const snap = sink.deltaTable?.snapshot;
+        if (!mark.steady && (sink.buffered > 0 || (snap?.version ?? 0) > 0))
+          mark.steady = { cpu: process.cpuUsage(), wall: performance.now(), rowsBefore: sink.buffered };
         const done =
           snap &&
           [...hws].every(
@@ -197,14 +211,23 @@ try {
               hw === 0 || snap.txnVersion(`certstream-delta-sink-${topics.entries}-${p}`) === hw - 1,
           );
         if (done) break;
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, mark.steady ? 100 : 5));
       }
     });
+    const steady = mark.steady;
+    const steadyCpu = steady ? process.cpuUsage(steady.cpu) : null;
+    const steadyWall = steady ? (performance.now() - steady.wall) / 1000 : 0;
     await sink.stop();
     const kFiles = (await DeltaTable.open(new LocalStorage(kTable))).snapshot.files().map((f) => f.size);
     console.log(
       `Kafka → Delta (sink, ${KAFKA_ROWS} rows)      ${rate(KAFKA_ROWS, tK)}   incl. group join, table open, polling the table; ${kFiles.length} files, avg ${mb(kFiles.reduce((a, b) => a + b, 0) / kFiles.length)} MB`,
     );
+    if (steady && steadyCpu) {
+      const n = KAFKA_ROWS - steady.rowsBefore;
+      console.log(
+        `Kafka → Delta steady state (${n} rows)  ${rate(n, { cpu: (steadyCpu.user + steadyCpu.system) / 1e6, wall: steadyWall })}   from the first decoded record (excl. group join, table open)`,
+      );
+    }
   }
 } finally {
   await rm(dir, { recursive: true, force: true });

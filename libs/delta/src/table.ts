@@ -253,15 +253,22 @@ export class DeltaTable {
       fields: schema.fields.filter((f) => !partCols.includes(f.name)),
     };
     const groups = new Map<string, { values: [string, string | null][]; rows: Row[] }>();
-    for (const r of rows) {
-      const values: [string, string | null][] = partCols.map((c) => {
+    const partitionValues = (r: Row): [string, string | null][] =>
+      partCols.map((c) => {
         const v = r[c];
         return [c, v === null || v === undefined ? null : String(v)];
       });
-      const key = JSON.stringify(values);
+    // One partition column (the archive's seen_date): the value itself is the key, no tuple or JSON per row.
+    const single = partCols.length === 1 ? partCols[0] : null;
+    for (const r of rows) {
+      let key: string;
+      if (single !== null) {
+        const v = r[single];
+        key = v === null || v === undefined ? "\u0000" : `=${String(v)}`;
+      } else key = JSON.stringify(partitionValues(r));
       let g = groups.get(key);
       if (!g) {
-        g = { values, rows: [] };
+        g = { values: partitionValues(r), rows: [] };
         groups.set(key, g);
       }
       g.rows.push(r);

@@ -39,6 +39,9 @@ const LOG_KINDS: readonly LogKind[] = ["rfc6962", "static"];
 const UPDATE_TYPES: readonly UpdateType[] = ["X509LogEntry", "PrecertLogEntry"];
 const HEADER_BYTES = 5;
 
+/** Node's Buffer has utf8Slice (undocumented, stable since v0.x; avsc reads strings with it too). */
+type BufferWithSlices = Buffer & { utf8Slice(start: number, end: number): string };
+
 /** Thrown inside the reader when the bytes are not what the schema says; never escapes decode. */
 const MALFORMED = new Error("malformed record");
 
@@ -181,7 +184,8 @@ export class ArchiveRowDecoder {
     const len = this.span();
     const start = this.pos;
     this.pos += len;
-    return this.buf.toString("utf8", start, this.pos);
+    // utf8Slice: what toString("utf8", ...) ends in, without its argument handling (measurable per field).
+    return (this.buf as BufferWithSlices).utf8Slice(start, this.pos);
   }
 
   private skipString(): void {
@@ -189,12 +193,12 @@ export class ArchiveRowDecoder {
     this.pos += len;
   }
 
-  /** A view of the bytes (no copy). */
-  private bytes(): Buffer {
+  /** A view of the bytes (no copy). A plain Uint8Array: V8 makes those faster than Buffer (a subclass) views. */
+  private bytes(): Uint8Array {
     const len = this.span();
     const start = this.pos;
     this.pos += len;
-    return this.buf.subarray(start, this.pos);
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, len);
   }
 
   private boolean(): boolean {

@@ -335,8 +335,15 @@ export class DeltaSink {
     // Handled offsets are resolved lazily: kafkajs parses the offset string on every resolveOffset (measurable per
     // record), and only the last one counts. Resolved before any await and at the end, so the effect is the same.
     let unresolved: string | null = null;
+    // isRunning/isStale can only change while we await (a seek, a stop): checked first and after every await, not
+    // per record (isStale builds a key string and looks it up: measurable per record).
+    let recheck = true;
     for (const msg of batch.messages) {
-      if (!isRunning() || isStale() || this.stopping) break;
+      if (this.stopping) break;
+      if (recheck) {
+        if (!isRunning() || isStale()) break;
+        recheck = false;
+      }
       const off = Number(msg.offset);
       if (off <= last) {
         m.recordsSkipped.inc();
@@ -356,11 +363,13 @@ export class DeltaSink {
           if (unresolved !== null) resolveOffset(unresolved);
           unresolved = null;
           fast = await fast;
+          recheck = true;
         }
         if (fast === null && unresolved !== null) {
           resolveOffset(unresolved);
           unresolved = null;
         }
+        if (fast === null) recheck = true; // awaits decode below
         row = fast ?? toRow(await this.o.decoder.decode(msg.value));
       } catch (err) {
         const found = (err as { kind?: string }).kind ?? failureKind(err);
@@ -397,6 +406,7 @@ export class DeltaSink {
         unresolved = null;
         await this.flush("size");
         await heartbeat().catch(() => {});
+        recheck = true;
       }
     }
     if (unresolved !== null) resolveOffset(unresolved);
