@@ -1,3 +1,4 @@
+import { certLink as messageCertLink } from "@certstream/certstream";
 import type { Certificate, CertificateEntry, ChainCertificate, DistinguishedName } from "@certstream/schema";
 import type { ParquetWriterOptions, Row } from "./parquet-writer.ts";
 import type { DeltaStructType } from "./schema.ts";
@@ -97,19 +98,9 @@ export interface CertstreamRow extends Row {
   raw_extra_data: Uint8Array | null;
 }
 
-/** static-ct-api tile path for tile number n: groups of three digits, all but the last prefixed with "x". */
-function tilePath(n: number): string {
-  const s = String(n);
-  const padded = s.padStart(Math.ceil(s.length / 3) * 3, "0");
-  const groups = padded.match(/\d{3}/g) ?? ["000"];
-  return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join("/");
-}
-
-/** Where the entry can be fetched again: get-entries for RFC 6962 logs, the data tile for static-ct-api logs. */
+/** Where the entry can be fetched again (the certstream message's cert_link). */
 export function certLink(entry: Pick<CertificateEntry, "log" | "index">): string {
-  if (entry.log.kind === "static")
-    return `${entry.log.url}tile/data/${tilePath(Math.floor(entry.index / 256))}`;
-  return `${entry.log.url}ct/v1/get-entries?start=${entry.index}&end=${entry.index}`;
+  return messageCertLink(entry.log, entry.index);
 }
 
 function dn(d: DistinguishedName): Record<string, string | null> {
