@@ -4,25 +4,13 @@
  * registry) → the streamer process → a WebSocket client on /full-stream that receives certificate_update messages.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { StandInServer } from "./ct-standin/server.ts";
-import { ServiceProcess, waitForHttp } from "./service-process.ts";
+import { freePort, ServiceProcess, waitForHttp } from "./service-process.ts";
 import { kafkaBrokers, registryUrl, uniqueName } from "./stack.ts";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface CertificateUpdate {
   message_type: string;

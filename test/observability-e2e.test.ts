@@ -16,8 +16,8 @@ import { type Dashboard, extractQueries, metricNames } from "./dashboard-queries
 import { declaredMetrics } from "./declared-metrics.ts";
 import { expectMetrics, type MetricSpec } from "./metrics-expect.ts";
 import { scrape, waitFor } from "./poll.ts";
-import { freePort, type PrometheusProcess, startPrometheus } from "./prometheus-process.ts";
-import { ServiceProcess } from "./service-process.ts";
+import { type PrometheusProcess, startPrometheus } from "./prometheus-process.ts";
+import { freePort, ServiceProcess } from "./service-process.ts";
 import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "./stack.ts";
 import { makeTestPki, type TestPki } from "./tls-certs.ts";
 

@@ -2,10 +2,10 @@
 // scrape targets. Queries go through its HTTP API, so what passes here passes in Grafana's Prometheus too.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { prometheusBinary } from "./prometheus-bin.ts";
+import { freePort } from "./service-process.ts";
 
 export interface ScrapeJob {
   job: string;
@@ -28,17 +28,6 @@ export interface PrometheusProcess {
   /** Scrape targets with their health (`up`, last error). */
   targets(): Promise<{ job: string; health: string; lastError: string }[]>;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPrometheus(

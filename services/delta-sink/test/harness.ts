@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DeltaTable, LocalStorage } from "@certstream/delta";
@@ -7,7 +5,8 @@ import { CertificateEntryCodec, createKafka, entryKey, valueSubject } from "@cer
 import { createLogger } from "@certstream/log";
 import type { CertificateEntry } from "@certstream/schema";
 import type { Kafka, Producer } from "kafkajs";
-import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
+import { ServiceProcess } from "../../../test/service-process.ts";
+import { kafkaBrokers, registryUrl, uniqueName } from "../../../test/stack.ts";
 
 export const logger = createLogger("delta-sink-test", process.env.TEST_LOG_LEVEL ?? "warn");
 
@@ -173,37 +172,16 @@ export async function writeSinkConfig(dir: string, o: SinkConfigOptions): Promis
 }
 
 export interface SinkProcess {
-  child: ChildProcess;
+  proc: ServiceProcess;
   /** Resolves with http://host:port once the process logs that it listens. */
   url: Promise<string>;
-  exited: Promise<number | null>;
 }
 
 /** Runs services/delta-sink/src/main.ts as a separate process (so it can be killed with SIGKILL). */
 export function spawnSink(configPath: string, logFile: string, args: string[] = []): SinkProcess {
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, "services/delta-sink/src/main.ts"), "--config", configPath, ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  const log = createWriteStream(logFile, { flags: "a" });
-  child.stderr?.pipe(log);
-  let buf = "";
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => {
-      log.write(d);
-      buf += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)".*delta-sink: listening/.exec(buf);
-      if (m) resolve(m[1]);
-      if (buf.length > 1 << 20) buf = buf.slice(-4096);
-    });
-    child.once("exit", (code) => reject(new Error(`sink exited (${code}) before listening; see ${logFile}`)));
+  const proc = new ServiceProcess("delta-sink", ["--config", configPath, ...args], logFile).start({
+    LOG_LEVEL: "info",
   });
-  url.catch(() => {});
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, url, exited };
+  const url = proc.waitForStdout(/"url":"(http:\/\/[^"]+)".*delta-sink: listening/).then((m) => m[1]);
+  return { proc, url };
 }

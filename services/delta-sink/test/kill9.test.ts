@@ -28,18 +28,13 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "delta-kill9-"));
 });
 afterAll(async () => {
-  for (const p of running) p.child.kill("SIGKILL");
+  for (const p of running) p.proc.signal("SIGKILL");
   await producer.disconnect().catch(() => {});
   await rm(dir, { recursive: true, force: true });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rand = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
-
-async function kill9(p: SinkProcess): Promise<void> {
-  p.child.kill("SIGKILL");
-  await p.exited;
-}
 
 describe("delta-sink process killed with SIGKILL during a load", () => {
   it("ends with every (source_url, cert_index) exactly once after several kill -9 cycles, two replicas for part of it", async () => {
@@ -82,11 +77,11 @@ describe("delta-sink process killed with SIGKILL during a load", () => {
       if (b) running.push(b);
       await sleep(rand(2500, 6000));
       if (b) {
-        await kill9(b);
+        await b.proc.kill9();
         kills.push(`cycle ${cycle}: replica b`);
         await sleep(rand(500, 2500));
       }
-      await kill9(a);
+      await a.proc.kill9();
       kills.push(`cycle ${cycle}: replica a`);
     }
     await load;
@@ -99,8 +94,8 @@ describe("delta-sink process killed with SIGKILL during a load", () => {
     running.push(last);
     await last.url;
     await waitCaughtUp(kafka, tablePath, [topics.entries, topics.backfill], APP, 180_000);
-    last.child.kill("SIGTERM");
-    expect(await last.exited).toBe(0);
+    last.proc.signal("SIGTERM");
+    expect(await last.proc.exited).toBe(0);
 
     const counts = await tableKeyCounts(tablePath);
     const dups = [...counts].filter(([, n]) => n > 1);
@@ -144,8 +139,8 @@ describe("delta-sink process killed with SIGKILL during a load", () => {
       if (status !== 200) await sleep(300);
     }
     expect(status).toBe(200);
-    p.child.kill("SIGTERM");
-    expect(await p.exited).toBe(0);
+    p.proc.signal("SIGTERM");
+    expect(await p.proc.exited).toBe(0);
     expect((await tableKeyCounts(tablePath)).size).toBe(entries.length);
   }, 120_000);
 });

@@ -3,7 +3,6 @@
  * testdata, parsed by @certstream/ct), a unique certs topic on the real broker with the schema registered,
  * a producer, and in-process or child-process streamers on that topic.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +11,8 @@ import { CertificateEntryCodec, createKafka, entryKey, valueSubject } from "@cer
 import { createLogger } from "@certstream/log";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
 import type { Kafka, Producer } from "kafkajs";
-import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
+import { ServiceProcess, waitForHttp } from "../../../test/service-process.ts";
+import { kafkaBrokers, registryUrl, uniqueName } from "../../../test/stack.ts";
 import { CertsSource } from "../src/certs-source.ts";
 import { StreamerServer } from "../src/server.ts";
 import { type StreamerSettings, streamerSettings } from "../src/settings.ts";
@@ -138,33 +138,17 @@ export async function spawnStreamer(
   topic: string,
   port: number,
   extraYaml = "",
-): Promise<{ child: ChildProcess; url: string; configPath: string }> {
+): Promise<{ proc: ServiceProcess; url: string; configPath: string }> {
   const dir = mkdtempSync(join(tmpdir(), "streamer-"));
   const configPath = join(dir, "config.yaml");
   writeFileSync(
     configPath,
     `host: 127.0.0.1\nport: ${port}\nlog_level: warn\nkafka:\n  brokers: [${kafkaBrokers().join(", ")}]\n  schema_registry_url: ${registryUrl()}\n  topics:\n    certs: ${topic}\n${extraYaml}`,
   );
-  const child = spawn(
-    process.execPath,
-    [`${repoRoot}/services/streamer/src/main.ts`, "--config", configPath],
-    {
-      stdio: ["ignore", "inherit", "inherit"],
-    },
-  );
+  const proc = new ServiceProcess("streamer", ["--config", configPath], join(dir, "streamer.log")).start();
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      try {
-        return (await fetch(`${url}/health/ready`)).status === 200;
-      } catch {
-        return false;
-      }
-    },
-    60_000,
-    `streamer on port ${port} ready`,
-  );
-  return { child, url, configPath };
+  await waitForHttp(`${url}/health/ready`, proc);
+  return { proc, url, configPath };
 }
 
 export async function waitFor(
@@ -182,16 +166,4 @@ export async function waitFor(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const p = typeof a === "object" && a ? a.port : 0;
-      s.close(() => resolve(p));
-    });
-  });
 }

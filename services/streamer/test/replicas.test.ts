@@ -3,19 +3,19 @@
  * replica B with their cursor (SSE Last-Event-ID, WebSocket ?since= from the last heartbeat); every record
  * produced is received. Then SIGTERM on B: 1001 "going away" and a clean exit within the bound.
  */
-import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort, type ServiceProcess } from "../../../test/service-process.ts";
 import { sseCollect, wsCollect } from "./clients.ts";
-import { CertsTopic, entrySeries, freePort, sleep, spawnStreamer, waitFor } from "./harness.ts";
+import { CertsTopic, entrySeries, sleep, spawnStreamer, waitFor } from "./harness.ts";
 
 let topic: CertsTopic;
-const children: ChildProcess[] = [];
+const children: ServiceProcess[] = [];
 
 beforeAll(async () => {
   topic = await CertsTopic.create(3);
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  for (const c of children) c.signal("SIGKILL");
   await topic?.close();
 });
 
@@ -28,7 +28,7 @@ it("kill a replica: its clients resume on the other by cursor with no missing me
     spawnStreamer(topic.topic, pa, yaml),
     spawnStreamer(topic.topic, pb, yaml),
   ]);
-  children.push(a.child, b.child);
+  children.push(a.proc, b.proc);
 
   const sseA = [sseCollect(`${a.url}/sse?stream=lite`), sseCollect(`${a.url}/sse?stream=domains`)];
   const wsA = wsCollect(`${a.url.replace("http", "ws")}/full-stream`);
@@ -50,7 +50,7 @@ it("kill a replica: its clients resume on the other by cursor with no missing me
     5000,
     "ws cursor",
   );
-  a.child.kill("SIGKILL");
+  a.proc.signal("SIGKILL");
   await Promise.all([wsA.closed, ...sseA.map((c) => c.ended)]);
   const wsCursor = wsA.messages.filter((m) => m.message_type === "heartbeat" && m.cursor).at(-1).cursor;
 
@@ -88,8 +88,8 @@ it("kill a replica: its clients resume on the other by cursor with no missing me
 
   // SIGTERM: clients get 1001, the process exits 0 within shutdown_timeout_ms (5 s) + slack.
   const t0 = Date.now();
-  const exited = new Promise<number | null>((r) => b.child.on("exit", (code) => r(code)));
-  b.child.kill("SIGTERM");
+  const exited = b.proc.exited;
+  b.proc.signal("SIGTERM");
   expect(await wsB.closed).toEqual({ code: 1001, reason: "going away" });
   expect(await exited).toBe(0);
   expect(Date.now() - t0).toBeLessThan(8000);
