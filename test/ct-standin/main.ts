@@ -5,7 +5,7 @@
 // The log list of the stand-ins is at <base>/log_list.json.
 import { parseArgs } from "node:util";
 import type { Faults } from "./faults.ts";
-import type { CertMode } from "./rfc6962-log.ts";
+import type { CertMode } from "./growing-log.ts";
 import { StandInServer } from "./server.ts";
 
 const { values } = parseArgs({

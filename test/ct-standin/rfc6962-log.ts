@@ -1,10 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { leafHash } from "../../libs/ct/src/merkle-hash.ts";
-import { MerkleTree } from "../../libs/ct/src/merkle-proof.ts";
-import { treeHeadSignatureInput } from "../../libs/ct/src/signed-tree-head.ts";
 import { mutateCertificate, mutateTbs } from "./cert-mutation.ts";
-import { FaultInjector, type Faults, send } from "./faults.ts";
-import { digitallySign, generateLogKey, type StandInKey } from "./signing-key.ts";
+import { send } from "./faults.ts";
+import { type GrowingLogOptions, GrowingStandInLog } from "./growing-log.ts";
 import { loadRfc6962Entries, type RealRfcEntry } from "./testdata.ts";
 
 // An RFC 6962 log serving the REAL entries of ../shared/testdata/ct-entries/rfc6962 (46 entries). Past those it
@@ -12,26 +10,11 @@ import { loadRfc6962Entries, type RealRfcEntry } from "./testdata.ts";
 // them) or as distinct ones ("distinct": serial rewritten per index, see cert-mutation.ts). Grown entries get
 // the timestamp of the moment they were "logged". The tree, STH signatures and consistency proofs are real.
 
-export type CertMode = "same" | "distinct";
-
-export interface Rfc6962LogOptions {
-  name: string;
-  /** Entries present at start (default: the 46 real ones). */
-  initialSize?: number;
-  /** Entries added per second (0 = static). */
-  growRate?: number;
-  /** Stop growing at this size. */
-  maxSize?: number;
+export interface Rfc6962LogOptions extends GrowingLogOptions {
   /** get-entries page size cap. Default 32 (small, so paging is exercised). */
   pageSize?: number;
   /** Cut pages at multiples of pageSize, as Trillian-based logs do (default false: pageSize from start). */
   alignPages?: boolean;
-  mode?: CertMode;
-  /** Logs with the same certSeed serve the same certificates at the same indexes (dedup tests). */
-  certSeed?: number;
-  faults?: Faults;
-  key?: StandInKey;
-  operator?: string;
 }
 
 interface ServedEntry {
@@ -63,41 +46,19 @@ function deriveEntry(base: RealRfcEntry, variant: number | null, timestamp: numb
   return { leafInput, extraData };
 }
 
-export class Rfc6962StandInLog {
-  readonly name: string;
+export class Rfc6962StandInLog extends GrowingStandInLog {
   readonly kind = "rfc6962" as const;
-  readonly key: StandInKey;
-  readonly faults: FaultInjector;
-  readonly operator: string;
   pageSize: number;
   alignPages: boolean;
-  growRate: number;
-  readonly #mode: CertMode;
-  readonly #seed: number;
-  readonly #maxSize: number;
   readonly #entries: ServedEntry[] = [];
-  readonly #tree = new MerkleTree();
   readonly #real: RealRfcEntry[];
-  #growTimer: NodeJS.Timeout | undefined;
-  #growCarry = 0;
-  /** Requests served per endpoint (tests read this). */
-  readonly requests: Record<string, number> = {};
-  /** User-Agent of the last request (tests check it is the configured one). */
-  lastUserAgent: string | undefined;
 
   constructor(opts: Rfc6962LogOptions) {
-    this.name = opts.name;
+    super(opts);
     realEntries ??= loadRfc6962Entries();
     this.#real = realEntries;
-    this.key = opts.key ?? generateLogKey();
-    this.faults = new FaultInjector(opts.faults);
-    this.operator = opts.operator ?? "Stand-in Operator";
     this.pageSize = opts.pageSize ?? 32;
     this.alignPages = opts.alignPages ?? false;
-    this.growRate = opts.growRate ?? 0;
-    this.#mode = opts.mode ?? "same";
-    this.#seed = opts.certSeed ?? 0;
-    this.#maxSize = opts.maxSize ?? Number.MAX_SAFE_INTEGER;
     this.grow(opts.initialSize ?? this.#real.length);
   }
 
@@ -105,20 +66,17 @@ export class Rfc6962StandInLog {
     return this.#entries.length;
   }
 
-  /** Append n entries (real ones first, then re-served ones). */
-  grow(n: number): void {
-    const now = Date.now();
-    for (let k = 0; k < n && this.#entries.length < this.#maxSize; k++) {
-      const i = this.#entries.length;
-      const base = this.#real[i % this.#real.length];
-      const reserved = i >= this.#real.length;
-      const variant = reserved && this.#mode === "distinct" ? (this.#seed * 1_000_003 + i) >>> 0 : null;
-      const e = reserved
-        ? deriveEntry(base, variant, now)
-        : { leafInput: base.leafInput, extraData: base.extraData };
-      this.#entries.push(e);
-      this.#tree.append(leafHash(e.leafInput));
-    }
+  protected get realCount(): number {
+    return this.#real.length;
+  }
+
+  protected append(i: number, reserved: boolean, variant: number | null, now: number): void {
+    const base = this.#real[i % this.#real.length];
+    const e = reserved
+      ? deriveEntry(base, variant, now)
+      : { leafInput: base.leafInput, extraData: base.extraData };
+    this.#entries.push(e);
+    this.tree.append(leafHash(e.leafInput));
   }
 
   /** The served entry at i (tests compare what clients got). */
@@ -126,35 +84,13 @@ export class Rfc6962StandInLog {
     return this.#entries[i];
   }
 
-  rootHash(size = this.size): Uint8Array {
-    return this.#tree.rootHash(size);
-  }
-
-  start(): void {
-    if (this.growRate <= 0 || this.#growTimer) return;
-    this.#growTimer = setInterval(() => {
-      this.#growCarry += this.growRate / 10;
-      const n = Math.floor(this.#growCarry);
-      this.#growCarry -= n;
-      if (n > 0) this.grow(n);
-    }, 100);
-    this.#growTimer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.#growTimer);
-    this.#growTimer = undefined;
-  }
-
   #sth(size: number): object {
-    const timestamp = Date.now();
-    const root = this.#tree.rootHash(size);
-    const sig = digitallySign(this.key, treeHeadSignatureInput(timestamp, size, root));
+    const { timestamp, root, signature } = this.signedTreeHead(size);
     return {
       tree_size: size,
       timestamp,
       sha256_root_hash: Buffer.from(root).toString("base64"),
-      tree_head_signature: sig.toString("base64"),
+      tree_head_signature: signature.toString("base64"),
     };
   }
 
@@ -165,9 +101,8 @@ export class Rfc6962StandInLog {
     path: string,
     query: URLSearchParams,
   ): Promise<void> {
-    this.lastUserAgent = req.headers["user-agent"];
     const endpoint = path.replace(/^ct\/v1\//, "");
-    this.requests[endpoint] = (this.requests[endpoint] ?? 0) + 1;
+    this.countRequest(req, endpoint);
     if (await this.faults.before(endpoint, res)) return;
     const json = (status: number, body: unknown) =>
       this.faults.respond(endpoint, res, status, Buffer.from(JSON.stringify(body)), {
@@ -193,9 +128,7 @@ export class Rfc6962StandInLog {
           send(res, 400, "bad first/second\n");
           return;
         }
-        const proof = this.#tree
-          .consistencyProof(first, second)
-          .map((h) => Buffer.from(h).toString("base64"));
+        const proof = this.tree.consistencyProof(first, second).map((h) => Buffer.from(h).toString("base64"));
         return json(200, { consistency: proof });
       }
       case "get-entries": {

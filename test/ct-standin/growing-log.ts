@@ -1,0 +1,115 @@
+import type { IncomingMessage } from "node:http";
+import { MerkleTree } from "../../libs/ct/src/merkle-proof.ts";
+import { treeHeadSignatureInput } from "../../libs/ct/src/signed-tree-head.ts";
+import { FaultInjector, type Faults } from "./faults.ts";
+import { digitallySign, generateLogKey, type StandInKey } from "./signing-key.ts";
+
+// What the RFC 6962 and static-ct-api stand-ins share: a real Merkle tree over entries that start as the real
+// test data and keep growing past it by re-serving it at new indexes ("same" certificates, or "distinct" ones
+// with a per-index serial), optionally on a timer; signed tree heads; request counting and faults.
+
+export type CertMode = "same" | "distinct";
+
+export interface GrowingLogOptions {
+  name: string;
+  /** Entries present at start (default: the real ones). */
+  initialSize?: number;
+  /** Entries added per second (0 = static). */
+  growRate?: number;
+  /** Stop growing at this size. */
+  maxSize?: number;
+  mode?: CertMode;
+  /** Logs with the same certSeed serve the same certificates at the same indexes (dedup tests). */
+  certSeed?: number;
+  faults?: Faults;
+  key?: StandInKey;
+  operator?: string;
+}
+
+export abstract class GrowingStandInLog {
+  readonly name: string;
+  readonly key: StandInKey;
+  readonly faults: FaultInjector;
+  readonly operator: string;
+  growRate: number;
+  /** Requests served per endpoint (tests read this). */
+  readonly requests: Record<string, number> = {};
+  /** User-Agent of the last request (tests check it is the configured one). */
+  lastUserAgent: string | undefined;
+  protected readonly tree = new MerkleTree();
+  readonly #mode: CertMode;
+  readonly #seed: number;
+  readonly #maxSize: number;
+  #growTimer: NodeJS.Timeout | undefined;
+  #growCarry = 0;
+
+  constructor(opts: GrowingLogOptions) {
+    this.name = opts.name;
+    this.key = opts.key ?? generateLogKey();
+    this.faults = new FaultInjector(opts.faults);
+    this.operator = opts.operator ?? "Stand-in Operator";
+    this.growRate = opts.growRate ?? 0;
+    this.#mode = opts.mode ?? "same";
+    this.#seed = opts.certSeed ?? 0;
+    this.#maxSize = opts.maxSize ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  abstract get size(): number;
+
+  /** How many real entries there are before re-serving starts. */
+  protected abstract get realCount(): number;
+
+  /**
+   * Appends entry `i` (= size) to the served entries and the tree. `reserved`: past the real entries (gets the
+   * timestamp `now`); `variant`: the per-index serial of a distinct re-served entry, null to keep the certificate.
+   */
+  protected abstract append(i: number, reserved: boolean, variant: number | null, now: number): void;
+
+  /** Append n entries (real ones first, then re-served ones). */
+  grow(n: number): void {
+    const now = Date.now();
+    for (let k = 0; k < n && this.size < this.#maxSize; k++) {
+      const i = this.size;
+      const reserved = i >= this.realCount;
+      const variant = reserved && this.#mode === "distinct" ? (this.#seed * 1_000_003 + i) >>> 0 : null;
+      this.append(i, reserved, variant, now);
+    }
+  }
+
+  rootHash(size = this.size): Uint8Array {
+    return this.tree.rootHash(size);
+  }
+
+  start(): void {
+    if (this.growRate <= 0 || this.#growTimer) return;
+    this.#growTimer = setInterval(() => {
+      this.#growCarry += this.growRate / 10;
+      const n = Math.floor(this.#growCarry);
+      this.#growCarry -= n;
+      if (n > 0) this.grow(n);
+    }, 100);
+    this.#growTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#growTimer);
+    this.#growTimer = undefined;
+  }
+
+  /** A tree head of `size` signed now: its timestamp, root hash and DigitallySigned signature. */
+  protected signedTreeHead(size: number): { timestamp: number; root: Uint8Array; signature: Buffer } {
+    const timestamp = Date.now();
+    const root = this.tree.rootHash(size);
+    return {
+      timestamp,
+      root,
+      signature: digitallySign(this.key, treeHeadSignatureInput(timestamp, size, root)),
+    };
+  }
+
+  /** Counts a request to `endpoint` and remembers its User-Agent. */
+  protected countRequest(req: IncomingMessage, endpoint: string): void {
+    this.lastUserAgent = req.headers["user-agent"];
+    this.requests[endpoint] = (this.requests[endpoint] ?? 0) + 1;
+  }
+}
