@@ -6,7 +6,6 @@
  *  - an unreachable log fails alone (exit 1) while the others complete; 429/503 Retry-After are honoured;
  *  - a run killed mid-way and run again ends with no hole, no duplicate, and nothing produced twice.
  */
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { CertificateEntryCodec } from "@certstream/kafka";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
@@ -14,6 +13,7 @@ import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { expectMetrics } from "../../../test/metrics-expect.ts";
+import { freePort } from "../../../test/service-process.ts";
 import { registryUrl } from "../../../test/stack.ts";
 import { entryCoordinates } from "../src/in-flight.ts";
 import { readTopicRanges, topicOffsets } from "../src/topic-range-reader.ts";
@@ -32,7 +32,6 @@ import {
   pythonSchema,
   runBackfillCli,
   startSink,
-  stopProcess,
   type Topics,
   tempDir,
   testKafka,
@@ -40,14 +39,6 @@ import {
   waitForSinkToCatchUp,
   writeConfig,
 } from "./harness.ts";
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${await freePort()}/gone/`;
@@ -168,7 +159,7 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     try {
       await waitForSinkToCatchUp(kafka, table, topics.entries);
       await waitForSinkToCatchUp(kafka, refTable, refTopics.entries);
-      await stopProcess(refSink);
+      await refSink.stop(20_000);
 
       const before = await pythonIndices(table);
       expect(before[fx.alpha.source.id].hole_count).toBe(91);
@@ -256,8 +247,8 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toContain("backfill complete: 0 records written, 2/2 logs completed, 0 failed");
     } finally {
-      await stopProcess(sink);
-      await stopProcess(refSink);
+      await sink.stop(20_000);
+      await refSink.stop(20_000);
     }
   }, 300_000);
 
@@ -308,7 +299,7 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
       ]);
       expect(schema.columns).toContain("log_id");
     } finally {
-      await stopProcess(sink);
+      await sink.stop(20_000);
     }
   }, 300_000);
 
@@ -324,7 +315,7 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     let sink = startSink(cfg, join(dir, "lag-sink.log"));
     try {
       await waitForSinkToCatchUp(kafka, table, topics.entries);
-      await stopProcess(sink);
+      await sink.stop(20_000);
       // The live path delivers 20-29 now, but the sink is down: they are in the topic, not in the table.
       await publishLive(kafka, topics, g.entries, (i) => i >= late.start && i < late.end);
       expect((await pythonIndices(table))[g.source.id].hole_count).toBe(10);
@@ -341,7 +332,7 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
       const s = (await pythonIndices(table))[g.source.id];
       expect(s).toMatchObject({ rows: 150, distinct: 150, hole_count: 0, dups: [] });
     } finally {
-      await stopProcess(sink);
+      await sink.stop(20_000);
     }
   }, 300_000);
 
@@ -436,7 +427,7 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
       const s = (await pythonIndices(table))[source.id];
       expect(s).toMatchObject({ rows: size, distinct: size, min: 0, max: size - 1, hole_count: 0, dups: [] });
     } finally {
-      await stopProcess(sink);
+      await sink.stop(20_000);
     }
   }, 300_000);
 
@@ -461,7 +452,7 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
     try {
       await waitForSinkToCatchUp(kafka, table, topics.entries);
       // The sink is down while the first runs produce: their records stay in the topic, not yet in the table.
-      await stopProcess(sink);
+      await sink.stop(20_000);
       server.rfc("delta").faults.set({ slowMs: 200, endpoints: ["get-entries"] });
       const progressAtLeast = (n: number) => (out: string) =>
         jsonLines(out).some((l) => l.msg === "backfill progress" && Number(l.done) >= n);
@@ -550,7 +541,7 @@ describe("backfill job (real broker, registry, delta sink, stand-in logs)", () =
       expect([...produced.values()].every((n) => n === 1)).toBe(true);
     } finally {
       server.rfc("delta").faults.set({});
-      await stopProcess(sink);
+      await sink.stop(20_000);
     }
   }, 400_000);
 });

@@ -4,7 +4,7 @@
  * codec, key and headers, plus the ingester's state record), the real delta-sink and backfill processes, and the
  * independent Python reader.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +30,7 @@ import type { CertificateEntry, LogSource } from "@certstream/schema";
 import type { Kafka } from "kafkajs";
 import { stringify } from "yaml";
 import { RfcLogClient } from "../../../libs/ct/src/rfc-log-client.ts";
+import { ServiceProcess } from "../../../test/service-process.ts";
 import { kafkaBrokers, pythonBin, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
 import { entryHeaders } from "../../ingester/src/entry-record.ts";
 import { StateCodec } from "../../ingester/src/state-codec.ts";
@@ -38,7 +39,6 @@ import { openArchive, sinkTxnVersions } from "../src/archive-scan.ts";
 import type { IndexRange } from "../src/index-ranges.ts";
 
 const run = promisify(execFile);
-export const node = process.execPath;
 
 export interface Topics {
   entries: string;
@@ -268,32 +268,8 @@ export async function publishState(
 }
 
 /** The real delta-sink process. */
-export function startSink(configPath: string, logFile?: string): ChildProcess {
-  const child = spawn(node, [join(repoRoot, "services/delta-sink/src/main.ts"), "--config", configPath], {
-    cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
-  child.on("exit", () => {
-    if (logFile) writeFileSync(logFile, out);
-  });
-  return child;
-}
-
-export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill(signal);
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  await exited;
+export function startSink(configPath: string, logFile: string): ServiceProcess {
+  return new ServiceProcess("delta-sink", ["--config", configPath], logFile).start({ LOG_LEVEL: "warn" });
 }
 
 /** Waits until the table's txn versions for `topic` reach the topic's last offsets (everything written). */
@@ -336,7 +312,7 @@ export interface CliRun {
 }
 
 /** Runs `backfill <args>` as a process. `killWhen` may kill it (e.g. SIGKILL mid-run) from its output. */
-export function runBackfillCli(
+export async function runBackfillCli(
   configPath: string,
   args: string[],
   opts: {
@@ -346,38 +322,29 @@ export function runBackfillCli(
   } = {},
 ): Promise<CliRun> {
   const t0 = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(
-      node,
-      [join(repoRoot, "services/backfill/src/main.ts"), "--config", configPath, ...args],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, LOG_LEVEL: "info", ...opts.env },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    let killed = false;
-    child.stdout.on("data", (d) => {
-      stdout += d;
-      if (!killed && opts.killWhen) {
-        const sig = opts.killWhen(stdout);
-        if (sig) {
-          killed = true;
-          child.kill(sig);
-        }
+  const proc = new ServiceProcess("backfill", ["--config", configPath, ...args], null);
+  let stdout = "";
+  let stderr = "";
+  let killed = false;
+  proc.onOutput((stream, chunk) => {
+    if (stream === "stderr") {
+      stderr += chunk;
+      return;
+    }
+    stdout += chunk;
+    if (!killed && opts.killWhen) {
+      const sig = opts.killWhen(stdout);
+      if (sig) {
+        killed = true;
+        proc.signal(sig);
       }
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 180_000);
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
-    });
+    }
   });
+  proc.start({ LOG_LEVEL: "info", ...opts.env });
+  const timer = setTimeout(() => proc.signal("SIGKILL"), opts.timeoutMs ?? 180_000);
+  const { code, signal } = await proc.exitStatus;
+  clearTimeout(timer);
+  return { code, signal, stdout, stderr, ms: Date.now() - t0 };
 }
 
 export interface LogIndices {
