@@ -3,7 +3,7 @@
 // decoding, issuer resolution; with and without Merkle checks). Server and client share the event loop, so these
 // are lower bounds of what the client alone does. Prints figures; asserts nothing.
 // Run: node bench/ct-clients.bench.ts   (BENCH_ENTRIES=n for the log sizes)
-import { IssuerCache, parseLogKey, RfcLogClient, StaticLogClient } from "@certstream/ct";
+import { IssuerCache, RfcLogClient, StaticLogClient } from "@certstream/ct";
 import { StandInServer } from "../test/ct-standin/server.ts";
 
 const N = Number(process.env.BENCH_ENTRIES ?? 20_000);
@@ -35,9 +35,7 @@ for (const [name, concurrency] of [
     `RfcLogClient ${name} (page ${server.rfc(name).pageSize}) concurrency ${concurrency}`,
     async () => {
       const c = new RfcLogClient({
-        name,
-        url: server.url(name),
-        key: parseLogKey(server.rfc(name).key.publicKeyBase64),
+        ...server.rfcEndpoint(name),
         fetchConcurrency: concurrency,
         batchSize: 1024,
       });
@@ -51,12 +49,8 @@ for (const [name, concurrency] of [
 }
 for (const verifyMerkle of [false, true]) {
   await measure(`StaticLogClient gzip tiles, concurrency 4, merkle ${verifyMerkle}`, async () => {
-    const log = server.static("static");
     const c = new StaticLogClient({
-      name: "static",
-      url: server.url("static"),
-      origin: log.origin,
-      key: parseLogKey(log.key.publicKeyBase64),
+      ...server.staticEndpoint("static"),
       issuers: new IssuerCache(),
       fetchConcurrency: 4,
       verifyMerkle,

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type LogKey, parseLogKey } from "../../libs/ct/src/log-key.ts";
 import { send } from "./faults.ts";
 import { type Rfc6962LogOptions, Rfc6962StandInLog } from "./rfc6962-log.ts";
 import { type StaticLogOptions, StaticStandInLog } from "./static-log.ts";
@@ -59,6 +60,17 @@ export class StandInServer {
   /** Base URL of a log ("http://127.0.0.1:port/<name>/"). */
   url(name: string): string {
     return `${this.#baseUrl}/${name}/`;
+  }
+
+  /** What an RfcLogClient needs to reach stand-in `name`: its name, base URL and public key. */
+  rfcEndpoint(name: string): { name: string; url: string; key: LogKey } {
+    return { name, url: this.url(name), key: parseLogKey(this.rfc(name).key.publicKeyBase64) };
+  }
+
+  /** What a StaticLogClient needs to reach stand-in `name`: name, monitoring prefix, checkpoint origin, key. */
+  staticEndpoint(name: string): { name: string; url: string; origin: string; key: LogKey } {
+    const l = this.static(name);
+    return { name, url: this.url(name), origin: l.origin, key: parseLogKey(l.key.publicKeyBase64) };
   }
 
   get baseUrl(): string {

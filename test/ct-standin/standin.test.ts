@@ -78,12 +78,8 @@ describe("stand-in logs", () => {
   });
 
   it("static re-served leaves carry their new leaf_index and read back cleanly with Merkle checks", async () => {
-    const s = server.static("s1");
     const c = new StaticLogClient({
-      name: "s1",
-      url: server.url("s1"),
-      origin: s.origin,
-      key: parseLogKey(s.key.publicKeyBase64),
+      ...server.staticEndpoint("s1"),
       issuers: new IssuerCache(),
       verifyMerkle: true,
     });

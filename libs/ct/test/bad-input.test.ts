@@ -4,7 +4,6 @@ import type { CtFetchError } from "../src/fetch-error.ts";
 import { IssuerCache } from "../src/issuer-cache.ts";
 import { createLogClient } from "../src/log-client-factory.ts";
 import { LogFetcher } from "../src/log-fetcher.ts";
-import { parseLogKey } from "../src/log-key.ts";
 import { parseLogList } from "../src/log-list.ts";
 import { OperatorBudgets } from "../src/operator-budget.ts";
 import { RfcLogClient } from "../src/rfc-log-client.ts";
@@ -73,12 +72,7 @@ describe("bad input from logs", () => {
     const log = server.rfc("rfc");
     log.faults.set({ corruptEntries: [57] });
     try {
-      const c = new RfcLogClient({
-        name: "rfc",
-        url: server.url("rfc"),
-        key: parseLogKey(log.key.publicKeyBase64),
-        retry: FAST_RETRY,
-      });
+      const c = new RfcLogClient({ ...server.rfcEndpoint("rfc"), retry: FAST_RETRY });
       const { entries, gaps } = await drain(c.fetch(0, 120), 0);
       expect(gaps.map((g) => [g.start, g.end, g.reason])).toEqual([[57, 58, "bad_response"]]);
       expect(gaps[0].detail).toMatch(/leaf_input is not base64/);
@@ -93,10 +87,7 @@ describe("bad input from logs", () => {
     log.faults.set({ swapLeaves: [300] });
     try {
       const c = new StaticLogClient({
-        name: "tiles",
-        url: server.url("tiles"),
-        origin: log.origin,
-        key: parseLogKey(log.key.publicKeyBase64),
+        ...server.staticEndpoint("tiles"),
         issuers: new IssuerCache(),
         retry: FAST_RETRY,
       });
@@ -106,10 +97,7 @@ describe("bad input from logs", () => {
       expect(entries.length).toBe(599);
       // With Merkle checks the tampered tile is not included in the tree: the whole tile is refused.
       const strict = new StaticLogClient({
-        name: "tiles",
-        url: server.url("tiles"),
-        origin: log.origin,
-        key: parseLogKey(log.key.publicKeyBase64),
+        ...server.staticEndpoint("tiles"),
         issuers: new IssuerCache(),
         retry: FAST_RETRY,
         verifyMerkle: true,

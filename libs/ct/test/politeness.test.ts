@@ -5,7 +5,6 @@ import { backoffDelay, parseRetryAfter } from "../src/backoff.ts";
 import { CtFetchError } from "../src/fetch-error.ts";
 import { LogFetcher } from "../src/log-fetcher.ts";
 import { LogHealth } from "../src/log-health.ts";
-import { parseLogKey } from "../src/log-key.ts";
 import { OperatorBudget, OperatorBudgets } from "../src/operator-budget.ts";
 import { RfcLogClient } from "../src/rfc-log-client.ts";
 import { drain, FAST_RETRY } from "./standin-helpers.ts";
@@ -110,10 +109,8 @@ describe("polite fetching against the stand-in", () => {
     a.faults.set({ rateLimited: 1, retryAfterSecs: 1, maxFaults: 1, endpoints: ["get-entries"] });
     const mk = (name: string) =>
       new RfcLogClient({
-        name,
-        url: server.url(name),
+        ...server.rfcEndpoint(name),
         operator: "Shared Op",
-        key: parseLogKey(server.rfc(name).key.publicKeyBase64),
         budget: budgets.for("Shared Op"),
         userAgent: "certstream-test/1.0 (politeness test)",
         retry: FAST_RETRY,

@@ -23,11 +23,8 @@ afterAll(async () => {
 });
 
 function client(name: string, extra: Partial<RfcLogClientOptions> = {}): RfcLogClient {
-  const log = server.rfc(name);
   return new RfcLogClient({
-    name,
-    url: server.url(name),
-    key: parseLogKey(log.key.publicKeyBase64),
+    ...server.rfcEndpoint(name),
     batchSize: 256,
     fetchConcurrency: 4,
     retry: FAST_RETRY,

@@ -33,12 +33,8 @@ afterAll(async () => {
 const sharedIssuers = new IssuerCache();
 
 function client(name: string, extra: Partial<StaticLogClientOptions> = {}): StaticLogClient {
-  const log = server.static(name);
   return new StaticLogClient({
-    name,
-    url: server.url(name),
-    origin: log.origin,
-    key: parseLogKey(log.key.publicKeyBase64),
+    ...server.staticEndpoint(name),
     issuers: sharedIssuers,
     fetchConcurrency: 3,
     retry: FAST_RETRY,
