@@ -2,53 +2,19 @@ import { readFileSync } from "node:fs";
 import { fromRawEntry, parseCertificate } from "@certstream/ct";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
 import { describe, expect, it } from "vitest";
+import { type LiveSnapshot, liveSnapshots, snapshotLog, snapshotRaw } from "../../ct/test/testdata.ts";
 import { renderDomainsOnly, renderFull, renderHeartbeat, renderLite, renderMessages } from "../src/index.ts";
 
 // The 20 real Argon2026h2 entries with certstream-server-rust's expected full, lite and domains-only output
 // (../shared/testdata/certstream-examples). Ours must equal them field by field except for the deliberate
 // differences listed in libs/certstream/README.md, each asserted explicitly here.
-interface LiveSnapshot {
-  name: string;
-  log_name: string;
-  log_url: string;
-  cert_index: number;
-  leaf_input: string;
-  extra_data: string;
-  expected_full: string;
-  expected_lite: string;
-  expected_domains_only: string;
-}
-
-const snapshots = JSON.parse(
-  readFileSync(
-    new URL(
-      "../../../../shared/testdata/certstream-examples/certstream-server-rust_live_ct_snapshots.json",
-      import.meta.url,
-    ),
-    "utf8",
-  ),
-) as LiveSnapshot[];
+const snapshots = liveSnapshots();
 
 // The expectations were produced with seen fixed to 1700000000.0.
 const SEEN_MICROS = 1_700_000_000 * 1_000_000;
 
 function entryOf(s: LiveSnapshot): CertificateEntry {
-  const log: LogSource = {
-    id: "argon2026h2",
-    name: s.log_name,
-    url: s.log_url,
-    operator: "Google",
-    kind: "rfc6962",
-  };
-  return fromRawEntry(
-    log,
-    {
-      index: s.cert_index,
-      leafInput: Buffer.from(s.leaf_input, "base64"),
-      extraData: Buffer.from(s.extra_data, "base64"),
-    },
-    SEEN_MICROS,
-  );
+  return fromRawEntry(snapshotLog(s), snapshotRaw(s), SEEN_MICROS);
 }
 
 type Json = Record<string, unknown>;

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { CertificateEntry } from "@certstream/schema";
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../../test/ct-standin/faults.ts";
 import { CertificateCache } from "../src/certificate-cache.ts";
 import type { RawLogEntry } from "../src/entry.ts";
 import { CtParseError, ctParseErrorKinds } from "../src/errors.ts";
@@ -18,24 +19,13 @@ const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 // A hang guard, not a speed check: far above any real input (microseconds) so a loaded CI machine never trips it.
 const SLOW_INPUT_MS = 5_000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const entries = rfc6962Entries().map((e) => e.raw);
 const certs = corpusCertificates().map((c) => c.der);
 
 class Mutator {
   readonly #rand: () => number;
   constructor(seed: number) {
-    this.#rand = mulberry32(seed);
+    this.#rand = seededRandom(seed);
   }
   int(n: number): number {
     return Math.floor(this.#rand() * n);
