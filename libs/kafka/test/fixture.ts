@@ -1,5 +1,18 @@
 import { readFileSync } from "node:fs";
+import { createLogger } from "@certstream/log";
 import type { Certificate, CertificateEntry } from "@certstream/schema";
+import type { Kafka } from "kafkajs";
+import { kafkaBrokers } from "../../../test/stack.ts";
+import { createKafka } from "../src/index.ts";
+
+/** A client of the test broker for this library's tests. */
+export function testKafka(): Kafka {
+  return createKafka({
+    brokers: kafkaBrokers(),
+    clientId: "kafka-lib-test",
+    logger: createLogger("test", "warn"),
+  });
+}
 
 /** shared/ lies beside the repository (developers' tree and CI's fresh clone alike). */
 const certsDir = new URL("../../../../shared/testdata/certs/live-2026/", import.meta.url);

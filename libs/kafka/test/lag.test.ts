@@ -1,8 +1,8 @@
-import { createLogger } from "@certstream/log";
 import type { Admin, Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaBrokers, uniqueName } from "../../../test/stack.ts";
-import { consumerLag, createKafka, ensureTopics, totalLag } from "../src/index.ts";
+import { uniqueName } from "../../../test/stack.ts";
+import { consumerLag, ensureTopics, totalLag } from "../src/index.ts";
+import { testKafka } from "./fixture.ts";
 
 describe("consumerLag (real broker)", () => {
   let kafka: Kafka;
@@ -10,11 +10,7 @@ describe("consumerLag (real broker)", () => {
   const topic = uniqueName("t.lag");
 
   beforeAll(async () => {
-    kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: "kafka-lib-test",
-      logger: createLogger("test", "warn"),
-    });
+    kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [{ topic, partitions: 2, replicationFactor: 1 }]);

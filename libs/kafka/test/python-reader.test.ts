@@ -1,11 +1,10 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
-import { createLogger } from "@certstream/log";
 import { describe, expect, it } from "vitest";
 import { kafkaBrokers, pythonBin, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
-import { CertificateEntryCodec, createKafka, ensureTopics, entryKey, valueSubject } from "../src/index.ts";
-import { sampleEntry, unparsedEntry } from "./fixture.ts";
+import { CertificateEntryCodec, ensureTopics, entryKey, valueSubject } from "../src/index.ts";
+import { sampleEntry, testKafka, unparsedEntry } from "./fixture.ts";
 
 const run = promisify(execFile);
 
@@ -43,11 +42,7 @@ function summary({ key, schema_id, value: v }: PythonRecord) {
 describe("records are readable by an independent client", () => {
   it("confluent-kafka (Python, librdkafka) with AvroDeserializer decodes what we produce", async () => {
     const topic = uniqueName("t.py");
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: "kafka-lib-test",
-      logger: createLogger("test", "warn"),
-    });
+    const kafka = testKafka();
     const admin = kafka.admin();
     await admin.connect();
     try {

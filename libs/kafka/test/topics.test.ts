@@ -1,19 +1,15 @@
-import { createLogger } from "@certstream/log";
 import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaBrokers, uniqueName } from "../../../test/stack.ts";
-import { createKafka, ensureTopics, topicNames, topicSpecs } from "../src/index.ts";
+import { uniqueName } from "../../../test/stack.ts";
+import { ensureTopics, topicNames, topicSpecs } from "../src/index.ts";
+import { testKafka } from "./fixture.ts";
 
 describe("ensureTopics (real broker)", () => {
   let admin: Admin;
   const created: string[] = [];
 
   beforeAll(async () => {
-    const kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: "kafka-lib-test",
-      logger: createLogger("test", "warn"),
-    });
+    const kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
   });

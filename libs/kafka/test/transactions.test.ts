@@ -1,9 +1,8 @@
-import { createLogger } from "@certstream/log";
 import type { Admin, Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kafkaBrokers, registryUrl, uniqueName } from "../../../test/stack.ts";
-import { CertificateEntryCodec, createKafka, ensureTopics, entryKey, valueSubject } from "../src/index.ts";
-import { sampleEntry } from "./fixture.ts";
+import { registryUrl, uniqueName } from "../../../test/stack.ts";
+import { CertificateEntryCodec, ensureTopics, entryKey, valueSubject } from "../src/index.ts";
+import { sampleEntry, testKafka } from "./fixture.ts";
 
 /** Reads `topic` from the beginning with read_committed until `until` returns true; returns what it saw. */
 async function readCommitted(
@@ -43,11 +42,7 @@ describe("transactions (real broker)", () => {
   const topics: string[] = [];
 
   beforeAll(async () => {
-    kafka = createKafka({
-      brokers: kafkaBrokers(),
-      clientId: "kafka-lib-test",
-      logger: createLogger("test", "warn"),
-    });
+    kafka = testKafka();
     admin = kafka.admin();
     await admin.connect();
   });
