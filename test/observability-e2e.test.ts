@@ -4,8 +4,7 @@
 // logs' first entries, and a real Prometheus (Debian's, 1 s scrapes) scrapes all four. Then:
 //  - each service's /metrics has the shared metrics and its own, with the declared type and label set;
 //  - every Grafana dashboard query returns data, except those over counters that only move on failures.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpsRequest } from "node:https";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,35 +18,7 @@ import { scrape, waitFor } from "./poll.ts";
 import { type PrometheusProcess, startPrometheus } from "./prometheus-process.ts";
 import { freePort, ServiceProcess } from "./service-process.ts";
 import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "./stack.ts";
-import { makeTestPki, type TestPki } from "./tls-certs.ts";
-
-/** GET over TLS with an optional client certificate; resolves the status or the refusal. */
-function tlsGet(
-  url: string,
-  ca: string,
-  client?: { cert: string; key: string },
-): Promise<{ status?: number; body?: string; error?: string }> {
-  return new Promise((resolve) => {
-    const req = httpsRequest(
-      url,
-      {
-        ca: readFileSync(ca),
-        ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
-        agent: false,
-      },
-      (res) => {
-        let body = "";
-        res.on("data", (d) => {
-          body += d;
-        });
-        res.on("end", () => resolve({ status: res.statusCode, body }));
-        res.on("error", (e) => resolve({ error: e.message }));
-      },
-    );
-    req.on("error", (e) => resolve({ error: e.message }));
-    req.end();
-  });
-}
+import { makeTestPki, type TestPki, tlsGet } from "./tls-certs.ts";
 
 /** Counters and gauges that stay empty on a healthy short run: they only move on failures or rare events. */
 const ONLY_ON_FAILURE = new Set([

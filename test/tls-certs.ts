@@ -1,7 +1,8 @@
 // A throwaway PKI made with the system openssl: a CA, a server certificate for 127.0.0.1/localhost and a client
 // certificate signed by the CA, plus a second CA's client certificate that must not be trusted.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -88,4 +89,32 @@ export function makeTestPki(): TestPki {
     rogueCert: p("rogue.crt"),
     rogueKey: p("rogue.key"),
   };
+}
+
+/** GET over TLS trusting `ca`, with an optional client certificate; resolves the status or the refusal. */
+export function tlsGet(
+  url: string,
+  ca: string,
+  client?: { cert: string; key: string },
+): Promise<{ status?: number; body?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca: readFileSync(ca),
+        ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
+        agent: false,
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (d) => {
+          body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode, body }));
+        res.on("error", (e) => resolve({ error: e.message }));
+      },
+    );
+    req.on("error", (e) => resolve({ error: e.message }));
+    req.end();
+  });
 }

@@ -1,12 +1,11 @@
 // seed 003: /metrics on its own port, TLS validated at start, mTLS refuses clients without a trusted cert.
 // Certificates are made with the system openssl at test time by test/tls-certs.ts (a CA, a server cert, a client
 // cert, and a second "rogue" CA with its own client cert that the server must not trust).
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTestPki } from "../../../test/tls-certs.ts";
+import { makeTestPki, tlsGet } from "../../../test/tls-certs.ts";
 import {
   initMetrics,
   loadMetricsTls,
@@ -27,34 +26,9 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Scrape {
-  status?: number;
-  body?: string;
-  error?: string;
-}
-
-function scrape(url: string, client?: { cert: string; key: string }): Promise<Scrape> {
-  return new Promise((resolve) => {
-    const req = httpsRequest(
-      url,
-      {
-        ca: readFileSync(p("ca.crt")),
-        ...(client ? { cert: readFileSync(p(client.cert)), key: readFileSync(p(client.key)) } : {}),
-        agent: false,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (d) => {
-          body += d;
-        });
-        res.on("end", () => resolve({ status: res.statusCode, body }));
-        res.on("error", (e) => resolve({ error: e.message }));
-      },
-    );
-    req.on("error", (e) => resolve({ error: e.message }));
-    req.end();
-  });
+/** A scrape over TLS trusting the test CA; `client` names a certificate and key of the test PKI. */
+function scrape(url: string, client?: { cert: string; key: string }) {
+  return tlsGet(url, p("ca.crt"), client && { cert: p(client.cert), key: p(client.key) });
 }
 
 const tlsConfig = () => ({
