@@ -204,7 +204,7 @@ try {
       for (;;) {
         const snap = sink.deltaTable?.snapshot;
         if (snap && startVersion.v < 0) startVersion.v = snap.version;
-        if (!mark.steady && (sink.buffered > 0 || (snap?.version ?? 0) > startVersion.v))
+        if (!mark.steady && (sink.buffered > 0 || (snap && snap.version > startVersion.v)))
           mark.steady = { cpu: process.cpuUsage(), wall: performance.now(), rowsBefore: sink.buffered };
         if (!mark.warm && snap && startVersion.v >= 0 && snap.version > startVersion.v) {
           const committed = snap.files().reduce((a, f) => a + (f.parsedStats?.numRecords ?? 0), 0);
