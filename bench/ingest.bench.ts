@@ -8,15 +8,13 @@
 //    the moment the stand-in appended it (its CT timestamp) to a read_committed consumer receiving it from certs.
 // Wall-clock on a shared 2-core machine (broker, registry, replica and this process): check `uptime` first.
 
-import { createHash } from "node:crypto";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { fromRawEntry } from "@certstream/ct";
 import { TopicTail } from "../services/ingester/src/topic-tail.ts";
 import {
+  expectedCertKeys,
   Replica,
   readTopic,
-  StandInServer,
   sleep,
   tempDir,
   testCodec,
@@ -25,6 +23,7 @@ import {
   waitFor,
   writeConfig,
 } from "../services/ingester/test/harness.ts";
+import { StandInServer } from "../test/ct-standin/server.ts";
 
 const LOGS = Number(process.env.BENCH_LOGS ?? 4);
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 5000);
@@ -57,9 +56,9 @@ async function topicExists(topic: string): Promise<boolean> {
 
 // 1. Throughput.
 if (PHASES.includes("throughput")) {
-  const server = new StandInServer();
+  const server = new StandInServer({ growOnStart: false });
   for (let i = 0; i < LOGS; i++) {
-    server.add({
+    server.addRfc6962({
       name: `t${i}`,
       mode: "distinct",
       certSeed: i === 1 ? 1 : i + 1,
@@ -69,18 +68,7 @@ if (PHASES.includes("throughput")) {
   }
   await server.start();
   // The certificates certs must end up with, computed from what the stand-ins serve (before timing starts).
-  const expectedKeys = new Set<string>();
-  for (const l of server.logs.values()) {
-    const src = { id: "x", name: l.name, url: "", operator: "", kind: "rfc6962" as const };
-    for (let i = 0; i < ENTRIES; i++) {
-      const e = fromRawEntry(
-        src,
-        { index: i, leafInput: l.entry(i).leafInput, extraData: l.entry(i).extraData },
-        0,
-      );
-      if (e.leaf) expectedKeys.add(createHash("sha256").update(e.leaf_der).digest("hex"));
-    }
-  }
+  const expectedKeys = expectedCertKeys(server, 0, ENTRIES);
   const names = uniqueNames("bench-tput");
   const dir = tempDir("ingest-bench");
   const cfg = writeConfig(dir, "r.yaml", names, server, { replicaId: "bench", batch: 1000, pollMs: POLL_MS });
@@ -139,9 +127,9 @@ if (PHASES.includes("throughput")) {
 
 // 2. Latency.
 if (PHASES.includes("latency")) {
-  const server = new StandInServer();
-  server.add({ name: "g0", mode: "distinct", certSeed: 101, growRate: RATE, pageSize: 256 });
-  server.add({ name: "g1", mode: "distinct", certSeed: 102, growRate: RATE, pageSize: 256 });
+  const server = new StandInServer({ growOnStart: false });
+  server.addRfc6962({ name: "g0", mode: "distinct", certSeed: 101, growRate: RATE, pageSize: 256 });
+  server.addRfc6962({ name: "g1", mode: "distinct", certSeed: 102, growRate: RATE, pageSize: 256 });
   await server.start();
   const names = uniqueNames("bench-lat");
   const dir = tempDir("ingest-bench-lat");

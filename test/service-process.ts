@@ -117,6 +117,15 @@ export class ServiceProcess {
     return code;
   }
 
+  /** SIGTERM, then wait for the exit however long it takes. Resolves with the exit code. */
+  async terminate(): Promise<number | null> {
+    if (!this.proc) return null;
+    this.signal("SIGTERM");
+    const code = await this.exited;
+    this.proc = null;
+    return code;
+  }
+
   async kill9(): Promise<void> {
     this.signal("SIGKILL");
     await this.exited;

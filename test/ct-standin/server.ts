@@ -17,6 +17,8 @@ export interface StandInServerOptions {
   host?: string;
   rfc6962?: Rfc6962LogOptions[];
   static?: StaticLogOptions[];
+  /** start() also starts each log's growth timer (default true; false leaves `log.start()` to the test). */
+  growOnStart?: boolean;
 }
 
 export class StandInServer {
@@ -27,8 +29,8 @@ export class StandInServer {
 
   constructor(opts: StandInServerOptions = {}) {
     this.#opts = opts;
-    for (const o of opts.rfc6962 ?? []) this.add(new Rfc6962StandInLog(o));
-    for (const o of opts.static ?? []) this.add(new StaticStandInLog(o));
+    for (const o of opts.rfc6962 ?? []) this.addRfc6962(o);
+    for (const o of opts.static ?? []) this.addStatic(o);
     this.#server = createServer((req, res) => {
       this.#route(req, res).catch((err) => {
         if (!res.headersSent) send(res, 500, `stand-in error: ${(err as Error).message}\n`);
@@ -38,11 +40,19 @@ export class StandInServer {
     this.#server.keepAliveTimeout = 30_000;
   }
 
-  add(log: StandInLog): StandInLog {
+  add<L extends StandInLog>(log: L): L {
     if (!/^[a-z0-9][a-z0-9._-]*$/i.test(log.name))
       throw new Error(`stand-in log name ${log.name} must be a path segment`);
     this.logs.set(log.name, log);
     return log;
+  }
+
+  addRfc6962(opts: Rfc6962LogOptions): Rfc6962StandInLog {
+    return this.add(new Rfc6962StandInLog(opts));
+  }
+
+  addStatic(opts: StaticLogOptions): StaticStandInLog {
+    return this.add(new StaticStandInLog(opts));
   }
 
   rfc(name: string): Rfc6962StandInLog {
@@ -84,7 +94,7 @@ export class StandInServer {
     });
     const addr = this.#server.address() as AddressInfo;
     this.#baseUrl = `http://${addr.address}:${addr.port}`;
-    for (const l of this.logs.values()) l.start();
+    if (this.#opts.growOnStart ?? true) for (const l of this.logs.values()) l.start();
     return this.#baseUrl;
   }
 

@@ -1,18 +1,17 @@
 // Kill -9 / restart of the dedup stage: one replica runs the log watchers only, two replicas run the dedup stage
 // only and are killed in turn while entries stream in. Afterwards `certs` must be exactly the first sighting of
 // each certificate per partition (no duplicate, no loss, same bytes), as if nothing had crashed.
-import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { fromRawEntry } from "@certstream/ct";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { HEADER_LEAF_PARSED } from "../src/entry-record.ts";
 import {
   checkDedupStream,
+  expectedCertKeys,
   groupCaughtUp,
   type Names,
   Replica,
   readTopic,
-  StandInServer,
   sleep,
   tempDir,
   testKafka,
@@ -24,7 +23,7 @@ import {
 const MAX = 800;
 
 describe("dedup stage exactly-once under kill -9", () => {
-  const server = new StandInServer();
+  const server = new StandInServer({ growOnStart: false });
   const dir = tempDir("ingester-dedup-kill");
   let names: Names;
   let watcher: Replica;
@@ -33,9 +32,9 @@ describe("dedup stage exactly-once under kill -9", () => {
   beforeAll(async () => {
     names = uniqueNames("dkill");
     // Every stand-in serves the same 46 real certificates first; a and b then share the rest as well.
-    server.add({ name: "a", mode: "distinct", certSeed: 21, growRate: 70, maxSize: MAX });
-    server.add({ name: "b", mode: "distinct", certSeed: 21, growRate: 55, maxSize: MAX });
-    server.add({ name: "c", mode: "distinct", certSeed: 22, growRate: 60, maxSize: MAX });
+    server.addRfc6962({ name: "a", mode: "distinct", certSeed: 21, growRate: 70, maxSize: MAX });
+    server.addRfc6962({ name: "b", mode: "distinct", certSeed: 21, growRate: 55, maxSize: MAX });
+    server.addRfc6962({ name: "c", mode: "distinct", certSeed: 22, growRate: 60, maxSize: MAX });
     await server.start();
     const w = writeConfig(dir, "w.yaml", names, server, { replicaId: "w", dedup: false, batch: 25 });
     watcher = new Replica("w", w, join(dir, "w.log"));
@@ -85,18 +84,7 @@ describe("dedup stage exactly-once under kill -9", () => {
     expect(entries.length).toBe(MAX * 3);
     const n = checkDedupStream(entries, certs, HEADER_LEAF_PARSED);
     // And the set is what the stand-ins serve, computed independently of the ingester.
-    const expected = new Set<string>();
-    for (const l of server.logs.values()) {
-      const src = { id: "x", name: l.name, url: "", operator: "", kind: "rfc6962" as const };
-      for (let i = 0; i < MAX; i++) {
-        const e = fromRawEntry(
-          src,
-          { index: i, leafInput: l.entry(i).leafInput, extraData: l.entry(i).extraData },
-          0,
-        );
-        if (e.leaf) expected.add(createHash("sha256").update(e.leaf_der).digest("hex"));
-      }
-    }
+    const expected = expectedCertKeys(server, 0, MAX);
     expect(n).toBe(expected.size);
     expect(new Set(certs.map((r) => r.key?.toString("hex")))).toEqual(expected);
     console.log(`dedup-kill: ${entries.length} entries → ${n} certificates`);

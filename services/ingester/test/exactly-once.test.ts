@@ -3,6 +3,7 @@
 // (log, index) must be in `entries` exactly once, every parsed certificate in `certs` exactly once.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
@@ -12,7 +13,6 @@ import {
   type Names,
   Replica,
   readTopic,
-  StandInServer,
   sleep,
   tempDir,
   testKafka,
@@ -24,7 +24,7 @@ import {
 const MAX = 700;
 
 describe("ingester exactly-once under kill -9", () => {
-  const server = new StandInServer();
+  const server = new StandInServer({ growOnStart: false });
   const dir = tempDir("ingester-eos");
   let names: Names;
   const replicas: Replica[] = [];
@@ -32,9 +32,9 @@ describe("ingester exactly-once under kill -9", () => {
   beforeAll(async () => {
     names = uniqueNames("eos");
     // a and b serve the same certificates at the same indexes (shared certificates); c its own.
-    server.add({ name: "a", mode: "distinct", certSeed: 1, growRate: 60, maxSize: MAX });
-    server.add({ name: "b", mode: "distinct", certSeed: 1, growRate: 45, maxSize: MAX });
-    server.add({ name: "c", mode: "distinct", certSeed: 2, growRate: 50, maxSize: MAX });
+    server.addRfc6962({ name: "a", mode: "distinct", certSeed: 1, growRate: 60, maxSize: MAX });
+    server.addRfc6962({ name: "b", mode: "distinct", certSeed: 1, growRate: 45, maxSize: MAX });
+    server.addRfc6962({ name: "c", mode: "distinct", certSeed: 2, growRate: 50, maxSize: MAX });
     await server.start();
     for (const r of ["r1", "r2"]) {
       const cfg = writeConfig(dir, `${r}.yaml`, names, server, { replicaId: r, batch: 40 });

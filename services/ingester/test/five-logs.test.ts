@@ -4,23 +4,22 @@
 // consumer from another ecosystem (Python confluent-kafka + its Schema Registry Avro deserializer) decodes every
 // field of both topics and must agree with our own decoding.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { fromRawEntry } from "@certstream/ct";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { expectMetrics } from "../../../test/metrics-expect.ts";
+import { freePort } from "../../../test/service-process.ts";
 import { kafkaBrokers, pythonBin, registryUrl } from "../../../test/stack.ts";
 import type { LogView } from "../src/api.ts";
 import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
-  freePort,
+  expectedCertKeys,
   header,
   type Names,
   type ReadRecord,
   Replica,
   readTopic,
-  StandInServer,
   sleep,
   tempDir,
   testCodec,
@@ -42,7 +41,7 @@ function plain(v: unknown): unknown {
 }
 
 describe("five logs, two sharing certificates", () => {
-  const server = new StandInServer();
+  const server = new StandInServer({ growOnStart: false });
   const dir = tempDir("ingester-five");
   let names: Names;
   let replica: Replica;
@@ -50,15 +49,15 @@ describe("five logs, two sharing certificates", () => {
 
   beforeAll(async () => {
     names = uniqueNames("five");
-    server.add({ name: "a", mode: "distinct", certSeed: 1, initialSize: SIZE });
-    server.add({ name: "b", mode: "distinct", certSeed: 1, initialSize: SIZE });
-    server.add({ name: "c", mode: "distinct", certSeed: 2, initialSize: SIZE });
-    server.add({ name: "d", mode: "distinct", certSeed: 3, initialSize: SIZE });
-    server.add({ name: "e", mode: "distinct", certSeed: 4, initialSize: SIZE });
+    server.addRfc6962({ name: "a", mode: "distinct", certSeed: 1, initialSize: SIZE });
+    server.addRfc6962({ name: "b", mode: "distinct", certSeed: 1, initialSize: SIZE });
+    server.addRfc6962({ name: "c", mode: "distinct", certSeed: 2, initialSize: SIZE });
+    server.addRfc6962({ name: "d", mode: "distinct", certSeed: 3, initialSize: SIZE });
+    server.addRfc6962({ name: "e", mode: "distinct", certSeed: 4, initialSize: SIZE });
     // c#60: unknown entry type (the entry does not decode); d#61: a leaf that is not a certificate.
-    const c60 = server.logs.get("c")?.entry(60);
+    const c60 = server.rfc("c").entry(60);
     c60?.leafInput.writeUInt16BE(9, 10);
-    const d61 = server.logs.get("d")?.entry(61);
+    const d61 = server.rfc("d").entry(61);
     if (d61) {
       if (d61.leafInput.readUInt16BE(10) === 0) d61.leafInput[15] = 0x05;
       else d61.extraData[3] = 0x05;
@@ -90,18 +89,7 @@ describe("five logs, two sharing certificates", () => {
       1500,
     );
     // Expected certificates, computed from what the stand-ins serve, independently of the ingester.
-    const expectedKeys = new Set<string>();
-    for (const l of server.logs.values()) {
-      const src = { id: "x", name: l.name, url: "", operator: "", kind: "rfc6962" as const };
-      for (let i = START; i < SIZE; i++) {
-        const e = fromRawEntry(
-          src,
-          { index: i, leafInput: l.entry(i).leafInput, extraData: l.entry(i).extraData },
-          0,
-        );
-        if (e.leaf) expectedKeys.add(createHash("sha256").update(e.leaf_der).digest("hex"));
-      }
-    }
+    const expectedKeys = expectedCertKeys(server, START, SIZE);
     expect(expectedKeys.size).toBe(4 * (SIZE - START) - 2);
     await waitFor(
       "certs complete",

@@ -1,62 +1,22 @@
 // Shared pieces of the ingester's integration tests: real broker + registry (test/stack.ts), stand-in RFC 6962
 // logs served over HTTP, config files for child-process replicas, and read_committed read-back of topics.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import { type AddressInfo, createServer as createNetServer } from "node:net";
+import { createHash } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fromRawEntry } from "@certstream/ct";
 import { CertificateEntryCodec, createKafka } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
 import type { Kafka, KafkaMessage } from "kafkajs";
-import { type Rfc6962LogOptions, Rfc6962StandInLog } from "../../../test/ct-standin/rfc6962-log.ts";
-import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
+import type { StandInServer } from "../../../test/ct-standin/server.ts";
+import { ServiceProcess } from "../../../test/service-process.ts";
+import { kafkaBrokers, registryUrl, uniqueName } from "../../../test/stack.ts";
 import { TopicTail } from "../src/topic-tail.ts";
 
 export const logger = createLogger("ingester-test", process.env.LOG_LEVEL ?? "error");
 
 export function testKafka(): Kafka {
   return createKafka({ brokers: kafkaBrokers(), clientId: "ingester-test", logger });
-}
-
-/** Stand-in logs served at http://127.0.0.1:<port>/<name>/ct/v1/... */
-export class StandInServer {
-  readonly logs = new Map<string, Rfc6962StandInLog>();
-  private server: Server | null = null;
-  port = 0;
-
-  add(opts: Rfc6962LogOptions): Rfc6962StandInLog {
-    const log = new Rfc6962StandInLog(opts);
-    this.logs.set(opts.name, log);
-    return log;
-  }
-
-  url(name: string): string {
-    return `http://127.0.0.1:${this.port}/${name}/`;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const u = new URL(req.url ?? "/", "http://x");
-      const [, name, ...rest] = u.pathname.split("/");
-      const log = this.logs.get(name);
-      if (!log) {
-        res.writeHead(404).end("no such log\n");
-        return;
-      }
-      log.handle(req, res, rest.join("/"), u.searchParams).catch((e) => {
-        if (!res.headersSent) res.writeHead(500);
-        res.end(String(e));
-      });
-    });
-    await new Promise<void>((r) => this.server?.listen(0, "127.0.0.1", r));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    for (const l of this.logs.values()) l.stop();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
 }
 
 export interface Names {
@@ -159,54 +119,34 @@ export function tempDir(prefix: string): string {
 }
 
 /** An ingester replica as a child process (`node services/ingester/src/main.ts --config <file>`). */
-export class Replica {
+export class Replica extends ServiceProcess {
   readonly name: string;
-  readonly configPath: string;
-  readonly logPath: string;
-  proc: ChildProcess | null = null;
-  exited: Promise<number | null> = Promise.resolve(null);
 
   constructor(name: string, configPath: string, logPath: string) {
+    super("ingester", ["--config", configPath], logPath);
     this.name = name;
-    this.configPath = configPath;
-    this.logPath = logPath;
   }
 
-  start(): void {
-    const out = createWriteStream(this.logPath, { flags: "a" });
-    const node = join(repoRoot, "node_modules/.bin/node");
-    const proc = spawn(node, [join(repoRoot, "services/ingester/src/main.ts"), "--config", this.configPath], {
-      cwd: repoRoot,
-      env: { ...process.env, LOG_LEVEL: process.env.REPLICA_LOG_LEVEL ?? "info" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    proc.stdout?.pipe(out);
-    proc.stderr?.pipe(out);
-    this.proc = proc;
-    this.exited = new Promise((resolve) => proc.on("exit", (code) => resolve(code)));
+  override start(env: NodeJS.ProcessEnv = {}): this {
+    return super.start({ LOG_LEVEL: process.env.REPLICA_LOG_LEVEL ?? "info", ...env });
   }
+}
 
-  signal(sig: NodeJS.Signals): void {
-    try {
-      if (this.proc?.pid) process.kill(this.proc.pid, sig);
-    } catch {
-      // already exited
+/**
+ * SHA-256 (hex) of every certificate the stand-in RFC 6962 logs serve at indexes [from, to), parsed here
+ * independently of the ingester: the keys the certs topic must end up with.
+ */
+export function expectedCertKeys(server: StandInServer, from: number, to: number): Set<string> {
+  const keys = new Set<string>();
+  for (const name of server.logs.keys()) {
+    const l = server.rfc(name);
+    const src = { id: "x", name, url: "", operator: "", kind: "rfc6962" as const };
+    for (let i = from; i < to; i++) {
+      const e = fromRawEntry(src, { index: i, ...l.entry(i) }, 0);
+      if (e.leaf) keys.add(createHash("sha256").update(e.leaf_der).digest("hex"));
     }
   }
-
-  async kill9(): Promise<void> {
-    this.signal("SIGKILL");
-    await this.exited;
-    this.proc = null;
-  }
-
-  async terminate(): Promise<number | null> {
-    if (!this.proc) return null;
-    this.signal("SIGTERM");
-    const code = await this.exited;
-    this.proc = null;
-    return code;
-  }
+  return keys;
 }
 
 export interface ReadRecord {
@@ -346,14 +286,4 @@ export async function groupCaughtUp(kafka: Kafka, group: string, topic: string):
   } finally {
     await admin.disconnect();
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createNetServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }

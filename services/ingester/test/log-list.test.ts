@@ -4,16 +4,15 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StandInServer as SharedStandIns } from "../../../test/ct-standin/server.ts";
+import { StandInServer } from "../../../test/ct-standin/server.ts";
+import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
 import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import {
-  freePort,
   header,
   type Names,
   Replica,
   readTopic,
-  StandInServer,
   tempDir,
   testKafka,
   uniqueNames,
@@ -25,7 +24,7 @@ const RFC_SIZE = 200;
 const STATIC_SIZE = 600;
 
 describe("logs from the log list (RFC 6962 and static-ct-api)", () => {
-  const standins = new SharedStandIns({
+  const standins = new StandInServer({
     rfc6962: [{ name: "listed-rfc", mode: "distinct", certSeed: 41, initialSize: RFC_SIZE, pageSize: 100 }],
     static: [{ name: "listed-static", mode: "distinct", certSeed: 42, initialSize: STATIC_SIZE }],
   });

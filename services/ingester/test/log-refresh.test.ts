@@ -5,16 +5,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rfc6962StandInLog } from "../../../test/ct-standin/rfc6962-log.ts";
-import { StandInServer as SharedStandIns } from "../../../test/ct-standin/server.ts";
+import { StandInServer } from "../../../test/ct-standin/server.ts";
+import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
 import { HEADER_LEAF_PARSED } from "../src/entry-record.ts";
 import {
-  freePort,
   header,
   type Names,
   Replica,
   readTopic,
-  StandInServer,
   tempDir,
   testKafka,
   uniqueNames,
@@ -25,7 +24,7 @@ import {
 const SIZE = 60;
 
 describe("log list refresh", () => {
-  const standins = new SharedStandIns({
+  const standins = new StandInServer({
     rfc6962: [{ name: "ra", mode: "distinct", certSeed: 51, initialSize: SIZE }],
   });
   const dir = tempDir("ingester-refresh");

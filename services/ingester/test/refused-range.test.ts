@@ -3,15 +3,15 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StandInServer } from "../../../test/ct-standin/server.ts";
+import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
 import { HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import {
-  freePort,
   header,
   type Names,
   Replica,
   readTopic,
-  StandInServer,
   tempDir,
   testKafka,
   uniqueNames,
@@ -22,7 +22,7 @@ import {
 const SIZE = 300;
 
 describe("a refused range", () => {
-  const server = new StandInServer();
+  const server = new StandInServer({ growOnStart: false });
   const dir = tempDir("ingester-refused");
   let names: Names;
   let replica: Replica;
@@ -30,7 +30,7 @@ describe("a refused range", () => {
 
   beforeAll(async () => {
     names = uniqueNames("refused");
-    server.add({
+    server.addRfc6962({
       name: "f",
       mode: "distinct",
       certSeed: 61,

@@ -3,16 +3,16 @@
 // cannot add a single duplicate, and the logs are shared again.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StandInServer } from "../../../test/ct-standin/server.ts";
+import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
 import { HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
-  freePort,
   header,
   type Names,
   Replica,
   readTopic,
-  StandInServer,
   sleep,
   tempDir,
   testKafka,
@@ -29,7 +29,7 @@ async function apiLogs(port: number): Promise<LogView[]> {
 }
 
 describe("a paused replica cannot write", () => {
-  const server = new StandInServer();
+  const server = new StandInServer({ growOnStart: false });
   const dir = tempDir("ingester-sigstop");
   let names: Names;
   const replicas: Replica[] = [];
@@ -37,10 +37,10 @@ describe("a paused replica cannot write", () => {
 
   beforeAll(async () => {
     names = uniqueNames("stop");
-    server.add({ name: "a", mode: "distinct", certSeed: 11, growRate: 40, maxSize: MAX });
-    server.add({ name: "b", mode: "distinct", certSeed: 12, growRate: 40, maxSize: MAX });
-    server.add({ name: "c", mode: "distinct", certSeed: 13, growRate: 40, maxSize: MAX });
-    server.add({ name: "d", mode: "distinct", certSeed: 14, growRate: 40, maxSize: MAX });
+    server.addRfc6962({ name: "a", mode: "distinct", certSeed: 11, growRate: 40, maxSize: MAX });
+    server.addRfc6962({ name: "b", mode: "distinct", certSeed: 12, growRate: 40, maxSize: MAX });
+    server.addRfc6962({ name: "c", mode: "distinct", certSeed: 13, growRate: 40, maxSize: MAX });
+    server.addRfc6962({ name: "d", mode: "distinct", certSeed: 14, growRate: 40, maxSize: MAX });
     await server.start();
     for (const r of ["p1", "p2"]) {
       const port = await freePort();

@@ -2,13 +2,13 @@
 // position, a restart resumes from it instead of choosing again.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import {
   header,
   type Names,
   Replica,
   readTopic,
-  StandInServer,
   tempDir,
   testKafka,
   uniqueNames,
@@ -17,14 +17,14 @@ import {
 } from "./harness.ts";
 
 describe("start position of a new log", () => {
-  const server = new StandInServer();
+  const server = new StandInServer({ growOnStart: false });
   const dir = tempDir("ingester-start");
   let names: Names;
   let replica: Replica;
 
   beforeAll(async () => {
     names = uniqueNames("start");
-    server.add({ name: "s", mode: "distinct", certSeed: 31, initialSize: 1500, pageSize: 256 });
+    server.addRfc6962({ name: "s", mode: "distinct", certSeed: 31, initialSize: 1500, pageSize: 256 });
     await server.start();
     // start_overlap_leaves is 1000 in the test config; no start_index for this log.
     const cfg = writeConfig(dir, "s.yaml", names, server, { replicaId: "s", startIndex: null, batch: 200 });
