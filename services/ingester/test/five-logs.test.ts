@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { expectMetrics } from "../../../test/metrics-expect.ts";
 import { freePort } from "../../../test/service-process.ts";
-import { kafkaBrokers, pythonBin, registryUrl } from "../../../test/stack.ts";
+import { kafkaBrokers, pythonBin, registryUrl, repoRoot } from "../../../test/stack.ts";
 import type { LogView } from "../src/api.ts";
 import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
@@ -225,7 +225,7 @@ describe("five logs, two sharing certificates", () => {
       const out = execFileSync(
         pythonBin(),
         [
-          join(import.meta.dirname, "python/read_topic.py"),
+          join(repoRoot, "test/python/read_topic.py"),
           kafkaBrokers().join(","),
           registryUrl(),
           topic,
