@@ -2,6 +2,7 @@
 import { startupConfig } from "@certstream/config";
 import { createLogger } from "@certstream/log";
 import { initMetrics, installPanicHandlers } from "@certstream/metrics";
+import { applyKafkajsFastEncoding } from "./kafkajs-fast-encoding.ts";
 import { type IngesterService, startIngesterService } from "./service.ts";
 
 const { config } = startupConfig("ingester");
@@ -30,6 +31,14 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
     logger.info({ signal: sig }, "shutting down: finishing the transactions in flight");
     shutdown(0);
   });
+}
+
+// Before the first produce (see kafkajs-fast-encoding.ts); KAFKAJS_STOCK_ENCODING=1 keeps kafkajs' own (A/B runs).
+if (process.env.KAFKAJS_STOCK_ENCODING !== "1") {
+  logger.info(
+    { applied: applyKafkajsFastEncoding() },
+    "kafkajs record encoding: allocUnsafe, exact-size records, CRC-32C by 8",
+  );
 }
 
 try {
