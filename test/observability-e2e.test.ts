@@ -362,7 +362,9 @@ describe("observability end to end", () => {
   it("no alert is pending or firing on this healthy system", async () => {
     // Rules are evaluated every second; an alert active in most of the last 5 evaluations is not a blip
     // (a single slow request on a loaded CI machine can make a connection gauge dip once).
-    const r = await prom.query("count_over_time(ALERTS[5s]) >= 3");
+    // CertstreamSourceLagHigh is left out: the stand-ins re-serve real CT entries, and the static-ct-api one
+    // keeps their original (months old) timestamps, so "newest entry older than an hour" is true of its data.
+    const r = await prom.query('count_over_time(ALERTS{alertname!="CertstreamSourceLagHigh"}[5s]) >= 3');
     const active = (r.result as { metric: Record<string, string> }[]).map(
       (a) => `${a.metric.alertname} (${a.metric.alertstate}) ${JSON.stringify(a.metric)}`,
     );
