@@ -141,20 +141,18 @@ function utf8Data(
   // (one native call instead of one per value) and the offsets are the character counts. encodeInto tells whether
   // the text was ASCII: as many bytes written as characters read.
   let arena: ByteArena | null = null;
-  if (n > 0) {
-    const parts: string[] = new Array(n);
+  if (n > 0 && Array.isArray(values) && values.length === n) {
     let allStrings = true;
     for (let i = 0; i < n; i++) {
       const v = values[i];
-      if (typeof v === "string") parts[i] = v;
-      else if (v === null || v === undefined) parts[i] = "";
-      else {
+      if (typeof v !== "string" && v !== null && v !== undefined) {
         allStrings = false;
         break;
       }
     }
     if (allStrings) {
-      const joined = parts.join("");
+      // join writes null/undefined as "" (their offsets do not advance).
+      const joined = values.join("");
       const ascii = new ByteArena(joined.length + 64);
       const r = textEncoder.encodeInto(joined, ascii.buf);
       if (r.read === joined.length && r.written === joined.length) {
