@@ -23,7 +23,8 @@ export class ServiceProcess {
   readonly args: string[];
   /** Where stdout and stderr are appended; null keeps output only for listeners. */
   readonly logPath: string | null;
-  private proc: ChildProcess | null = null;
+  /** The running child (null before start() and after stop/kill9/terminate). */
+  proc: ChildProcess | null = null;
   private running = false;
   private readonly listeners: OutputListener[] = [];
   /** Resolves with the exit code and the signal that ended the process. */

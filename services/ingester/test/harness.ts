@@ -51,9 +51,13 @@ export function writeConfig(
   dir: string,
   file: string,
   names: Names,
-  server: StandInServer,
+  server: StandInServer | null,
   extra: {
     replicaId: string;
+    /** Take the logs from this v3 log list (from index 0) instead of the server's as custom_logs. */
+    logListUrl?: string;
+    /** ct_log keys set over the defaults. */
+    ctLog?: Record<string, unknown>;
     partitions?: number;
     port?: number;
     watchers?: boolean;
@@ -83,10 +87,15 @@ export function writeConfig(
       start_overlap_leaves: 1000,
       log_list_enabled: false,
       default_rate_limit: 1000,
+      // List logs have no start_index: a large overlap makes them begin at 0.
+      ...(extra.logListUrl
+        ? { log_list_enabled: true, log_list_url: extra.logListUrl, start_overlap_leaves: 1_000_000 }
+        : {}),
+      ...extra.ctLog,
     },
-    custom_logs: [...server.logs.values()].map((l) => ({
+    custom_logs: [...(server?.logs.values() ?? [])].map((l) => ({
       name: l.name,
-      url: server.url(l.name),
+      url: server?.url(l.name),
       operator: l.operator,
       key: l.key.publicKeyBase64,
       start_index: extra.startIndex === undefined ? 0 : extra.startIndex,

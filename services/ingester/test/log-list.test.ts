@@ -1,7 +1,6 @@
 // Logs discovered from a Chrome v3 log list (served by the shared stand-in server): one RFC 6962 log under
 // `logs`, one static-ct-api log under `tiled_logs`. Both are ingested completely, once, through the libs/ct
 // clients chosen by the list; /api/logs shows them with their kind.
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
@@ -37,14 +36,11 @@ describe("logs from the log list (RFC 6962 and static-ct-api)", () => {
     names = uniqueNames("list");
     const base = await standins.start();
     port = await freePort();
-    const path = writeConfig(dir, "l.yaml", names, new StandInServer(), { replicaId: "l", port });
-    // biome-ignore lint/suspicious/noExplicitAny: patching the generated config document
-    const cfg: any = JSON.parse(readFileSync(path, "utf8"));
-    cfg.custom_logs = [];
-    cfg.ct_log.log_list_enabled = true;
-    cfg.ct_log.log_list_url = `${base}/log_list.json`;
-    cfg.ct_log.start_overlap_leaves = 1_000_000; // list logs have no start_index: begin at 0
-    writeFileSync(path, JSON.stringify(cfg, null, 2));
+    const path = writeConfig(dir, "l.yaml", names, null, {
+      replicaId: "l",
+      port,
+      logListUrl: `${base}/log_list.json`,
+    });
     replica = new Replica("l", path, join(dir, "l.log"));
   });
 

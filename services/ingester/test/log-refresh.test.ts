@@ -1,7 +1,6 @@
 // The log list is refreshed (ct_log.log_refresh_interval_secs): a log added to the list gets a watcher, a log
 // removed from it loses its watcher. The added log serves the same certificates as the first one, but after the
 // dedup window (ttl 2 s here) has passed: they are forwarded to certs again, as the window says.
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rfc6962StandInLog } from "../../../test/ct-standin/rfc6962-log.ts";
@@ -36,15 +35,13 @@ describe("log list refresh", () => {
     names = uniqueNames("refresh");
     const base = await standins.start();
     port = await freePort();
-    const path = writeConfig(dir, "r.yaml", names, new StandInServer(), { replicaId: "r", port, ttlSecs: 2 });
-    // biome-ignore lint/suspicious/noExplicitAny: patching the generated config document
-    const cfg: any = JSON.parse(readFileSync(path, "utf8"));
-    cfg.custom_logs = [];
-    cfg.ct_log.log_list_enabled = true;
-    cfg.ct_log.log_list_url = `${base}/log_list.json`;
-    cfg.ct_log.log_refresh_interval_secs = 10;
-    cfg.ct_log.start_overlap_leaves = 1_000_000;
-    writeFileSync(path, JSON.stringify(cfg, null, 2));
+    const path = writeConfig(dir, "r.yaml", names, null, {
+      replicaId: "r",
+      port,
+      ttlSecs: 2,
+      logListUrl: `${base}/log_list.json`,
+      ctLog: { log_refresh_interval_secs: 10 },
+    });
     replica = new Replica("r", path, join(dir, "r.log"));
   });
 
