@@ -32,6 +32,19 @@ const SECS = Number(process.env.BENCH_SECS ?? 30);
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 250);
 const PHASES = (process.env.BENCH_PHASES ?? "throughput,latency").split(",");
 
+/** CPU seconds (user + system) a process has used so far, from /proc (the machine is shared: wall time is not). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ = 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -97,6 +110,10 @@ if (PHASES.includes("throughput")) {
   );
   const t0 = performance.now();
   replica.start();
+  let replicaCpuAtFirst = Number.NaN;
+  const cpuProbe = setInterval(() => {
+    if (counts.entries === 0) replicaCpuAtFirst = cpuSeconds(replica.proc?.pid);
+  }, 50);
   // Topics exist once the replica has started.
   await waitFor("topics", () => topicExists(names.certs), 60_000, 200);
   await sleep(500);
@@ -107,7 +124,9 @@ if (PHASES.includes("throughput")) {
   );
   await waitFor("all entries", async () => counts.entries >= total, 600_000, 100);
   clearInterval(progress);
+  clearInterval(cpuProbe);
   await waitFor("certs complete", async () => counts.certs >= expectedKeys.size, 600_000, 100);
+  const replicaCpuDone = cpuSeconds(replica.proc?.pid);
   await sleep(500);
   const certs = counts.certs;
   await Promise.all(tails.map((t) => t.stop()));
@@ -122,6 +141,10 @@ if (PHASES.includes("throughput")) {
   console.log(`  entries: ${total} in ${ingestS.toFixed(1)} s = ${Math.round(total / ingestS)} entries/s`);
   console.log(
     `  entries → certs drained: ${e2eS.toFixed(1)} s = ${Math.round(total / e2eS)} entries/s end to end`,
+  );
+  const cpu = replicaCpuDone - replicaCpuAtFirst;
+  console.log(
+    `  replica CPU from first entry to certs drained: ${cpu.toFixed(2)} s = ${Math.round((cpu * 1e6) / total)} µs/entry (≈ ${Math.round(total / cpu)} entries per CPU-second; load-independent)`,
   );
 }
 

@@ -281,7 +281,13 @@ export class LogWatcher {
     try {
       const messages: Message[] = [];
       for (const e of batch) {
-        messages.push({ key: entryKey(e), value: await encoder.encode(e), headers: entryHeaders(e) });
+        // The service's encoder is synchronous: no await (and microtask) per entry unless it returns a promise.
+        const value = encoder.encode(e);
+        messages.push({
+          key: entryKey(e),
+          value: value instanceof Promise ? await value : value,
+          headers: entryHeaders(e),
+        });
       }
       const last = batch[batch.length - 1];
       const stateValue = stateCodec.encode({
