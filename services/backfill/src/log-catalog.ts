@@ -1,6 +1,5 @@
 import type { Config } from "@certstream/config";
 import {
-  type ConfiguredLog,
   type LogDescription,
   type LogList,
   type LogSource,
@@ -8,6 +7,7 @@ import {
   parseLogList,
   toLogSource,
 } from "@certstream/ct";
+import { logSelection } from "@certstream/ingester";
 import { matchesLogFilter } from "./cli-args.ts";
 
 /**
@@ -16,19 +16,6 @@ import { matchesLogFilter } from "./cli-args.ts";
  */
 export type CatalogLog = LogDescription;
 
-/** `custom_logs` / `static_logs` as libs/ct's selection wants them (the ingester maps them the same way). */
-function configured(list: Config["custom_logs"] | Config["static_logs"]): ConfiguredLog[] {
-  return list.map((c) => ({
-    name: c.name,
-    url: c.url,
-    operator: c.operator,
-    ...(c.log_id ? { log_id: c.log_id } : {}),
-    ...(c.key ? { key: c.key } : {}),
-    ...(c.start_index !== null ? { start_index: c.start_index } : {}),
-    ...("submission_url" in c && c.submission_url ? { submission_url: c.submission_url } : {}),
-  }));
-}
-
 /**
  * The logs the ingester watches: the Chrome v3 log list (when `ct_log.log_list_enabled`; `log_list_path` wins
  * over `log_list_url`, signature checked when a key is configured) plus `custom_logs` and `static_logs`, minus
@@ -36,12 +23,7 @@ function configured(list: Config["custom_logs"] | Config["static_logs"]): Config
  */
 export async function loadCatalog(config: Config): Promise<LogList> {
   const ct = config.ct_log;
-  const selection = {
-    excludedOperators: ct.excluded_operators,
-    excludedLogs: ct.excluded_logs,
-    customLogs: configured(config.custom_logs),
-    staticLogs: configured(config.static_logs),
-  };
+  const selection = logSelection(config);
   if (!ct.log_list_enabled) return parseLogList({ operators: [] }, selection);
   return loadLogList(
     {

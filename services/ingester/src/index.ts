@@ -10,7 +10,7 @@ export {
 } from "./entry-record.ts";
 export { Ingester, type IngesterOptions, type LogReport, type WatchableLog } from "./ingester.ts";
 export { assignPartitions, logBalancedAssigner, logPartition } from "./log-assignment.ts";
-export { type LogCatalog, logIdOf, startLogCatalog } from "./log-catalog.ts";
+export { type LogCatalog, logIdOf, logSelection, startLogCatalog } from "./log-catalog.ts";
 export type { LogHead, LogReader } from "./log-reader.ts";
 export { LogWatcher, type WatcherStatus } from "./log-watcher.ts";
 export { SeenSet } from "./seen-set.ts";

@@ -9,6 +9,7 @@ import {
   type LogDescription,
   type LogList,
   LogListWatcher,
+  type LogSelection,
   OperatorBudgets,
   parseLogList,
   pseudoLogId,
@@ -30,6 +31,19 @@ export function logIdOf(l: { log_id: string | null; key: string | null; url: str
   if (l.log_id) return l.log_id;
   if (l.key) return createHash("sha256").update(Buffer.from(l.key, "base64")).digest("base64");
   return pseudoLogId(l.url);
+}
+
+/**
+ * Which logs a service takes from the configuration: the `ct_log` exclusions plus `custom_logs` / `static_logs`
+ * as libs/ct's log-list selection wants them (the ingester and the backfill job select alike).
+ */
+export function logSelection(config: Config): LogSelection {
+  return {
+    excludedOperators: config.ct_log.excluded_operators,
+    excludedLogs: config.ct_log.excluded_logs,
+    customLogs: configured(config.custom_logs),
+    staticLogs: configured(config.static_logs),
+  };
 }
 
 function configured(list: Config["custom_logs"] | Config["static_logs"]): ConfiguredLog[] {
@@ -69,12 +83,7 @@ export async function startLogCatalog(
     }),
     issuers: new IssuerCache(),
   };
-  const selection = {
-    excludedOperators: ct.excluded_operators,
-    excludedLogs: ct.excluded_logs,
-    customLogs: configured(config.custom_logs),
-    staticLogs: configured(config.static_logs),
-  };
+  const selection = logSelection(config);
   const readers = new Map<string, { signature: string; log: WatchableLog }>();
   const toWatchable = (list: LogDescription[]): WatchableLog[] =>
     list.map((d) => {
