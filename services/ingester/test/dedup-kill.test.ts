@@ -3,12 +3,11 @@
 // each certificate per partition (no duplicate, no loss, same bytes), as if nothing had crashed.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { HEADER_LEAF_PARSED } from "../src/entry-record.ts";
 import {
   checkDedupStream,
   expectedCertKeys,
-  groupCaughtUp,
+  growingStandIns,
   type Names,
   Replica,
   readTopic,
@@ -16,14 +15,20 @@ import {
   tempDir,
   testKafka,
   uniqueNames,
-  waitFor,
+  waitAllIngested,
+  waitDedupDrained,
   writeConfig,
 } from "./harness.ts";
 
 const MAX = 800;
 
 describe("dedup stage exactly-once under kill -9", () => {
-  const server = new StandInServer({ growOnStart: false });
+  // Every stand-in serves the same 46 real certificates first; a and b then share the rest as well.
+  const server = growingStandIns(MAX, [
+    { name: "a", certSeed: 21, growRate: 70 },
+    { name: "b", certSeed: 21, growRate: 55 },
+    { name: "c", certSeed: 22, growRate: 60 },
+  ]);
   const dir = tempDir("ingester-dedup-kill");
   let names: Names;
   let watcher: Replica;
@@ -31,10 +36,6 @@ describe("dedup stage exactly-once under kill -9", () => {
 
   beforeAll(async () => {
     names = uniqueNames("dkill");
-    // Every stand-in serves the same 46 real certificates first; a and b then share the rest as well.
-    server.addRfc6962({ name: "a", mode: "distinct", certSeed: 21, growRate: 70, maxSize: MAX });
-    server.addRfc6962({ name: "b", mode: "distinct", certSeed: 21, growRate: 55, maxSize: MAX });
-    server.addRfc6962({ name: "c", mode: "distinct", certSeed: 22, growRate: 60, maxSize: MAX });
     await server.start();
     const w = writeConfig(dir, "w.yaml", names, server, { replicaId: "w", dedup: false, batch: 25 });
     watcher = new Replica("w", w, join(dir, "w.log"));
@@ -62,22 +63,9 @@ describe("dedup stage exactly-once under kill -9", () => {
       await sleep(500);
       victim.start();
     }
-    await waitFor(
-      "all entries ingested",
-      async () => {
-        for (const l of server.logs.values()) if (l.size < MAX) return false;
-        return (await readTopic(kafka, names.entries)).length >= MAX * 3;
-      },
-      120_000,
-      2000,
-    );
+    await waitAllIngested(kafka, server, names, MAX);
     // The dedup group drains: its committed offsets reach the end of entries.
-    await waitFor(
-      "dedup group caught up",
-      () => groupCaughtUp(kafka, names.dedupGroup, names.entries),
-      120_000,
-      1000,
-    );
+    await waitDedupDrained(kafka, names);
     expect(await Promise.all([watcher, ...dedupers].map((r) => r.terminate()))).toEqual([0, 0, 0]);
     const entries = await readTopic(kafka, names.entries);
     const certs = await readTopic(kafka, names.certs);

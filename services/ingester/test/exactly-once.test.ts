@@ -3,12 +3,11 @@
 // (log, index) must be in `entries` exactly once, every parsed certificate in `certs` exactly once.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
   checkDedupStream,
-  groupCaughtUp,
+  growingStandIns,
   header,
   type Names,
   Replica,
@@ -17,24 +16,26 @@ import {
   tempDir,
   testKafka,
   uniqueNames,
-  waitFor,
+  waitAllIngested,
+  waitDedupDrained,
   writeConfig,
 } from "./harness.ts";
 
 const MAX = 700;
 
 describe("ingester exactly-once under kill -9", () => {
-  const server = new StandInServer({ growOnStart: false });
+  // a and b serve the same certificates at the same indexes (shared certificates); c its own.
+  const server = growingStandIns(MAX, [
+    { name: "a", certSeed: 1, growRate: 60 },
+    { name: "b", certSeed: 1, growRate: 45 },
+    { name: "c", certSeed: 2, growRate: 50 },
+  ]);
   const dir = tempDir("ingester-eos");
   let names: Names;
   const replicas: Replica[] = [];
 
   beforeAll(async () => {
     names = uniqueNames("eos");
-    // a and b serve the same certificates at the same indexes (shared certificates); c its own.
-    server.addRfc6962({ name: "a", mode: "distinct", certSeed: 1, growRate: 60, maxSize: MAX });
-    server.addRfc6962({ name: "b", mode: "distinct", certSeed: 1, growRate: 45, maxSize: MAX });
-    server.addRfc6962({ name: "c", mode: "distinct", certSeed: 2, growRate: 50, maxSize: MAX });
     await server.start();
     for (const r of ["r1", "r2"]) {
       const cfg = writeConfig(dir, `${r}.yaml`, names, server, { replicaId: r, batch: 40 });
@@ -71,23 +72,9 @@ describe("ingester exactly-once under kill -9", () => {
         l,
       ]),
     );
-    await waitFor(
-      "all entries ingested",
-      async () => {
-        for (const l of server.logs.values()) if (l.size < MAX) return false;
-        const recs = await readTopic(kafka, names.entries);
-        return recs.length >= MAX * server.logs.size;
-      },
-      120_000,
-      2000,
-    );
+    await waitAllIngested(kafka, server, names, MAX);
     // Let the dedup stage drain, then stop gracefully (exit 0 = transactions finished).
-    await waitFor(
-      "dedup group caught up",
-      () => groupCaughtUp(kafka, names.dedupGroup, names.entries),
-      120_000,
-      1000,
-    );
+    await waitDedupDrained(kafka, names);
     const codes = await Promise.all(replicas.map((r) => r.terminate()));
     expect(codes).toEqual([0, 0]);
 

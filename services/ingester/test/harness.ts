@@ -8,7 +8,7 @@ import { fromRawEntry } from "@certstream/ct";
 import { CertificateEntryCodec, createKafka } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
 import type { Kafka, KafkaMessage } from "kafkajs";
-import type { StandInServer } from "../../../test/ct-standin/server.ts";
+import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { ServiceProcess } from "../../../test/service-process.ts";
 import { kafkaBrokers, registryUrl, uniqueName } from "../../../test/stack.ts";
 import { TopicTail } from "../src/topic-tail.ts";
@@ -295,4 +295,45 @@ export async function groupCaughtUp(kafka: Kafka, group: string, topic: string):
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Stand-in RFC 6962 logs serving distinct certificates (logs with the same certSeed serve the same ones) that grow
+ * at their rate up to `maxSize` once the test starts them (`for (const l of server.logs.values()) l.start()`).
+ */
+export function growingStandIns(
+  maxSize: number,
+  logs: { name: string; certSeed: number; growRate: number }[],
+): StandInServer {
+  const server = new StandInServer({ growOnStart: false });
+  for (const l of logs) server.addRfc6962({ ...l, mode: "distinct", maxSize });
+  return server;
+}
+
+/** Waits until every stand-in log has grown to `size` and `names.entries` holds all of their entries. */
+export async function waitAllIngested(
+  kafka: Kafka,
+  server: StandInServer,
+  names: Names,
+  size: number,
+): Promise<void> {
+  await waitFor(
+    "all entries ingested",
+    async () => {
+      for (const l of server.logs.values()) if (l.size < size) return false;
+      return (await readTopic(kafka, names.entries)).length >= size * server.logs.size;
+    },
+    120_000,
+    2000,
+  );
+}
+
+/** Waits until the dedup group has committed past the last record of `names.entries` (the dedup stage drained). */
+export async function waitDedupDrained(kafka: Kafka, names: Names): Promise<void> {
+  await waitFor(
+    "dedup group caught up",
+    () => groupCaughtUp(kafka, names.dedupGroup, names.entries),
+    120_000,
+    1000,
+  );
 }

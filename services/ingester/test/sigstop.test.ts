@@ -3,12 +3,12 @@
 // cannot add a single duplicate, and the logs are shared again.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
 import { HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
+  growingStandIns,
   header,
   type Names,
   Replica,
@@ -17,6 +17,7 @@ import {
   tempDir,
   testKafka,
   uniqueNames,
+  waitAllIngested,
   waitFor,
   writeConfig,
 } from "./harness.ts";
@@ -29,7 +30,12 @@ async function apiLogs(port: number): Promise<LogView[]> {
 }
 
 describe("a paused replica cannot write", () => {
-  const server = new StandInServer({ growOnStart: false });
+  const server = growingStandIns(MAX, [
+    { name: "a", certSeed: 11, growRate: 40 },
+    { name: "b", certSeed: 12, growRate: 40 },
+    { name: "c", certSeed: 13, growRate: 40 },
+    { name: "d", certSeed: 14, growRate: 40 },
+  ]);
   const dir = tempDir("ingester-sigstop");
   let names: Names;
   const replicas: Replica[] = [];
@@ -37,10 +43,6 @@ describe("a paused replica cannot write", () => {
 
   beforeAll(async () => {
     names = uniqueNames("stop");
-    server.addRfc6962({ name: "a", mode: "distinct", certSeed: 11, growRate: 40, maxSize: MAX });
-    server.addRfc6962({ name: "b", mode: "distinct", certSeed: 12, growRate: 40, maxSize: MAX });
-    server.addRfc6962({ name: "c", mode: "distinct", certSeed: 13, growRate: 40, maxSize: MAX });
-    server.addRfc6962({ name: "d", mode: "distinct", certSeed: 14, growRate: 40, maxSize: MAX });
     await server.start();
     for (const r of ["p1", "p2"]) {
       const port = await freePort();
@@ -106,15 +108,7 @@ describe("a paused replica cannot write", () => {
       },
       60_000,
     );
-    await waitFor(
-      "all entries ingested",
-      async () => {
-        for (const l of server.logs.values()) if (l.size < MAX) return false;
-        return (await readTopic(kafka, names.entries)).length >= MAX * server.logs.size;
-      },
-      120_000,
-      2000,
-    );
+    await waitAllIngested(kafka, server, names, MAX);
     await sleep(3000);
     expect(await Promise.all(replicas.map((r) => r.terminate()))).toEqual([0, 0]);
 
