@@ -8,6 +8,7 @@
 //    the moment the stand-in appended it (its CT timestamp) to a read_committed consumer receiving it from certs.
 // Wall-clock on a shared 2-core machine (broker, registry, replica and this process): check `uptime` first.
 
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { TopicTail } from "../services/ingester/src/topic-tail.ts";

@@ -50,6 +50,8 @@ export class CertificateEntryCodec {
   readonly #ids = new Map<string, number>();
   readonly #readers = new Map<number, Promise<Reader>>();
   #defaultId: number | null = null;
+  /** encodeSync's scratch buffer (grows to the largest record seen). */
+  #scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
 
   constructor(options: CertificateEntryCodecOptions) {
     this.registry = new SchemaRegistry({
@@ -91,18 +93,28 @@ export class CertificateEntryCodec {
     if (id === null) {
       throw new Error(`CertificateEntryCodec: register(${subject ?? "<subject>"}) before encoding`);
     }
-    let body: Buffer;
+    // Written once into a reused scratch buffer after the 5-byte header, then copied out at its exact size.
+    // (avsc's toBuffer writes into a 1 KiB buffer and, for anything larger — most CT entries — encodes the
+    // record a second time into a fresh zero-filled one; then the header needed a third buffer.)
+    let end: number;
     try {
-      body = this.#type.toBuffer(toAvroValue(entry));
+      const value = toAvroValue(entry);
+      end = this.#type.encode(value, this.#scratch, HEADER_BYTES);
+      if (end < 0) {
+        // Too small: avsc returns minus the missing bytes.
+        this.#scratch = Buffer.allocUnsafe(Math.max(this.#scratch.length * 2, this.#scratch.length - end));
+        end = this.#type.encode(value, this.#scratch, HEADER_BYTES);
+      }
     } catch (error) {
       throw new Error(`CertificateEntry does not match the Avro schema: ${this.#explain(entry)}`, {
         cause: error,
       });
     }
-    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    if (end < 0) throw new Error(`CertificateEntry encoding overflowed its buffer (${-end} bytes missing)`);
+    const out = Buffer.allocUnsafe(end);
+    this.#scratch.copy(out, HEADER_BYTES, HEADER_BYTES, end);
     out[0] = MAGIC;
     out.writeInt32BE(id, 1);
-    body.copy(out, HEADER_BYTES);
     return out;
   }
 
