@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { StandInServer } from "./ct-standin/server.ts";
 import { freePort, ServiceProcess, waitForHttp } from "./service-process.ts";
-import { kafkaBrokers, registryUrl, uniqueName } from "./stack.ts";
+import { kafkaBrokers, registryUrl, testTopics, uniqueName } from "./stack.ts";
 
 interface CertificateUpdate {
   message_type: string;
@@ -48,12 +48,7 @@ describe("end to end: CT log → ingester → Kafka → streamer → WebSocket",
         brokers: kafkaBrokers(),
         schema_registry_url: registryUrl(),
         partitions: 2,
-        topics: {
-          entries: `${base}.entries`,
-          certs: `${base}.certs`,
-          backfill: `${base}.backfill`,
-          state: `${base}.state`,
-        },
+        topics: testTopics(base),
       },
       ct_log: { poll_interval_ms: 200, log_list_enabled: false },
       custom_logs: [

@@ -17,7 +17,7 @@ import { expectMetrics, type MetricSpec } from "./metrics-expect.ts";
 import { scrape, waitFor } from "./poll.ts";
 import { type PrometheusProcess, startPrometheus } from "./prometheus-process.ts";
 import { freePort, ServiceProcess } from "./service-process.ts";
-import { kafkaBrokers, registryUrl, repoRoot, uniqueName } from "./stack.ts";
+import { kafkaBrokers, registryUrl, repoRoot, testTopics, uniqueName } from "./stack.ts";
 import { makeTestPki, type TestPki, tlsGet } from "./tls-certs.ts";
 
 /** Counters and gauges that stay empty on a healthy short run: they only move on failures or rare events. */
@@ -154,12 +154,7 @@ describe("observability end to end", () => {
         schema_registry_url: registryUrl(),
         client_id: base,
         partitions: 2,
-        topics: {
-          entries: `${base}.entries`,
-          certs: `${base}.certs`,
-          backfill: `${base}.backfill`,
-          state: `${base}.state`,
-        },
+        topics: testTopics(base),
       },
       ct_log: {
         batch_size: 64,

@@ -43,6 +43,21 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
 }
 
+/** The four topics of one test (config `kafka.topics`): `<base>.entries`, `.certs`, `.backfill`, `.state`. */
+export function testTopics(base: string): {
+  entries: string;
+  certs: string;
+  backfill: string;
+  state: string;
+} {
+  return {
+    entries: `${base}.entries`,
+    certs: `${base}.certs`,
+    backfill: `${base}.backfill`,
+    state: `${base}.state`,
+  };
+}
+
 /** The project's Python (.venv, made by scripts/setup.sh) with the independent readers installed. */
 export function pythonBin(): string {
   const bin = `${repoRoot}/.venv/bin/python`;

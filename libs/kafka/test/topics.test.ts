@@ -1,6 +1,6 @@
 import type { Admin } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniqueName } from "../../../test/stack.ts";
+import { testTopics, uniqueName } from "../../../test/stack.ts";
 import { ensureTopics, topicNames, topicSpecs } from "../src/index.ts";
 import { testKafka } from "./fixture.ts";
 
@@ -22,12 +22,7 @@ describe("ensureTopics (real broker)", () => {
 
   it("creates the four topics once, compacts the state topic, and is idempotent", async () => {
     const prefix = uniqueName("t");
-    const names = {
-      entries: `${prefix}.entries`,
-      certs: `${prefix}.certs`,
-      backfill: `${prefix}.backfill`,
-      state: `${prefix}.state`,
-    };
+    const names = testTopics(prefix);
     const specs = topicSpecs({
       topics: names,
       partitions: 3,

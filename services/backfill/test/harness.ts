@@ -31,7 +31,14 @@ import type { Kafka } from "kafkajs";
 import { stringify } from "yaml";
 import { RfcLogClient } from "../../../libs/ct/src/rfc-log-client.ts";
 import { ServiceProcess } from "../../../test/service-process.ts";
-import { kafkaBrokers, pythonBin, registryUrl, repoRoot, uniqueName } from "../../../test/stack.ts";
+import {
+  kafkaBrokers,
+  pythonBin,
+  registryUrl,
+  repoRoot,
+  testTopics,
+  uniqueName,
+} from "../../../test/stack.ts";
 import { entryHeaders } from "../../ingester/src/entry-record.ts";
 import { StateCodec } from "../../ingester/src/state-codec.ts";
 import { stateKey } from "../../ingester/src/state-record.ts";
@@ -48,8 +55,7 @@ export interface Topics {
 }
 
 export function uniqueTopics(prefix: string): Topics {
-  const p = uniqueName(prefix);
-  return { entries: `${p}.entries`, certs: `${p}.certs`, backfill: `${p}.backfill`, state: `${p}.state` };
+  return testTopics(uniqueName(prefix));
 }
 
 export interface ConfiguredLog {

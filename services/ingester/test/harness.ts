@@ -10,7 +10,7 @@ import { createLogger } from "@certstream/log";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { ServiceProcess } from "../../../test/service-process.ts";
-import { kafkaBrokers, registryUrl, uniqueName } from "../../../test/stack.ts";
+import { kafkaBrokers, registryUrl, testTopics, uniqueName } from "../../../test/stack.ts";
 import { TopicTail } from "../src/topic-tail.ts";
 
 export const logger = createLogger("ingester-test", process.env.LOG_LEVEL ?? "error");
@@ -34,10 +34,7 @@ export interface Names {
 export function uniqueNames(prefix: string): Names {
   const base = uniqueName(prefix);
   return {
-    entries: `${base}.entries`,
-    certs: `${base}.certs`,
-    backfill: `${base}.backfill`,
-    state: `${base}.state`,
+    ...testTopics(base),
     coordination: `${base}.logs`,
     group: `${base}-ingester`,
     dedupGroup: `${base}-dedup`,
