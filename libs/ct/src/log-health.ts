@@ -67,13 +67,7 @@ export class LogHealth {
   }
 
   onSuccess(): void {
-    this.#consecutiveFailures = 0;
-    this.#probeInFlight = false;
-    if (this.#circuit !== "closed") {
-      this.#circuit = "closed";
-      this.#openMs = this.#baseOpenMs;
-      ctCircuitTransitions.inc({ log: this.log, state: "closed" });
-    }
+    this.#answered();
     this.#publish();
   }
 
@@ -95,15 +89,19 @@ export class LogHealth {
   /** A 429 or a refusal: not a failure of the log, but not healthy either. */
   onTrouble(): void {
     this.#lastTrouble = this.#now();
+    this.#answered();
+    this.#publish();
+  }
+
+  /** The log answered: it is up, so failures reset and an open (or probing) circuit closes. */
+  #answered(): void {
     this.#consecutiveFailures = 0;
     this.#probeInFlight = false;
-    // The log answered: it is up, so an open circuit closes.
     if (this.#circuit !== "closed") {
       this.#circuit = "closed";
       this.#openMs = this.#baseOpenMs;
       ctCircuitTransitions.inc({ log: this.log, state: "closed" });
     }
-    this.#publish();
   }
 
   #publish(): void {
