@@ -9,6 +9,8 @@ export {
   type Compatibility,
   valueSubject,
 } from "./codec.ts";
+export { applyKafkajsFastEncoding, crc32c, kafkajsOriginals } from "./kafkajs-patches/fast-encoding.ts";
+export { applyKafkajsIdleTimerFix } from "./kafkajs-patches/idle-timer.ts";
 export { entryKey } from "./key.ts";
 export { consumerLag, type PartitionLag, totalLag } from "./lag.ts";
 export {

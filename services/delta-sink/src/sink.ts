@@ -12,12 +12,8 @@ import type { Logger } from "@certstream/log";
 import { clearConsumerLag, failureKind, type HealthState, setConsumerLag } from "@certstream/metrics";
 import type { CertificateEntry } from "@certstream/schema";
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from "kafkajs";
-import { applyKafkajsIdleTimerFix } from "./kafkajs-idle-timer-fix.ts";
 import * as m from "./metrics.ts";
 import { ArchiveRowDecoder } from "./row-decoder.ts";
-
-// kafkajs 2.2.4 spins a 1 ms timer per connection while idle (see kafkajs-idle-timer-fix.ts).
-applyKafkajsIdleTimerFix();
 
 export interface EntryDecoder {
   decode(value: Uint8Array): Promise<CertificateEntry>;

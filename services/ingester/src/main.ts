@@ -1,8 +1,8 @@
 // The ingester process: config, logger, metrics, then everything else in service.ts.
 import { startupConfig } from "@certstream/config";
+import { applyKafkajsFastEncoding } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
 import { initMetrics, installPanicHandlers } from "@certstream/metrics";
-import { applyKafkajsFastEncoding } from "./kafkajs-fast-encoding.ts";
 import { type IngesterService, startIngesterService } from "./service.ts";
 
 const { config } = startupConfig("ingester");
@@ -33,7 +33,7 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-// Before the first produce (see kafkajs-fast-encoding.ts); KAFKAJS_STOCK_ENCODING=1 keeps kafkajs' own (A/B runs).
+// Before the first produce (see libs/kafka/src/kafkajs-patches/fast-encoding.ts); KAFKAJS_STOCK_ENCODING=1 keeps kafkajs' own (A/B runs).
 if (process.env.KAFKAJS_STOCK_ENCODING !== "1") {
   logger.info(
     { applied: applyKafkajsFastEncoding() },

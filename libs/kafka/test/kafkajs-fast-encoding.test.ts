@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { applyKafkajsFastEncoding, crc32c, kafkajsOriginals } from "../src/kafkajs-fast-encoding.ts";
+import { applyKafkajsFastEncoding, crc32c, kafkajsOriginals } from "../src/kafkajs-patches/fast-encoding.ts";
 
 // The patched encoders must put exactly kafkajs' own bytes on the wire.
 describe("kafkajs fast encoding", () => {

@@ -3,7 +3,7 @@
 // Run as a child process by kafkajs-fast-encoding.test.ts: each way needs a process where kafkajs is fresh.
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { applyKafkajsFastEncoding } from "../src/kafkajs-fast-encoding.ts";
+import { applyKafkajsFastEncoding } from "../src/kafkajs-patches/fast-encoding.ts";
 
 const require = createRequire(import.meta.url);
 if (process.argv[2] === "fast" && !applyKafkajsFastEncoding()) throw new Error("fast encoding not applied");
