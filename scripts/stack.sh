@@ -186,6 +186,12 @@ cmd_up() {
     pid=$(running_pid "$name") || die "$name exited right after start (log: $(logfile "$name"))"
     wait_ready "$name" "$pid"
   done
+  # A reused Prometheus reloads its config (started with --web.enable-lifecycle), so scrape targets and alert
+  # rules edited since it started take effect.
+  case " ${started[*]} " in
+  *" prometheus "*) ;;
+  *) curl -fs -m 5 -X POST -o /dev/null "$PROMETHEUS_URL/-/reload" || log "prometheus config reload failed (kept the old one)" ;;
+  esac
   if [ ${#started[@]} -gt 0 ]; then
     log "started ${started[*]} in $((SECONDS - t0)) s"
   else
