@@ -1,4 +1,5 @@
 import type { Logger } from "@certstream/log";
+import { clearConsumerLag, setConsumerLag } from "@certstream/metrics";
 import type { Consumer, Kafka, Message, Producer } from "kafkajs";
 import { HEADER_LEAF_PARSED, headerString } from "./entry-record.ts";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
@@ -63,6 +64,8 @@ export class DedupStage {
   private readonly retryable = new Set<number>();
   /** Partitions whose producer was fenced: paused until the next assignment. */
   private readonly fenced = new Set<number>();
+  /** Partitions with a consumer-lag series: dropped when no longer assigned, so a stale lag does not alert. */
+  private readonly lagged = new Set<number>();
 
   constructor(opts: DedupOptions) {
     this.o = opts;
@@ -156,6 +159,8 @@ export class DedupStage {
           if (!isRunning() || isStale() || this.parts.get(p) !== st || batch.messages.length === 0) return;
           await this.processBatch(st, batch.messages, batch.topic);
           resolveOffset(batch.messages[batch.messages.length - 1].offset);
+          // lastOffset() counts the control records (transaction markers) too: caught up means 0.
+          this.setLag(batch.topic, p, BigInt(batch.highWatermark) - (BigInt(batch.lastOffset()) + 1n));
           await heartbeat();
         } catch (e) {
           // The transaction was aborted (or never began): the batch is fetched and processed again.
@@ -190,6 +195,13 @@ export class DedupStage {
     await this.assignChain;
     await Promise.allSettled([...this.parts.values()].map((p) => p.producer.disconnect()));
     this.parts.clear();
+    for (const p of this.lagged) clearConsumerLag(this.o.groupId, this.o.entriesTopic, p);
+    this.lagged.clear();
+  }
+
+  private setLag(topic: string, partition: number, lag: bigint): void {
+    setConsumerLag(this.o.groupId, topic, partition, Number(lag));
+    this.lagged.add(partition);
   }
 
   private async processBatch(
@@ -294,6 +306,11 @@ export class DedupStage {
       await st.producer.disconnect().catch(() => undefined);
     }
     for (const p of [...this.retryable]) if (!want.has(p)) this.retryable.delete(p);
+    for (const p of [...this.lagged]) {
+      if (want.has(p)) continue;
+      this.lagged.delete(p);
+      clearConsumerLag(this.o.groupId, this.o.entriesTopic, p);
+    }
     const fresh = assigned.filter((p) => !this.parts.has(p));
     if (fresh.length > 0) this.createStates(fresh);
   }

@@ -157,6 +157,11 @@ describe("five logs, two sharing certificates", () => {
       { name: "certstream_dedup_entries_total", type: "counter", labels: ["outcome"] },
       { name: "certstream_dedup_ratio", type: "gauge" },
       { name: "certstream_dedup_cache_size", type: "gauge", labels: ["partition"] },
+      {
+        name: "certstream_kafka_consumer_lag_messages",
+        type: "gauge",
+        labels: ["group", "topic", "partition"],
+      },
       { name: "certstream_health_status", type: "gauge", labels: ["service"] },
     ]);
     const sum = (name: string, filter: (l: Record<string, string>) => boolean = () => true) =>
@@ -166,6 +171,13 @@ describe("five logs, two sharing certificates", () => {
     expect(sum("certstream_dedup_entries_total", (l) => l.outcome === "unparsed")).toBe(2);
     expect(sum("certstream_dedup_entries_total", (l) => l.outcome === "forwarded")).toBe(expectedKeys.size);
     expect(sum("certstream_dedup_cache_size")).toBe(expectedKeys.size);
+    // The dedup stage's lag, under its group: drained, so 0 on every partition it consumed.
+    const dedupLag = (fams.get("certstream_kafka_consumer_lag_messages")?.samples ?? []).filter(
+      (x) => x.labels.group === names.dedupGroup,
+    );
+    expect(dedupLag.length).toBeGreaterThan(0);
+    for (const x of dedupLag) expect(x.labels.topic).toBe(names.entries);
+    expect(dedupLag.reduce((n, x) => n + x.value, 0)).toBe(0);
 
     expect(await replica.terminate()).toBe(0);
 
