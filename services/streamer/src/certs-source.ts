@@ -49,9 +49,10 @@ export class CertsSource {
   private readonly codec: CertificateEntryCodec;
   private admin: Admin | null = null;
   private live: Consumer | null = null;
-  private assigned = 0;
+  private assigned: number[] = [];
   private partitionCount = 0;
   private connected = false;
+  private readonly stateListeners: (() => void)[] = [];
   readonly groupId: string;
 
   constructor(opts: CertsSourceOptions) {
@@ -63,11 +64,25 @@ export class CertsSource {
 
   /** Ready = connected, joined, and every partition of the topic assigned to the live reader. */
   ready(): boolean {
-    return this.connected && this.partitionCount > 0 && this.assigned === this.partitionCount;
+    return this.connected && this.partitionCount > 0 && this.assigned.length === this.partitionCount;
   }
 
   state(): { connected: boolean; assigned: number; partitions: number } {
-    return { connected: this.connected, assigned: this.assigned, partitions: this.partitionCount };
+    return { connected: this.connected, assigned: this.assigned.length, partitions: this.partitionCount };
+  }
+
+  /** The partitions the live reader holds now (sorted): the per-partition state logged with readiness. */
+  assignedPartitions(): number[] {
+    return [...this.assigned];
+  }
+
+  /** Called after the connection or the assignment changed, so readiness follows at once (not at the next poll). */
+  onStateChange(listener: () => void): void {
+    this.stateListeners.push(listener);
+  }
+
+  private changed(): void {
+    for (const l of this.stateListeners) l();
   }
 
   /**
@@ -97,7 +112,7 @@ export class CertsSource {
     this.live = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment[this.opts.topic] ?? [];
-      this.assigned = assignment.length;
+      this.assigned = [...assignment].sort((a, b) => a - b);
       this.connected = true;
       const position = delivered();
       for (const p of assignment) {
@@ -108,17 +123,21 @@ export class CertsSource {
         { groupId: this.groupId, assigned: this.assigned, partitions: this.partitionCount },
         "live reader joined; readiness follows partition assignment",
       );
+      this.changed();
     });
     this.onEmptyBatches(consumer, onAdvance);
     consumer.on(consumer.events.CRASH, (e) => {
       this.connected = false;
       this.opts.logger.error({ err: e.payload.error, restart: e.payload.restart }, "live reader crashed");
+      this.changed();
     });
     consumer.on(consumer.events.DISCONNECT, () => {
       this.connected = false;
+      this.changed();
     });
     consumer.on(consumer.events.CONNECT, () => {
       this.connected = true;
+      this.changed();
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.opts.topic, fromBeginning: false });
@@ -185,7 +204,9 @@ export class CertsSource {
     const offsets = await this.requireAdmin().fetchTopicOffsets(this.opts.topic);
     const out: Position = new Map();
     for (const o of offsets) out.set(o.partition, Number(o.high));
+    const before = this.partitionCount;
     this.partitionCount = Math.max(this.partitionCount, offsets.length);
+    if (this.partitionCount !== before) this.changed();
     return out;
   }
 
@@ -206,6 +227,7 @@ export class CertsSource {
 
   async stop(): Promise<void> {
     this.connected = false;
+    this.changed();
     await this.live?.disconnect().catch(() => {});
     await this.admin?.disconnect().catch(() => {});
   }

@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import { startupConfig } from "@certstream/config";
 import { topicNames } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
-import { initMetrics, installPanicHandlers } from "@certstream/metrics";
+import { HealthState, initMetrics, installPanicHandlers } from "@certstream/metrics";
 import { CertsSource } from "./certs-source.ts";
 import { watchConfig } from "./config-watch.ts";
 import { StreamerServer } from "./server.ts";
@@ -15,7 +15,9 @@ const loaded = startupConfig("streamer");
 const config = loaded.config;
 const log = createLogger("streamer", config.log_level);
 initMetrics({ service: "streamer" });
-installPanicHandlers(log);
+// One health for the process: the server sets readiness from Kafka, a panic marks it not live.
+const health = new HealthState({ logger: log, service: "streamer" });
+installPanicHandlers(log, { health });
 
 const topic = topicNames(config.kafka).certs;
 const source = new CertsSource({
@@ -25,7 +27,7 @@ const source = new CertsSource({
   clientId: `${config.kafka.client_id}-streamer-${hostname()}-${process.pid}`,
   logger: log,
 });
-const server = new StreamerServer({ settings: config, logger: log, source, topic });
+const server = new StreamerServer({ settings: config, logger: log, source, topic, health });
 await server.listen();
 
 // Kafka may come up after us: keep trying; /health/ready says 503 until partitions are assigned.

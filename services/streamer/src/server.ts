@@ -7,7 +7,13 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "@certstream/log";
-import { registerHttpMetrics, registerMetricsRoute, setConsumerLag } from "@certstream/metrics";
+import {
+  HealthState,
+  healthStatus,
+  registerHttpMetrics,
+  registerMetricsRoute,
+  setConsumerLag,
+} from "@certstream/metrics";
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { type WebSocket, WebSocketServer } from "ws";
 import { Access, type Refusal } from "./access.ts";
@@ -47,6 +53,8 @@ export interface StreamerServerOptions {
   /** Null in benchmarks that feed the fan-out directly (no resume, never "ready" on Kafka). */
   source: CertsSource | null;
   topic?: string;
+  /** The process's health (certstream_health_status{service}); by default one for service "streamer". */
+  health?: HealthState;
 }
 
 interface Connection {
@@ -69,6 +77,8 @@ export class StreamerServer {
   readonly fanout: Fanout;
   readonly app: FastifyInstance;
   readonly metrics: StreamerMetrics;
+  /** Live until shutdown; ready while Kafka is reachable and the live reader holds every partition. */
+  readonly health: HealthState;
   private settings: StreamerSettings;
   private readonly access: Access;
   private readonly log: Logger;
@@ -91,6 +101,8 @@ export class StreamerServer {
     this.log = opts.logger;
     this.source = opts.source;
     this.topic = opts.topic ?? "certs";
+    this.health = opts.health ?? new HealthState({ logger: opts.logger, service: "streamer" });
+    this.source?.onStateChange(() => this.refreshHealth());
     this.access = new Access(opts.settings);
     this.writeBatch = new WriteBatch(opts.settings.streamer.write_coalesce_ms);
     this.metrics = streamerMetrics;
@@ -204,6 +216,8 @@ export class StreamerServer {
   async shutdown(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    this.health.setLive(false, "shutting down", { clients: this.connections.size });
+    this.refreshHealth();
     for (const t of this.timers) clearInterval(t);
     this.app.server.close();
     for (const c of this.connections) {
@@ -246,10 +260,11 @@ export class StreamerServer {
 
   private async updateLag(): Promise<void> {
     if (!this.source) return;
-    this.logReadiness();
+    this.refreshHealth();
     try {
       const high = await this.source.highWatermarks();
       this.kafkaReachable = true;
+      this.refreshHealth();
       for (const [p, h] of high) {
         const lag = Math.max(0, h - (this.fanout.position.get(p) ?? h));
         this.lag.set(p, lag);
@@ -259,25 +274,60 @@ export class StreamerServer {
       this.kafkaReachable = false;
       this.metrics.errors.inc({ kind: "kafka" });
       this.log.warn({ err }, "could not read high watermarks; lag not updated");
+      this.refreshHealth();
     }
   }
 
-  private lastReady: boolean | null = null;
+  /** Readiness now, with the reason (reported by /health/ready and logged on transitions). */
+  private readiness(): { ready: boolean; reason: string } {
+    const src = this.source;
+    if (this.draining) return { ready: false, reason: "shutting down" };
+    if (!src) return { ready: false, reason: "no kafka source" };
+    if (!this.kafkaReachable) return { ready: false, reason: "kafka unreachable" };
+    const { connected, assigned, partitions } = src.state();
+    if (!connected)
+      return { ready: false, reason: this.health.ready ? "kafka connection lost" : "kafka not connected" };
+    if (partitions === 0) return { ready: false, reason: "topic partitions not known yet" };
+    if (assigned < partitions)
+      return {
+        ready: false,
+        reason: this.health.ready ? "partitions lost" : "waiting for partition assignment",
+      };
+    return { ready: true, reason: "all partitions assigned" };
+  }
 
-  /** Readiness transitions are logged with the reason and the partition state. */
-  private logReadiness(): void {
-    const state = this.source?.state();
-    const ready = !this.draining && this.kafkaReachable && (this.source?.ready() ?? false);
-    if (ready === this.lastReady) return;
-    this.lastReady = ready;
-    const reason = this.draining
-      ? "draining"
-      : !this.kafkaReachable
-        ? "kafka unreachable"
-        : ready
-          ? "all partitions assigned"
-          : "partitions not (all) assigned";
-    this.log.info({ ready, reason, ...state }, ready ? "streamer ready" : "streamer not ready");
+  /**
+   * Sets the HealthState from the source, which logs every transition with its reason and the per-partition
+   * state. Called on source events, on the lag poll, on probes and on scrapes, so the gauge is never stale.
+   */
+  private refreshHealth(): { ready: boolean; reason: string } {
+    const r = this.readiness();
+    if (r.ready !== this.health.ready) {
+      const state = this.source?.state();
+      const assigned = this.source?.assignedPartitions() ?? [];
+      const all = Array.from({ length: state?.partitions ?? 0 }, (_, p) => p);
+      this.health.setReady(r.ready, r.reason, {
+        topic: this.topic,
+        connected: state?.connected ?? false,
+        kafka_reachable: this.kafkaReachable,
+        partitions: state?.partitions ?? 0,
+        assigned_partitions: assigned,
+        missing_partitions: all.filter((p) => !assigned.includes(p)),
+        lag: Object.fromEntries(this.lag),
+      });
+    }
+    return r;
+  }
+
+  /**
+   * The scraped certstream_health_status is this server's state now, not as of the last poll. The gauge is one
+   * per process and service: republished here so that, with several servers in one process (tests), a scrape
+   * reports the server scraped.
+   */
+  private publishHealth(): void {
+    this.refreshHealth();
+    const status = this.health.status;
+    healthStatus.set({ service: "streamer" }, status === "healthy" ? 1 : status === "degraded" ? 0.5 : 0);
   }
 
   private pingAll(): void {
@@ -299,7 +349,11 @@ export class StreamerServer {
     registerHttpMetrics(app);
     app.addHook("onRequest", async (req, reply) => {
       const path = req.url.split("?")[0];
-      if (OPEN_ROUTES.has(path)) return;
+      if (OPEN_ROUTES.has(path)) {
+        // the scraped certstream_health_status is current, not as of the last poll
+        if (path === "/metrics") this.publishHealth();
+        return;
+      }
       const ip = this.access.clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
       const refusal = this.access.checkRate(ip, Date.now());
       if (refusal) return this.refuseReply(reply, refusal);
@@ -307,12 +361,17 @@ export class StreamerServer {
     const p = this.settings.protocols;
     app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(LIVE_PAGE));
     if (p.health) {
-      app.get("/health", async () => ({ status: "ok" }));
+      app.get("/health", async (_req, reply) =>
+        this.health.live
+          ? reply.send({ status: "ok" })
+          : reply.code(503).send({ status: "down", reason: this.health.snapshot().reasons.live }),
+      );
       app.get("/health/ready", async (_req, reply) => {
         const state = this.source?.state() ?? { connected: false, assigned: 0, partitions: 0 };
-        const ready = !this.draining && this.kafkaReachable && (this.source?.ready() ?? false);
+        const { ready, reason } = this.refreshHealth();
         return reply.code(ready ? 200 : 503).send({
           status: ready ? "ready" : "not_ready",
+          reason,
           draining: this.draining,
           kafka_reachable: this.kafkaReachable,
           ...state,

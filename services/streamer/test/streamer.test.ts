@@ -346,6 +346,9 @@ describe("HTTP endpoints", () => {
     expect(stats).toHaveProperty("messages_per_second");
     expect(stats).toHaveProperty("consumer_lag.total");
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    // the HealthState follows the live reader: ready with every partition assigned = healthy (1)
+    expect(metrics).toMatch(/^certstream_health_status\{service="streamer"\} 1$/m);
+    expect(s.server.health.snapshot()).toMatchObject({ live: true, ready: true, status: "healthy" });
     for (const name of [
       "certstream_streamer_connections",
       "certstream_streamer_deliveries_total",
