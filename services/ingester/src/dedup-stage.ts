@@ -138,6 +138,11 @@ export class DedupStage {
     await consumer.subscribe({ topic: entriesTopic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
+      // A batch counts as consumed only once its transaction committed (resolveOffset below). kafkajs fetches
+      // from the last resolved offset, so a batch returned from without resolving (failed, fenced, partition
+      // not ready) is fetched again; auto-resolve would skip it, and the next committed batch would move the
+      // group's offset past it for good.
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently,
       // Never throws: a thrown error can stop a kafkajs consumer for good. Failures are handled per partition.
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
@@ -163,7 +168,8 @@ export class DedupStage {
           this.setLag(batch.topic, p, BigInt(batch.highWatermark) - (BigInt(batch.lastOffset()) + 1n));
           await heartbeat();
         } catch (e) {
-          // The transaction was aborted (or never began): the batch is fetched and processed again.
+          // The transaction was aborted (or never began, or its outcome is unknown): the batch is not
+          // resolved, so it is fetched and processed again against a seen-set rebuilt from what committed.
           if (this.parts.get(p) === st) this.parts.delete(p);
           m.dedupCacheSize.remove({ partition: String(p) });
           await st.producer.disconnect().catch(() => undefined);

@@ -8,8 +8,8 @@ import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
 import type { LogReader } from "./log-reader.ts";
 import * as m from "./metrics.ts";
 import type { StateCodec } from "./state-codec.ts";
-import { stateKey } from "./state-record.ts";
-import type { StateView } from "./state-view.ts";
+import { barrierKey, stateKey } from "./state-record.ts";
+import type { Barrier, StateView } from "./state-view.ts";
 
 export interface WatcherSettings {
   entriesTopic: string;
@@ -69,8 +69,9 @@ class Stopped extends Error {}
  * Watches one log for as long as this replica owns it: polls the head, fetches the next batch, and writes the
  * batch (every index) to `entries` together with the log's new position in `state`, in one transaction of the
  * log's own transactional producer. The position is only ever learned from the state topic, after the producer
- * has been initialized (which fences and resolves any earlier owner's transaction), so a crash or a takeover at
- * any moment resumes exactly after the last committed batch.
+ * has been initialized (which fences and resolves any earlier owner's transaction) and the state view has read
+ * past a barrier committed after that, so a crash, a takeover or a broker loss at any moment resumes exactly
+ * after the last committed batch (docs/ingester.md, "Why a position is never read stale").
  */
 export class LogWatcher {
   readonly status: WatcherStatus;
@@ -191,12 +192,11 @@ export class LogWatcher {
     });
     this.producer = producer;
     await producer.connect();
-    // initProducerId: bumps the epoch of this transactional.id (fencing any earlier owner) and makes the
-    // coordinator finish that owner's open transaction before answering. An empty transaction sends no EndTxn.
-    const init = await producer.transaction();
-    await init.abort();
-
-    const stored = await stateView.current(this.logId);
+    // The first transaction inits the producer id: that bumps the epoch of this transactional.id (fencing any
+    // earlier owner, our own previous session included) and makes the coordinator finish that owner's open
+    // transaction before answering. The barrier it commits lies above every record of those transactions.
+    const barrier = await this.commitBarrier(producer);
+    const stored = await stateView.current(this.logId, barrier, this.cfg.transactionTimeoutMs * 2);
     let next: number;
     if (stored) {
       next = stored.next_index;
@@ -271,6 +271,31 @@ export class LogWatcher {
     } finally {
       // Let a read still in flight finish quietly (its result is dropped).
       ahead?.entries.catch(() => null);
+    }
+  }
+
+  /**
+   * Commits an empty-valued record on every partition of the state topic and returns their offsets: once the
+   * state view has read past them, it has read every transaction this log's producer committed before.
+   */
+  private async commitBarrier(producer: Producer): Promise<Barrier> {
+    const key = barrierKey(this.logId);
+    const tx = await producer.transaction();
+    try {
+      const sent = await tx.send({
+        topic: this.cfg.stateTopic,
+        messages: this.deps.stateView.partitions.map((partition) => ({ key, value: null, partition })),
+      });
+      await tx.commit();
+      const barrier: Barrier = new Map();
+      for (const r of sent) {
+        if (r.baseOffset === undefined) throw new Error(`no offset for the barrier on partition ${r.partition}`);
+        barrier.set(r.partition, BigInt(r.baseOffset));
+      }
+      return barrier;
+    } catch (e) {
+      await tx.abort().catch(() => undefined);
+      throw e;
     }
   }
 

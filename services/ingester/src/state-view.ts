@@ -5,14 +5,24 @@ import type { StateCodec } from "./state-codec.ts";
 import type { IngesterState } from "./state-record.ts";
 import { TopicTail } from "./topic-tail.ts";
 
+/** Offsets of the records one barrier transaction committed: partition → offset. */
+export type Barrier = Map<number, bigint>;
+
 /**
  * This replica's read_committed view of `certstream.ingester.state`: the latest position of every log, tailed for
- * the life of the process. A watcher that has just fenced the previous owner (initTransactions) calls `current`,
- * which waits until the view has applied everything committed so far, so the position it resumes from includes
- * the previous owner's last committed batch, and nothing it aborted.
+ * the life of the process.
+ *
+ * A watcher that has just fenced the previous owner of its log commits a barrier (an empty-valued record on every
+ * partition of the topic, in its own new transaction) and asks for `current(log, barrier)`, which waits until the
+ * view has read past the barrier. Every transaction of the log's transactional.id before the fence is decided by
+ * then and sits below the barrier, so the position returned includes the last committed batch and nothing
+ * aborted. A target taken from the partition's end (its last stable offset) is not enough: it stops at the first
+ * transaction still open, and after a broker loss another log's transaction can hang open below our last commit
+ * until its own producer comes back.
  */
 export class StateView {
-  private readonly states = new Map<string, IngesterState>();
+  /** Per log: the state and the offset of the record it came from (a re-read never moves a log back). */
+  private readonly states = new Map<string, { state: IngesterState; offset: bigint }>();
   private readonly tail: TopicTail;
   private readonly log: Logger;
 
@@ -30,15 +40,17 @@ export class StateView {
       groupPrefix,
       onFatal,
       onMessage: async (partition, m) => {
-        if (!m.value) return; // tombstone: a deleted log's state
+        if (!m.value) return; // tombstone: a deleted log's state, or a barrier
         const s = await codec.decode(m.value);
         if (!s) {
           stateDecodeFailures.inc();
           this.log.warn({ topic, partition, offset: m.offset }, "state record not decodable; skipped");
           return;
         }
-        // One key lives in one partition, whose order is the commit order: the last record read is the position.
-        this.states.set(s.log_id, s);
+        // One key lives in one partition, whose order is the commit order: the highest offset is the position.
+        const offset = BigInt(m.offset);
+        const known = this.states.get(s.log_id);
+        if (!known || known.offset < offset) this.states.set(s.log_id, { state: s, offset });
       },
     });
   }
@@ -48,19 +60,24 @@ export class StateView {
     await this.tail.catchUp();
   }
 
-  /** The committed position of `logId` as of now (null: never written), after catching up. */
-  async current(logId: string, timeoutMs?: number): Promise<IngesterState | null> {
-    await this.tail.catchUp(timeoutMs);
-    return this.states.get(logId) ?? null;
+  /** The partitions a barrier must cover (all of the topic's). */
+  get partitions(): readonly number[] {
+    return this.tail.partitions;
+  }
+
+  /** The committed position of `logId` once the view has read past `barrier` (null: never written). */
+  async current(logId: string, barrier: Barrier, timeoutMs?: number): Promise<IngesterState | null> {
+    await this.tail.reachedPast(barrier, timeoutMs);
+    return this.states.get(logId)?.state ?? null;
   }
 
   /** Last known state without waiting (for /api/logs). */
   peek(logId: string): IngesterState | null {
-    return this.states.get(logId) ?? null;
+    return this.states.get(logId)?.state ?? null;
   }
 
   all(): IngesterState[] {
-    return [...this.states.values()];
+    return [...this.states.values()].map((s) => s.state);
   }
 
   async stop(): Promise<void> {

@@ -20,7 +20,10 @@ export interface TopicTailOptions {
  * the life of the process) and to rebuild the dedup seen-set from `certs` (read once, then stopped).
  *
  * Positions come from kafkajs' END_BATCH_PROCESS events, which also fire for batches made only of transaction
- * markers or aborted records, so a partition whose tail is a marker still counts as caught up.
+ * markers or aborted records, so a partition whose tail is a marker still counts as caught up. A position only
+ * grows. When kafkajs restarts the consumer (after a broker loss, say) it reads the partitions again from the
+ * start, so `onMessage` sees records it has seen before: it must keep, per key, the record with the highest
+ * offset, never simply the last one delivered.
  */
 export class TopicTail {
   readonly topic: string;
@@ -104,7 +107,11 @@ export class TopicTail {
     if (skipped.length > 0) consumer.pause([{ topic, partitions: skipped }]);
   }
 
-  /** Resolves once every record committed before this call (on the partitions read) has been applied. */
+  /**
+   * Resolves once every record below the partition's last stable offset as of this call has been applied.
+   * The last stable offset stops at the first transaction still open, so records committed after it (by other
+   * producers) may not be covered: a reader that needs a specific producer's last commit uses `reachedPast`.
+   */
   async catchUp(timeoutMs = 60_000): Promise<void> {
     if (!this.admin) throw new Error("TopicTail.catchUp before start()");
     const admin = this.admin;
@@ -112,6 +119,25 @@ export class TopicTail {
     const targets = new Map<number, bigint>();
     for (const o of offsets)
       if (this.partitionsRead.includes(o.partition)) targets.set(o.partition, BigInt(o.high));
+    await this.reached(targets, timeoutMs);
+  }
+
+  /**
+   * Resolves once the record at `offsets.get(p)` of each partition p, and everything before it, has been
+   * applied (or passed over as aborted or a marker). The offsets are those of records the caller committed.
+   */
+  async reachedPast(offsets: Map<number, bigint>, timeoutMs = 60_000): Promise<void> {
+    const targets = new Map<number, bigint>();
+    for (const [p, o] of offsets) targets.set(p, o + 1n);
+    await this.reached(targets, timeoutMs);
+  }
+
+  /** The partitions this tail reads. */
+  get partitions(): readonly number[] {
+    return this.partitionsRead;
+  }
+
+  private async reached(targets: Map<number, bigint>, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.failure) throw this.failure;
