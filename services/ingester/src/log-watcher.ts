@@ -289,7 +289,8 @@ export class LogWatcher {
       await tx.commit();
       const barrier: Barrier = new Map();
       for (const r of sent) {
-        if (r.baseOffset === undefined) throw new Error(`no offset for the barrier on partition ${r.partition}`);
+        if (r.baseOffset === undefined)
+          throw new Error(`no offset for the barrier on partition ${r.partition}`);
         barrier.set(r.partition, BigInt(r.baseOffset));
       }
       return barrier;
