@@ -11,12 +11,15 @@ import type { Kafka, KafkaMessage } from "kafkajs";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { ServiceProcess } from "../../../test/service-process.ts";
 import { kafkaBrokers, registryUrl, testTopics, uniqueName } from "../../../test/stack.ts";
+import { HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
+import { logIdOf } from "../src/log-catalog.ts";
 import { TopicTail } from "../src/topic-tail.ts";
 
 export const logger = createLogger("ingester-test", process.env.LOG_LEVEL ?? "error");
 
-export function testKafka(): Kafka {
-  return createKafka({ brokers: kafkaBrokers(), clientId: "ingester-test", logger });
+/** A client of the shared stack, or of `brokers` (a test's private cluster). */
+export function testKafka(brokers: string[] = kafkaBrokers()): Kafka {
+  return createKafka({ brokers, clientId: "ingester-test", logger });
 }
 
 export interface Names {
@@ -51,6 +54,10 @@ export function writeConfig(
   server: StandInServer | null,
   extra: {
     replicaId: string;
+    /** A private cluster's brokers instead of the shared stack's. */
+    brokers?: string[];
+    /** kafka.replication_factor (1 by default). */
+    replicationFactor?: number;
     /** Take the logs from this v3 log list (from index 0) instead of the server's as custom_logs. */
     logListUrl?: string;
     /** ct_log keys set over the defaults. */
@@ -70,9 +77,10 @@ export function writeConfig(
     host: "127.0.0.1",
     log_level: process.env.REPLICA_LOG_LEVEL ?? "info",
     kafka: {
-      brokers: kafkaBrokers(),
+      brokers: extra.brokers ?? kafkaBrokers(),
       schema_registry_url: registryUrl(),
       partitions: extra.partitions ?? 3,
+      ...(extra.replicationFactor ? { replication_factor: extra.replicationFactor } : {}),
       topics: { entries: names.entries, certs: names.certs, backfill: names.backfill, state: names.state },
     },
     ct_log: {
@@ -333,4 +341,37 @@ export async function waitDedupDrained(kafka: Kafka, names: Names): Promise<void
     120_000,
     1000,
   );
+}
+
+/** The ids the ingester gives the stand-in logs of `server`. */
+export function standInLogIds(server: StandInServer): string[] {
+  return [...server.logs.values()].map((l) => logIdOf({ log_id: null, key: l.key.publicKeyBase64, url: "" }));
+}
+
+/** Every (log, index) of `entries`: which are there more than once, and which of [0, size) of each log are not. */
+export function entryAudit(
+  entries: ReadRecord[],
+  logIds: string[],
+  size: number,
+): { duplicated: string[]; missing: string[] } {
+  const seen = new Map<string, number>();
+  for (const r of entries) {
+    const id = `${header(r, HEADER_LOG_ID)}#${header(r, HEADER_LOG_INDEX)}`;
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+  }
+  const duplicated = [...seen].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
+  const missing: string[] = [];
+  for (const id of logIds)
+    for (let i = 0; i < size; i++) if (!seen.has(`${id}#${i}`)) missing.push(`${id}#${i}`);
+  return { duplicated, missing };
+}
+
+/** Certificate keys (hex) found more than once in `certs`. */
+export function duplicatedCerts(certs: ReadRecord[]): string[] {
+  const count = new Map<string, number>();
+  for (const r of certs) {
+    const k = r.key?.toString("hex") ?? "";
+    count.set(k, (count.get(k) ?? 0) + 1);
+  }
+  return [...count].filter(([, n]) => n > 1).map(([k]) => k);
 }
