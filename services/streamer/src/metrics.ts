@@ -66,7 +66,7 @@ export const streamerMetrics = {
   }),
   errors: counter({
     name: "certstream_streamer_errors_total",
-    help: "Failures by kind (decode, render, resume, kafka)",
+    help: "Failures by kind (decode, render, resume, kafka, upgrade)",
     labelNames: ["kind"],
   }),
   resumes: counter({

@@ -25,6 +25,7 @@ import { ClientFilter, FilterError } from "./filters.ts";
 import { sseEvent, wsTextFrame } from "./frames.ts";
 import { type StreamerMetrics, setStatsSource, streamerMetrics } from "./metrics.ts";
 import { renderFormat } from "./render.ts";
+import { parseRequestTarget, type RequestTarget } from "./request-target.ts";
 import { ResumeSession } from "./resume.ts";
 import { STREAM_FORMATS, type StreamerSettings, type StreamFormat, streamEnabled } from "./settings.ts";
 import { WriteBatch } from "./write-batch.ts";
@@ -416,8 +417,8 @@ export class StreamerServer {
   }
 
   private authorized(req: FastifyRequest, reply: FastifyReply): boolean {
-    const url = new URL(req.url, "http://streamer");
-    const refusal = this.access.checkAuth(req.headers, url.searchParams.get("token"));
+    const token = parseRequestTarget(req.url)?.query.get("token") ?? null;
+    const refusal = this.access.checkAuth(req.headers, token);
     if (!refusal) return true;
     this.refuseReply(reply, refusal);
     return false;
@@ -432,7 +433,7 @@ export class StreamerServer {
 
   /** Everything a stream request must pass, in order; throws RequestError with the HTTP refusal. */
   private admit(
-    url: URL,
+    url: RequestTarget,
     headers: IncomingMessage["headers"],
     ip: string,
     since: string | null,
@@ -444,11 +445,11 @@ export class StreamerServer {
       const r = this.access.checkRate(ip, Date.now());
       if (r) throw new RequestError(r);
     }
-    const auth = this.access.checkAuth(headers, url.searchParams.get("token"));
+    const auth = this.access.checkAuth(headers, url.query.get("token"));
     if (auth) throw new RequestError(auth);
     let filter: ClientFilter | null;
     try {
-      filter = ClientFilter.fromQuery(url.searchParams);
+      filter = ClientFilter.fromQuery(url.query);
       if (since !== null) parseSince(since);
     } catch (err) {
       if (err instanceof FilterError || err instanceof CursorError)
@@ -474,10 +475,28 @@ export class StreamerServer {
     return { filter, since };
   }
 
+  /** No request may end the process: anything unexpected is counted, logged and answered 500. */
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on("error", () => {});
-    const url = new URL(req.url ?? "/", "http://streamer");
-    const format = WS_PATHS[url.pathname];
+    try {
+      this.upgrade(req, socket, head);
+    } catch (err) {
+      this.metrics.errors.inc({ kind: "upgrade" });
+      this.log.error({ err, target: req.url?.slice(0, 200) }, "websocket upgrade failed; answered 500");
+      // Before the 101 an HTTP answer is still possible; after it the socket speaks WebSocket.
+      if (socket.bytesWritten === 0 && socket.writableLength === 0) rawRefuse(socket, 500, "internal error");
+      else socket.destroy();
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const url = parseRequestTarget(req.url);
+    if (url === null) {
+      this.metrics.refused.inc({ kind: "bad_request" });
+      rawRefuse(socket, 400, "request target must be a path");
+      return;
+    }
+    const format = Object.hasOwn(WS_PATHS, url.pathname) ? WS_PATHS[url.pathname] : undefined;
     const ip = this.access.clientIp(socket.remoteAddress, req.headers["x-forwarded-for"]);
     if (!this.settings.protocols.websocket || format === undefined || !streamEnabled(this.settings, format)) {
       rawRefuse(socket, 404, "no such stream");
@@ -485,7 +504,7 @@ export class StreamerServer {
     }
     let admitted: { filter: ClientFilter | null; since: string | null };
     try {
-      admitted = this.admit(url, req.headers, ip, url.searchParams.get("since"), false);
+      admitted = this.admit(url, req.headers, ip, url.query.get("since"), false);
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
       this.metrics.refused.inc({ kind: err.refusal.kind });
@@ -538,15 +557,16 @@ export class StreamerServer {
   }
 
   private onSse(req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
-    const url = new URL(req.url, "http://streamer");
+    const url = parseRequestTarget(req.url);
+    if (url === null) return reply.code(400).send({ error: "request target must be a path" });
     const ip = this.access.clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
-    const format = SSE_STREAMS[url.searchParams.get("stream") ?? "lite"];
+    const stream = url.query.get("stream") ?? "lite";
+    const format = Object.hasOwn(SSE_STREAMS, stream) ? SSE_STREAMS[stream] : undefined;
     if (format === undefined || !streamEnabled(this.settings, format)) {
       return reply.code(400).send({ error: "stream must be lite, full or domains" });
     }
     const lastEventId = req.headers["last-event-id"];
-    const since =
-      (Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) || url.searchParams.get("since");
+    const since = (Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) || url.query.get("since");
     let admitted: { filter: ClientFilter | null; since: string | null };
     try {
       admitted = this.admit(url, req.headers, ip, since || null, true);
@@ -685,6 +705,7 @@ function rawRefuse(socket: Socket, status: number, reason: string): void {
       401: "Unauthorized",
       404: "Not Found",
       429: "Too Many Requests",
+      500: "Internal Server Error",
       503: "Service Unavailable",
     }[status] ?? "Error";
   const body = JSON.stringify({ error: reason });
