@@ -38,25 +38,44 @@ export function topicNames(config?: { topics?: Partial<TopicNames> }): TopicName
 }
 
 /**
+ * The `min.insync.replicas` for topics with `replicationFactor` replicas: RF-1 capped at 2 (RF 3 -> 2, so an
+ * acks=all write survives one broker down and is on two brokers when acknowledged; RF 2 -> 1), none for RF 1
+ * (the broker default applies).
+ */
+export function minInsyncReplicas(replicationFactor: number): number | undefined {
+  return replicationFactor > 1 ? Math.min(replicationFactor - 1, 2) : undefined;
+}
+
+/**
  * What the services create on start. entries, certs and backfill share a partition count: entries and certs
  * must be co-partitioned by key for the dedup stage. The state topic is compacted (latest position per log)
- * and has one partition: it is small and read whole on start.
+ * and has one partition: it is small and read whole on start. All four get `kafka.replication_factor`
+ * replicas and, from RF 2 on, `min.insync.replicas` (minInsyncReplicas): the producers write with acks=all
+ * (kafkajs' default, and the only setting its idempotent/transactional producers accept).
  */
 export function topicSpecs(config: KafkaTopicsConfig): TopicSpec[] {
   const names = topicNames(config);
   const data = { partitions: config.partitions, replicationFactor: config.replication_factor };
-  const certsConfigs: Record<string, string> = {};
+  const minIsr = minInsyncReplicas(config.replication_factor);
+  const durability: Record<string, string> =
+    minIsr === undefined ? {} : { "min.insync.replicas": String(minIsr) };
+  const certsConfigs: Record<string, string> = { ...durability };
   if (config.certs_retention_ms !== undefined)
     certsConfigs["retention.ms"] = String(config.certs_retention_ms);
   return [
-    { topic: names.entries, ...data },
+    { topic: names.entries, ...data, configs: { ...durability } },
     { topic: names.certs, ...data, configs: certsConfigs },
-    { topic: names.backfill, ...data },
+    { topic: names.backfill, ...data, configs: { ...durability } },
     {
       topic: names.state,
       partitions: 1,
       replicationFactor: config.replication_factor,
-      configs: { "cleanup.policy": "compact", "min.compaction.lag.ms": "0", "segment.ms": "3600000" },
+      configs: {
+        "cleanup.policy": "compact",
+        "min.compaction.lag.ms": "0",
+        "segment.ms": "3600000",
+        ...durability,
+      },
     },
   ];
 }

@@ -68,6 +68,19 @@ describe("ensureTopics (real broker)", () => {
     expect(r.mismatched).toEqual([{ topic, partitions: 1, wanted: 4 }]);
   });
 
+  it("sets min.insync.replicas on the data and state topics from replication factor 2 on (RF-1, at most 2)", () => {
+    const minIsr = (rf: number) =>
+      topicSpecs({ partitions: 3, replication_factor: rf }).map((s) => s.configs?.["min.insync.replicas"]);
+    expect(minIsr(1)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(minIsr(2)).toEqual(["1", "1", "1", "1"]);
+    expect(minIsr(3)).toEqual(["2", "2", "2", "2"]);
+    expect(minIsr(5)).toEqual(["2", "2", "2", "2"]);
+    const rf3 = topicSpecs({ partitions: 3, replication_factor: 3, certs_retention_ms: 60_000 });
+    expect(rf3.map((s) => s.replicationFactor)).toEqual([3, 3, 3, 3]);
+    expect(rf3[1].configs).toEqual({ "min.insync.replicas": "2", "retention.ms": "60000" });
+    expect(rf3[3].configs?.["cleanup.policy"]).toBe("compact");
+  });
+
   it("defaults the topic names to the design's", () => {
     expect(topicNames()).toEqual({
       entries: "certstream.entries.v1",

@@ -5,6 +5,11 @@ export const kafka = section({
   client_id: str("certstream"),
   schema_registry_url: str("http://127.0.0.1:18081/apis/ccompat/v7", { url: true }),
   partitions: int(6, { min: 1 }),
+  /**
+   * Replicas of every topic the services create. From 2 on, the data topics and the state topic also get
+   * `min.insync.replicas` = RF-1, at most 2 (RF 3: an acknowledged write is on two brokers, and writes go on
+   * with one broker down); the producers write with acks=all. Existing topics are left as they are.
+   */
   replication_factor: int(1, { min: 1 }),
   topics: section({
     entries: str("certstream.entries.v1"),
