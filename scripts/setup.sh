@@ -62,7 +62,7 @@ setup_node() {
 }
 
 setup_kafka() {
-  if [ -f .cache/kafka/libs/kafka_2.13-$KAFKA_VERSION.jar ]; then
+  if [ -f .cache/kafka/libs/kafka_2.13-$KAFKA_VERSION.jar ] && [ -f .cache/kafka/libs/kafka-tools-$KAFKA_VERSION.jar ]; then
     log "Kafka $KAFKA_VERSION jars cached"
     return
   fi
