@@ -105,6 +105,11 @@ export class DeltaSink {
   /** Highest offset handled per partition (committed or buffered); records at or below are skipped. */
   private lastSeen = new Map<TpKey, number>();
   private highWatermarks = new Map<TpKey, number>();
+  /**
+   * Last offset of the latest batch handled to its end, per partition, counting what kafkajs filters out
+   * (transaction markers, aborted records): the lag of a drained transactional partition is 0, not 1.
+   */
+  private batchEnd = new Map<TpKey, number>();
   private assigned = new Set<TpKey>();
   /** Partitions positioned from the table since the last assignment; batches of others are ignored. */
   private positioned = new Set<TpKey>();
@@ -245,6 +250,16 @@ export class DeltaSink {
         );
       });
     });
+    // A batch of nothing but filtered records (an abort marker and the aborted records, or a commit marker
+    // fetched apart from its records) never reaches eachBatch: its end moves the lag here.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      const { topic, partition, batchSize, lastOffset, highWatermark } = e.payload;
+      const k = tpKey(topic, partition);
+      if (batchSize !== 0 || !this.positioned.has(k)) return;
+      this.highWatermarks.set(k, Number(highWatermark));
+      this.batchEnd.set(k, Math.max(this.batchEnd.get(k) ?? -1, Number(lastOffset)));
+      this.reportLag(k);
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       this.groupJoined = false;
       this.updateReady("consumer crashed");
@@ -294,6 +309,7 @@ export class DeltaSink {
       const { topic, partition } = splitKey(k);
       this.tableTxn.set(k, v);
       this.lastSeen.set(k, v ?? -1);
+      this.batchEnd.delete(k);
       // -2 = earliest: a partition never written to the table is archived from its first retained record.
       consumer.seek({ topic, partition, offset: v === undefined ? "-2" : String(v) });
       this.positioned.add(k);
@@ -305,6 +321,7 @@ export class DeltaSink {
     this.buffer = [];
     this.bufferBytes = 0;
     this.bufferLast.clear();
+    this.batchEnd.clear();
     m.bufferSize.set(0);
     // lastSeen must fall back to what the table holds so dropped records are read again.
     for (const [k, v] of this.tableTxn) this.lastSeen.set(k, v ?? -1);
@@ -338,7 +355,10 @@ export class DeltaSink {
     // isRunning/isStale can only change while we await (a seek, a stop): checked first and after every await, not
     // per record (isStale builds a key string and looks it up: measurable per record).
     let recheck = true;
-    for (const msg of batch.messages) {
+    // Left below the batch length by a break (stop, stale, buffer full, registry away): the batch is not done.
+    let i = 0;
+    for (; i < batch.messages.length; i++) {
+      const msg = batch.messages[i];
       if (this.stopping) break;
       if (recheck) {
         if (!isRunning() || isStale()) break;
@@ -410,6 +430,7 @@ export class DeltaSink {
       }
     }
     if (unresolved !== null) resolveOffset(unresolved);
+    if (i === batch.messages.length) this.batchEnd.set(k, Number(batch.lastOffset()));
     m.bufferSize.set(this.buffer.length);
     this.reportLag(k);
     await heartbeat().catch(() => {});
@@ -434,12 +455,20 @@ export class DeltaSink {
     this.log.info("delta: consumption resumed");
   }
 
+  /**
+   * Lag = high watermark minus the next offset the table needs. With nothing of the partition buffered, every
+   * offset up to the end of the last batch handled is archived or holds no record (a transaction marker, an
+   * aborted record): the table's txn version alone stops at the last record and reads 1 per marker.
+   */
   private reportLag(k: TpKey): void {
     const hw = this.highWatermarks.get(k);
     if (hw === undefined) return;
     const { topic, partition } = splitKey(k);
     const committed = this.tableTxn.get(k);
-    setConsumerLag(this.o.groupId, topic, partition, hw - (committed === undefined ? 0 : committed + 1));
+    let next = committed === undefined ? 0 : committed + 1;
+    const end = this.batchEnd.get(k);
+    if (end !== undefined && end >= next && !this.bufferLast.has(k)) next = end + 1;
+    setConsumerLag(this.o.groupId, topic, partition, Math.max(0, hw - next));
   }
 
   private async tick(): Promise<void> {
