@@ -280,7 +280,12 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     }
     if (this.#verifyMerkle) {
       const bad = await this.#checkInclusion(tileStart, leaves, treeSize, signal);
-      if (bad) return [gap(from, to, "inconsistent", bad)];
+      if (bad) {
+        // Either the data tile or a hash tile is wrong: both are fetched again next time.
+        this.#forgetTile(n, width);
+        this.#hashes = undefined;
+        return [gap(from, to, "inconsistent", bad)];
+      }
     }
     // Resolve each distinct issuer once for the whole tile.
     const fps = new Map<string, Uint8Array | null>();
@@ -303,6 +308,8 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
           ),
         );
         ctFetchErrors.inc({ log: this.name, kind: "bad_response" });
+        // A refused tile is not kept: the log may serve the right one on the next try.
+        this.#forgetTile(n, width);
         continue;
       }
       const chainDer: Uint8Array[] = [];
@@ -344,6 +351,10 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     while (this.#recentTiles.size > RECENT_TILES)
       this.#recentTiles.delete(this.#recentTiles.keys().next().value as string);
     return p;
+  }
+
+  #forgetTile(n: number, width: number): void {
+    this.#recentTiles.delete(`${n}/${width}`);
   }
 
   async #fetchDataTileUncached(n: number, width: number, signal: AbortSignal): Promise<TileLeaf[]> {

@@ -110,6 +110,37 @@ describe("bad input from logs", () => {
     }
   });
 
+  it("a tile refused for a wrong leaf is not kept: once the log serves the right one, it is fetched again", async () => {
+    const log = server.static("tiles");
+    for (const verifyMerkle of [false, true]) {
+      const c = new StaticLogClient({
+        ...server.staticEndpoint("tiles"),
+        issuers: new IssuerCache(),
+        retry: FAST_RETRY,
+        verifyMerkle,
+      });
+      await c.head();
+      log.faults.set({ swapLeaves: [300] });
+      try {
+        // Retried while the log serves the wrong tile: each try asks the log again.
+        for (let i = 0; i < 2; i++) {
+          const before = log.requests["data-tile"] ?? 0;
+          const { gaps } = await drain(c.fetch(300, 512), 300);
+          expect(gaps[0]?.start).toBe(300);
+          expect(gaps[0]?.reason).toBe(verifyMerkle ? "inconsistent" : "leaf_index_mismatch");
+          expect((log.requests["data-tile"] ?? 0) - before).toBe(1);
+        }
+      } finally {
+        log.faults.set({});
+      }
+      const before = log.requests["data-tile"] ?? 0;
+      const { entries, gaps } = await drain(c.fetch(300, 512), 300);
+      expect(gaps).toEqual([]);
+      expect(entries.map((e) => e.index)).toEqual(Array.from({ length: 212 }, (_, k) => 300 + k));
+      expect((log.requests["data-tile"] ?? 0) - before).toBe(1);
+    }
+  });
+
   it("createLogClient builds both kinds from the stand-in's log list and config-shaped settings", async () => {
     const res = await fetch(`${server.baseUrl}/log_list.json`);
     const list = parseLogList(await res.text());
