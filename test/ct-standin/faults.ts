@@ -35,6 +35,8 @@ export interface Faults {
   endless?: number;
   /** 200 with Content-Encoding: gzip whose body inflates to 32 MiB of zeros. */
   gzipBomb?: number;
+  /** The same 32 KB of gzip served without Content-Encoding (as a bucket serves a stored .gz object). */
+  storedGzipBomb?: number;
   /** RFC 6962: these indexes are always served with a leaf_input that is not base64 (a bad entry for good). */
   corruptEntries?: number[];
   /** static-ct-api: in data tiles, the leaf at each of these indexes is replaced by the next one (wrong leaf_index). */
@@ -116,11 +118,12 @@ export class FaultInjector {
       res.on("close", () => clearInterval(timer));
       return true;
     }
-    if (this.#hit("gzipBomb", endpoint)) {
+    const stored = this.#hit("storedGzipBomb", endpoint);
+    if (stored || this.#hit("gzipBomb", endpoint)) {
       bomb ??= gzipSync(Buffer.alloc(32 * 1024 * 1024));
       res.writeHead(200, {
         "content-type": "application/octet-stream",
-        "content-encoding": "gzip",
+        ...(stored ? {} : { "content-encoding": "gzip" }),
         "content-length": String(bomb.length),
       });
       res.end(bomb);

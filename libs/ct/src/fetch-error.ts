@@ -14,6 +14,11 @@ export const FETCH_ERROR_KINDS = [
   "refused",
   /** Body larger than the configured cap, or a declared Content-Length above it. */
   "too_large",
+  /**
+   * A compressed body (Content-Encoding, or stored gzip) that inflates past what the response can legitimately
+   * hold (response-limits.ts): refused while inflating, before the excess is held in memory.
+   */
+  "compression_bomb",
   /** Body is not the JSON (or tile, or note) the endpoint must return. */
   "bad_response",
   /** A signature (STH, checkpoint, log list) does not verify. */

@@ -1,6 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { type BackoffOptions, backoffDelay, parseRetryAfter, sleep } from "./backoff.ts";
-import { CtFetchError } from "./fetch-error.ts";
+import { CtFetchError, type FetchErrorKind } from "./fetch-error.ts";
 import { LogHealth } from "./log-health.ts";
 import { ctFetchErrors, ctRateLimited, ctRequestDuration, ctRetries } from "./metrics.ts";
 import type { OperatorBudget } from "./operator-budget.ts";
@@ -22,7 +22,7 @@ export interface LogFetcherOptions {
   userAgent?: string;
   /** `ct_log.request_timeout_secs` × 1000. Whole request, headers and body. Default 30 s. */
   requestTimeoutMs?: number;
-  /** Cap on the (decompressed) body. Default 16 MiB. */
+  /** Ceiling on any (decompressed) body, above each call's own bound (response-limits.ts). Default 16 MiB. */
   maxResponseBytes?: number;
   /** `ct_log.retry_*`: attempts for refusals, backoff for everything. */
   retry?: Partial<RetryPolicy>;
@@ -47,11 +47,23 @@ export interface GetOptions {
   /** Metric label: get-sth, get-entries, get-sth-consistency, checkpoint, tile, data-tile, issuer. */
   endpoint: string;
   signal?: AbortSignal;
-  /** Per-call override of the size cap. */
+  /**
+   * What this response can legitimately hold, decompressed (response-limits.ts); the configured cap still
+   * applies when lower.
+   */
   maxBytes?: number;
   accept?: string;
   /** Per-call override of retry.maxAttempts for refusals (e.g. 1 for a request with a fallback). */
   maxAttempts?: number;
+}
+
+/** A failed attempt, kept so a caller waiting on retries can tell that (and why) the log is not answering. */
+export interface FetchFailure {
+  kind: FetchErrorKind;
+  message: string;
+  endpoint: string;
+  /** When it failed (ms since the epoch). */
+  at: number;
 }
 
 export class LogFetcher {
@@ -64,6 +76,7 @@ export class LogFetcher {
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
   readonly #fetch: typeof fetch;
+  #lastFailure: FetchFailure | undefined;
 
   constructor(opts: LogFetcherOptions) {
     this.log = opts.log;
@@ -75,6 +88,19 @@ export class LogFetcher {
     this.#maxBytes = opts.maxResponseBytes ?? 16 * 1024 * 1024;
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.#fetch = opts.fetch ?? fetch;
+  }
+
+  /**
+   * The newest failed attempt of any request of this fetcher (retried ones included; aborts are not failures).
+   * Retries are otherwise invisible until they give up: this is how a caller sees a log that stalls meanwhile.
+   */
+  get lastFailure(): FetchFailure | undefined {
+    return this.#lastFailure;
+  }
+
+  #failed(err: CtFetchError, endpoint: string): void {
+    if (err.kind === "aborted") return;
+    this.#lastFailure = { kind: err.kind, message: err.message, endpoint, at: Date.now() };
   }
 
   /** One GET, no retry: resolves with a 2xx body, throws CtFetchError otherwise. Waits for budget and breaker. */
@@ -137,7 +163,7 @@ export class LogFetcher {
           status: res.status,
         });
       }
-      const max = opts.maxBytes ?? this.#maxBytes;
+      const max = Math.min(opts.maxBytes ?? this.#maxBytes, this.#maxBytes);
       const declared = Number(res.headers.get("content-length") ?? "NaN");
       // Content-Length is the encoded size; with gzip the decoded body can only be checked while reading.
       if (declared > max && !res.headers.get("content-encoding")) {
@@ -149,19 +175,24 @@ export class LogFetcher {
           `${endpoint}: Content-Length ${declared} above cap ${max}`,
         );
       }
-      const body = await readCapped(res, max, this.log, endpoint);
+      const encoding = res.headers.get("content-encoding");
+      const inflated = encoding !== null && encoding !== "identity";
+      const body = await readCapped(res, max, inflated, this.log, endpoint);
+      const plain = maybeGunzip(body, max, this.log, endpoint);
       this.health.onSuccess();
       return {
         status: res.status,
-        body: maybeGunzip(body, max, this.log, endpoint),
+        body: plain,
         contentType: res.headers.get("content-type") ?? "",
       };
     } catch (err) {
       const e = this.#classify(err, endpoint, signal);
-      if (e.kind === "timeout") status = "timeout";
-      if (e.kind === "too_large") status = "too_large";
+      if (e.kind === "timeout" || e.kind === "too_large" || e.kind === "compression_bomb") status = e.kind;
       if (e.kind === "network" || e.kind === "timeout") this.health.onFailure();
+      // The log answered, but with a body we refuse: not down, not healthy either.
+      if (e.kind === "too_large" || e.kind === "compression_bomb") this.health.onTrouble();
       if (e.kind !== "aborted") ctFetchErrors.inc({ log: this.log, kind: e.kind });
+      this.#failed(e, endpoint);
       throw e;
     } finally {
       ctRequestDuration.observe({ log: this.log, endpoint, status }, (performance.now() - started) / 1000);
@@ -208,14 +239,22 @@ export class LogFetcher {
         try {
           return decode(body);
         } catch (err) {
-          if (err instanceof CtFetchError) throw err;
-          ctFetchErrors.inc({ log: this.log, kind: "bad_response" });
-          throw new CtFetchError(
-            "bad_response",
-            this.log,
-            `${opts.endpoint}: ${(err as Error)?.message ?? err}`,
-            { cause: err },
-          );
+          // getOnce counted the answer as a success; a body we refuse makes the log degraded, not healthy.
+          this.health.onTrouble();
+          const e =
+            err instanceof CtFetchError
+              ? err
+              : new CtFetchError(
+                  "bad_response",
+                  this.log,
+                  `${opts.endpoint}: ${(err as Error)?.message ?? err}`,
+                  {
+                    cause: err,
+                  },
+                );
+          if (!(err instanceof CtFetchError)) ctFetchErrors.inc({ log: this.log, kind: "bad_response" });
+          this.#failed(e, opts.endpoint);
+          throw e;
         }
       } catch (err) {
         if (!(err instanceof CtFetchError) || err.kind === "aborted") throw err;
@@ -234,7 +273,17 @@ export class LogFetcher {
   }
 }
 
-async function readCapped(res: Response, max: number, log: string, endpoint: string): Promise<Uint8Array> {
+/**
+ * The body, at most `max` bytes. fetch inflates a Content-Encoding body as it is read (pulled chunk by chunk), so
+ * counting here bounds the inflated size too: the read stops at the first chunk past `max`.
+ */
+async function readCapped(
+  res: Response,
+  max: number,
+  inflated: boolean,
+  log: string,
+  endpoint: string,
+): Promise<Uint8Array> {
   if (!res.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -242,6 +291,12 @@ async function readCapped(res: Response, max: number, log: string, endpoint: str
     total += chunk.byteLength;
     if (total > max) {
       await res.body.cancel().catch(() => undefined);
+      if (inflated)
+        throw new CtFetchError(
+          "compression_bomb",
+          log,
+          `${endpoint}: compressed body inflates past ${max} bytes`,
+        );
       throw new CtFetchError("too_large", log, `${endpoint}: body exceeds cap of ${max} bytes`);
     }
     chunks.push(chunk);
@@ -249,7 +304,10 @@ async function readCapped(res: Response, max: number, log: string, endpoint: str
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
 }
 
-/** Bodies stored gzip-compressed but served without Content-Encoding (some buckets do): decompress, capped. */
+/**
+ * Bodies stored gzip-compressed but served without Content-Encoding (some buckets do): inflated with the same
+ * bound, which zlib checks as it goes (it stops at `max`, it does not inflate everything first).
+ */
 function maybeGunzip(body: Uint8Array, max: number, log: string, endpoint: string): Uint8Array {
   if (body.length < 2 || body[0] !== 0x1f || body[1] !== 0x8b) return body;
   try {
@@ -257,7 +315,11 @@ function maybeGunzip(body: Uint8Array, max: number, log: string, endpoint: strin
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "ERR_BUFFER_TOO_LARGE")
-      throw new CtFetchError("too_large", log, `${endpoint}: gunzipped body exceeds ${max} bytes`);
+      throw new CtFetchError(
+        "compression_bomb",
+        log,
+        `${endpoint}: stored gzip body inflates past ${max} bytes`,
+      );
     throw new CtFetchError("bad_response", log, `${endpoint}: bad gzip body`, { cause: err });
   }
 }

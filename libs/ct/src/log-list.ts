@@ -6,6 +6,7 @@ import { CtFetchError } from "./fetch-error.ts";
 import { LogFetcher } from "./log-fetcher.ts";
 import { type LogKey, parseLogKey } from "./log-key.ts";
 import { ctLogListLogs, ctLogListRefresh } from "./metrics.ts";
+import { LOG_LIST_MAX_BYTES } from "./response-limits.ts";
 import { originOf } from "./static-log-client.ts";
 
 // Chrome's CT log list, v3 schema (https://www.gstatic.com/ct/log_list/v3/log_list_schema.json):
@@ -308,7 +309,7 @@ export interface LogListSource {
   publicKeyPath?: string;
   userAgent?: string;
   requestTimeoutMs?: number;
-  /** Cap on the list's size. Default 8 MiB. */
+  /** Cap on the list's (decompressed) size. Default LOG_LIST_MAX_BYTES (4 MiB). */
   maxBytes?: number;
 }
 
@@ -321,7 +322,7 @@ async function readLocation(
   if (/^https?:\/\//.test(location)) {
     return fetcher.get(
       location,
-      { endpoint: "log-list", signal, maxBytes: src.maxBytes ?? 8 << 20 },
+      { endpoint: "log-list", signal, maxBytes: src.maxBytes ?? LOG_LIST_MAX_BYTES },
       ({ body }) => body,
     );
   }

@@ -2,7 +2,7 @@ import { counter, gauge, histogram, REQUEST_BUCKETS } from "@certstream/metrics"
 
 // The CT fetching side's metrics (issue 8: CT request latency/status/rate-limit counters, errors by kind,
 // per-log health). Labels are bounded: log = log name from the list/config, operator, endpoint (a fixed set),
-// status = HTTP status code or "timeout"/"network"/"too_large", kind = FetchErrorKind.
+// status = HTTP status code or "timeout"/"network"/"too_large"/"compression_bomb", kind = FetchErrorKind.
 
 export const ctRequestDuration = histogram<"log" | "endpoint" | "status">({
   name: "certstream_ct_request_duration_seconds",
@@ -19,7 +19,7 @@ export const ctRateLimited = counter<"log" | "operator">({
 
 export const ctFetchErrors = counter<"log" | "kind">({
   name: "certstream_ct_fetch_errors_total",
-  help: "Failed CT log requests and refused log data, by failure kind (network, timeout, rate_limited, server_error, refused, too_large, bad_response, bad_signature, inconsistent, rollback, circuit_open)",
+  help: "Failed CT log requests and refused log data, by failure kind (network, timeout, rate_limited, server_error, refused, too_large, compression_bomb, bad_response, bad_signature, inconsistent, rollback, circuit_open)",
   labelNames: ["log", "kind"],
 });
 

@@ -6,6 +6,7 @@ import type { LogKey } from "./log-key.ts";
 import type { EntryBatch, LogClient, LogGap, LogRangeItem } from "./log-range.ts";
 import { verifyConsistencyProof } from "./merkle-proof.ts";
 import { ctFetchErrors, ctGaps, ctTreeSize } from "./metrics.ts";
+import { CONSISTENCY_PROOF_MAX_BYTES, getEntriesMaxBytes, STH_MAX_BYTES } from "./response-limits.ts";
 import { parseSignedTreeHead, type SignedTreeHead, verifySignedTreeHead } from "./signed-tree-head.ts";
 
 // RFC 6962 §4 read API: get-sth (§4.3), get-sth-consistency (§4.4), get-entries (§4.6).
@@ -76,7 +77,7 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
   async head(signal?: AbortSignal): Promise<SignedTreeHead> {
     const sth = await this.fetcher.get(
       `${this.url}ct/v1/get-sth`,
-      { endpoint: "get-sth", signal },
+      { endpoint: "get-sth", signal, maxBytes: STH_MAX_BYTES },
       ({ body }) => {
         const parsed = parseSignedTreeHead(Buffer.from(body).toString("utf8"));
         if (this.#key && !verifySignedTreeHead(parsed, this.#key)) {
@@ -120,7 +121,8 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
 
   async #checkConsistent(prev: SignedTreeHead, next: SignedTreeHead, signal?: AbortSignal): Promise<void> {
     const url = `${this.url}ct/v1/get-sth-consistency?first=${prev.treeSize}&second=${next.treeSize}`;
-    const proof = await this.fetcher.get(url, { endpoint: "get-sth-consistency", signal }, ({ body }) => {
+    const opts = { endpoint: "get-sth-consistency", signal, maxBytes: CONSISTENCY_PROOF_MAX_BYTES };
+    const proof = await this.fetcher.get(url, opts, ({ body }) => {
       const json = JSON.parse(Buffer.from(body).toString("utf8")) as { consistency?: unknown };
       if (!Array.isArray(json.consistency)) throw new Error("get-sth-consistency: no consistency array");
       return json.consistency.map((h, i) => {
@@ -142,7 +144,8 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
   /** One get-entries request for [start, end) (end exclusive); returns 1..(end-start) entries or throws. */
   async getEntries(start: number, end: number, signal?: AbortSignal): Promise<RawLogEntry[]> {
     const url = `${this.url}ct/v1/get-entries?start=${start}&end=${end - 1}`;
-    return this.fetcher.get(url, { endpoint: "get-entries", signal }, ({ body }) => {
+    const opts = { endpoint: "get-entries", signal, maxBytes: getEntriesMaxBytes(end - start) };
+    return this.fetcher.get(url, opts, ({ body }) => {
       const json = JSON.parse(Buffer.from(body).toString("utf8")) as { entries?: unknown };
       if (!Array.isArray(json.entries)) throw new Error("get-entries: no entries array");
       if (json.entries.length === 0) throw new Error(`get-entries: empty page for ${start}-${end - 1}`);
@@ -228,6 +231,7 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
         cursor += entries.length;
       } catch (err) {
         if (!(err instanceof CtFetchError) || err.kind === "aborted") throw err;
+        // Not a compression bomb: its bound shrinks with the page, so a smaller page would be refused alike.
         if (
           (err.kind === "bad_response" || err.kind === "refused" || err.kind === "too_large") &&
           end - cursor > 1

@@ -8,6 +8,12 @@ import type { LogKey } from "./log-key.ts";
 import type { EntryBatch, LogClient, LogGap, LogRangeItem } from "./log-range.ts";
 import { leafHash } from "./merkle-hash.ts";
 import { ctFetchErrors, ctGaps, ctTreeSize } from "./metrics.ts";
+import {
+  CHECKPOINT_MAX_BYTES,
+  dataTileMaxBytes,
+  hashTileMaxBytes,
+  ISSUER_MAX_BYTES,
+} from "./response-limits.ts";
 import { TileHashes } from "./tile-hashes.ts";
 import { readDataTile, type TileLeaf, TileLeafError } from "./tile-leaf.ts";
 import { TILE_WIDTH, tilePath } from "./tile-path.ts";
@@ -100,7 +106,7 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
   async head(signal?: AbortSignal): Promise<Checkpoint> {
     const cp = await this.fetcher.get(
       `${this.url}checkpoint`,
-      { endpoint: "checkpoint", signal, maxBytes: 1 << 20 },
+      { endpoint: "checkpoint", signal, maxBytes: CHECKPOINT_MAX_BYTES },
       ({ body }) => {
         try {
           return parseCheckpoint(Buffer.from(body).toString("utf8"), {
@@ -173,7 +179,7 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     return new TileHashes(treeSize, (level, n, width) =>
       this.fetcher.get(
         `${this.url}${tilePath(level, n, width)}`,
-        { endpoint: "tile", signal },
+        { endpoint: "tile", signal, maxBytes: hashTileMaxBytes(width) },
         ({ body }) => {
           if (body.length !== width * 32)
             throw new Error(`hash tile ${level}/${n} width ${width}: ${body.length} bytes`);
@@ -366,8 +372,8 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
         throw err;
       }
     };
-    // 256 leaves of a few KB each; the cap guards against endless or bomb-like bodies (gzip is capped too).
-    const opts = { endpoint: "data-tile", signal, maxBytes: 64 * 1024 * 1024 };
+    // What `width` leaves can hold: an endless or bomb-like body is refused at that (gzip is bounded too).
+    const opts = { endpoint: "data-tile", signal, maxBytes: dataTileMaxBytes(width) };
     try {
       // A partial tile gets one try (no refusal retries): the full tile is the fallback.
       const first = width < TILE_WIDTH ? { ...opts, maxAttempts: 1 } : opts;
@@ -375,7 +381,8 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     } catch (err) {
       // A partial tile may be gone once the full one exists (spec: fetch the full tile as a fallback).
       if (width < TILE_WIDTH && err instanceof CtFetchError && err.kind === "refused" && err.status === 404) {
-        const full = await this.fetcher.get(`${this.url}${tilePath("data", n)}`, opts, ({ body }) =>
+        const fullOpts = { ...opts, maxBytes: dataTileMaxBytes(TILE_WIDTH) };
+        const full = await this.fetcher.get(`${this.url}${tilePath("data", n)}`, fullOpts, ({ body }) =>
           readDataTile(body, TILE_WIDTH),
         );
         return full.slice(0, width);
@@ -410,7 +417,7 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
       try {
         return await this.fetcher.get(
           `${this.url}issuer/${fp}`,
-          { endpoint: "issuer", signal, maxBytes: 1 << 20 },
+          { endpoint: "issuer", signal, maxBytes: ISSUER_MAX_BYTES },
           ({ body }) => {
             if (createHash("sha256").update(body).digest("hex") !== fp)
               throw new Error(`issuer/${fp}: body does not hash to its name`);
@@ -418,8 +425,11 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
           },
         );
       } catch (err) {
-        // Absent for good (404 after retries, or a wrong body): cached as negative. Aborts propagate.
-        if (err instanceof CtFetchError && (err.kind === "refused" || err.kind === "bad_response"))
+        // Absent for good (404 after retries, or a wrong or bomb-like body): cached as negative. Aborts propagate.
+        if (
+          err instanceof CtFetchError &&
+          (err.kind === "refused" || err.kind === "bad_response" || err.kind === "compression_bomb")
+        )
           return null;
         throw err;
       }

@@ -25,6 +25,8 @@ export const ct_log = section({
   log_list_path: optStr(),
   /** PEM public key that signs the list; when set the .sig is checked. */
   log_list_signature_key_path: optStr(),
+  /** Ceiling on any CT log response body, decompressed; each response is also bounded by what it can
+   * legitimately hold (libs/ct response-limits.ts: 8 MiB for a data tile), whichever is lower. */
   max_response_bytes: int(64 * 1024 * 1024, { min: 1024 }),
   /** static-ct-api: check each checkpoint's consistency with the previous one and every data tile's inclusion
    * against the log's hash tiles (a few extra tile requests per checkpoint). */
