@@ -13,6 +13,7 @@ export * from "./log-range.ts";
 export * from "./merkle-hash.ts";
 export * from "./merkle-proof.ts";
 export * from "./operator-budget.ts";
+export * from "./response-limits.ts";
 export * from "./rfc-log-client.ts";
 export * from "./signed-tree-head.ts";
 export * from "./static-log-client.ts";
