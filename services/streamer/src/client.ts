@@ -114,6 +114,12 @@ export class StreamClient {
     this.sink.write(frame);
   }
 
+  /** A streamer message (waiting notice) outside the policy, framed for this client's transport. */
+  notice(message: Buffer, now: number): void {
+    if (this.closed) return;
+    this.deliverControl(this.sink.frame(message), now);
+  }
+
   /** Periodic check, so a client is notified or disconnected even when no new message arrives. */
   sweep(now: number): void {
     if (this.closed || this.pendingDrops === 0) return;

@@ -1,7 +1,7 @@
 /**
  * The message formats, rendered from one CertificateEntry by @certstream/certstream (the wire contract lives
  * there). This module only turns them into Buffers for the fan-out, and builds the streamer's own messages
- * (heartbeat with a resume cursor, dropped notice).
+ * (heartbeat with a resume cursor, dropped notice, waiting notice).
  */
 import { renderDomainsOnly, renderFull, renderLite } from "@certstream/certstream";
 import type { CertificateEntry } from "@certstream/schema";
@@ -31,5 +31,12 @@ export function heartbeatMessage(nowMs: number, cursor: string | null): Buffer {
 export function droppedMessage(count: number, nowMs: number, reason: string): Buffer {
   return Buffer.from(
     JSON.stringify({ message_type: "dropped", count, timestamp: Number((nowMs / 1000).toFixed(3)), reason }),
+  );
+}
+
+/** Sent to a client whose resume cannot start yet (it keeps its stream and starts once it can): why it waits. */
+export function waitingMessage(nowMs: number, reason: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({ message_type: "waiting", reason, timestamp: Number((nowMs / 1000).toFixed(3)) }),
   );
 }

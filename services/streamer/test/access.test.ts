@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "@certstream/config";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawRequest, upgradeRequest } from "../../../test/raw-http.ts";
 import { watchConfig } from "../src/config-watch.ts";
 import { sseCollect, wsCollect, wsStatus } from "./clients.ts";
 import { CertsTopic, type RunningStreamer, sleep, startStreamer, waitFor } from "./harness.ts";
@@ -108,6 +109,23 @@ describe("connection limits", () => {
     expect(await wsStatus(`${s.wsUrl}/`, key("first-token"))).toBe(101);
     b.ws.close();
     await b.closed;
+  });
+
+  it("a handshake that ws refuses (bad key, bad version) gives its connection slot back", async () => {
+    const port = Number(new URL(s.url).port);
+    for (const bad of ["Sec-WebSocket-Key: not-a-key", "Sec-WebSocket-Version: 99"]) {
+      for (let i = 0; i < 3; i++) {
+        const head = upgradeRequest("/", ["X-Api-Key: first-token", bad]).replace(
+          bad.startsWith("Sec-WebSocket-Key")
+            ? "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            : "Sec-WebSocket-Version: 13\r\n",
+          "",
+        );
+        expect((await rawRequest(port, head)).status, bad).toBe(400);
+      }
+    }
+    await sleep(100);
+    expect(await wsStatus(`${s.wsUrl}/`, key("first-token"))).toBe(101);
   });
 
   it("X-Forwarded-For counts per client only from a trusted proxy", async () => {

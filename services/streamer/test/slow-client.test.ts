@@ -49,7 +49,8 @@ it("slow client: dropped notice, then close 4008; the fast client misses nothing
   let maxBuffered = 0;
   const sampler = setInterval(() => {
     // biome-ignore lint/suspicious/noExplicitAny: private field read for the bound check
-    for (const c of (s.server as any).connections) maxBuffered = Math.max(maxBuffered, c.client.buffered());
+    for (const c of (s.server as any).connections.all)
+      maxBuffered = Math.max(maxBuffered, c.client.buffered());
   }, 20);
   const entries = entrySeries(N, 4_000_000_000);
   await topic.produce(entries);
@@ -58,7 +59,7 @@ it("slow client: dropped notice, then close 4008; the fast client misses nothing
   expect(fast.messages.some((m) => m.message_type === "dropped")).toBe(false);
   await waitFor(
     // biome-ignore lint/suspicious/noExplicitAny: private field read: the server decided to drop the client
-    () => [...(s.server as any).connections].some((c) => c.closeReason === "slow"),
+    () => [...(s.server as any).connections.all].some((c) => c.closeReason === "slow"),
     15_000,
     "slow client disconnected",
   );

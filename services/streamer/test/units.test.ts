@@ -315,8 +315,18 @@ describe("readiness without Kafka", () => {
       const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({ status: "not_ready" });
-      // a resume cannot be served without Kafka: refused with a reason, not hung
-      expect((await fetch(`http://127.0.0.1:${port}/sse?since=1700000000`)).status).toBe(503);
+      // a resume cannot be served without Kafka: a WebSocket is refused with a reason, not hung; an SSE
+      // stream (EventSource gives up on anything but 200) is told it waits (resume-waits.test.ts)
+      const { wsStatus } = await import("./clients.ts");
+      expect(await wsStatus(`ws://127.0.0.1:${port}/?since=1700000000`)).toBe(503);
+      const res = await fetch(`http://127.0.0.1:${port}/sse?since=1700000000`);
+      expect(res.status).toBe(200);
+      const reader = res.body?.getReader();
+      let text = "";
+      while (reader && !text.includes("waiting"))
+        text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).toContain('"message_type":"waiting","reason":"cannot resume: not connected to Kafka yet"');
+      await reader?.cancel();
     } finally {
       await server.shutdown();
     }

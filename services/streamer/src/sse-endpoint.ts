@@ -1,0 +1,99 @@
+/**
+ * `GET /sse?stream=lite|full|domains`: Server-Sent Events. The request is admitted (rate limit already applied
+ * by the onRequest hook), then the reply is hijacked and the response becomes a StreamClient. A resume point
+ * comes from `Last-Event-ID` (EventSource sends it by itself on reconnect) or `?since=`; a resume that cannot
+ * start yet is waited for on the open stream (connections.ts), never refused: EventSource gives up for good on
+ * any answer but 200.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Access } from "./access.ts";
+import { type Admission, type Admitted, RequestError, refuseReply } from "./admission.ts";
+import type { ClientSink } from "./client.ts";
+import type { StreamConnections } from "./connections.ts";
+import { sseEvent } from "./frames.ts";
+import type { StreamerMetrics } from "./metrics.ts";
+import { parseRequestTarget } from "./request-target.ts";
+import { type StreamerSettings, type StreamFormat, streamEnabled } from "./settings.ts";
+import type { WriteBatch } from "./write-batch.ts";
+
+const SSE_STREAMS: Record<string, StreamFormat> = {
+  lite: "lite",
+  full: "full",
+  domains: "domains",
+  "domains-only": "domains",
+  domains_only: "domains",
+};
+
+/** EventSource reconnects after this long when the stream ends. */
+const RETRY_MS = 2000;
+
+export interface SseEndpointDeps {
+  settings(): StreamerSettings;
+  access: Access;
+  admission: Admission;
+  connections: StreamConnections;
+  metrics: StreamerMetrics;
+  writeBatch: WriteBatch;
+}
+
+export class SseEndpoint {
+  private readonly deps: SseEndpointDeps;
+
+  constructor(deps: SseEndpointDeps) {
+    this.deps = deps;
+  }
+
+  readonly handle = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
+    const { access, connections, metrics, writeBatch } = this.deps;
+    const target = parseRequestTarget(req.url);
+    if (target === null) return reply.code(400).send({ error: "request target must be a path" });
+    const stream = target.query.get("stream") ?? "lite";
+    // own keys only: `?stream=constructor` is no stream
+    const format = Object.hasOwn(SSE_STREAMS, stream) ? SSE_STREAMS[stream] : undefined;
+    if (format === undefined || !streamEnabled(this.deps.settings(), format)) {
+      return reply.code(400).send({ error: "stream must be lite, full or domains" });
+    }
+    const ip = access.clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
+    const lastEventId = req.headers["last-event-id"];
+    const since = (Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) || target.query.get("since");
+    let admitted: Admitted;
+    try {
+      admitted = this.deps.admission.admit(target, req.headers, ip, since || null, {
+        rateChecked: true,
+        waitToResume: true,
+      });
+    } catch (err) {
+      if (!(err instanceof RequestError)) throw err;
+      return refuseReply(reply, err.refusal, metrics);
+    }
+    reply.hijack();
+    const res = reply.raw;
+    const socket = req.socket;
+    socket.setNoDelay(true);
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+      "access-control-allow-origin": "*",
+    });
+    res.write(`retry: ${RETRY_MS}\n\n`);
+    const sink: ClientSink = {
+      buffered: () => res.writableLength + socket.writableLength,
+      write: (frame) => {
+        if (res.writableEnded) return;
+        writeBatch.hold(socket);
+        res.write(frame);
+      },
+      frame: (msg) => sseEvent(msg, null),
+      close: () => {
+        res.end();
+        setTimeout(() => socket.destroy(), 5000).unref();
+      },
+    };
+    const conn = connections.connect(format, "sse", ip, admitted.filter, sink, null);
+    res.on("close", () => connections.disconnect(conn, "client"));
+    connections.begin(conn, admitted.since);
+    return undefined;
+  };
+}
