@@ -21,9 +21,9 @@ export interface TopicTailOptions {
  *
  * Positions come from kafkajs' END_BATCH_PROCESS events, which also fire for batches made only of transaction
  * markers or aborted records, so a partition whose tail is a marker still counts as caught up. A position only
- * grows. When kafkajs restarts the consumer (after a broker loss, say) it reads the partitions again from the
- * start, so `onMessage` sees records it has seen before: it must keep, per key, the record with the highest
- * offset, never simply the last one delivered.
+ * grows, and a consumer that kafkajs restarts seeks back to it on joining. A record can still be delivered
+ * twice (a batch in flight when the consumer restarted), so `onMessage` must keep, per key, the record with the
+ * highest offset, never simply the last one delivered.
  */
 export class TopicTail {
   readonly topic: string;
@@ -87,6 +87,18 @@ export class TopicTail {
         this.opts.onFatal?.(payload.error);
       }
     });
+    const skipped = all.filter((p) => !this.partitionsRead.includes(p));
+    // On every join, the first and each after kafkajs restarted the consumer (a broker loss, a coordinator
+    // still loading on a new cluster): go on from where this tail got to. The group commits nothing, so a
+    // restarted consumer would otherwise start over from the beginning. (A seek before the join fails:
+    // "Consumer group was not initialized".)
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const p of all) {
+        const at = this.positions.get(p);
+        if (at !== undefined) consumer.seek({ topic, partition: p, offset: at.toString() });
+      }
+      if (skipped.length > 0) consumer.pause([{ topic, partitions: skipped }]);
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -99,12 +111,6 @@ export class TopicTail {
         await heartbeat();
       },
     });
-    for (const p of all) {
-      const start = this.positions.get(p);
-      if (start !== undefined) consumer.seek({ topic, partition: p, offset: start.toString() });
-    }
-    const skipped = all.filter((p) => !this.partitionsRead.includes(p));
-    if (skipped.length > 0) consumer.pause([{ topic, partitions: skipped }]);
   }
 
   /**

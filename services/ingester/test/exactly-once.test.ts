@@ -14,7 +14,7 @@ import {
   Replica,
   readTopic,
   sleep,
-  standInLogIds,
+  standInLogs,
   tempDir,
   testKafka,
   uniqueNames,
@@ -75,7 +75,7 @@ describe("ingester exactly-once under kill -9", () => {
     expect(codes).toEqual([0, 0]);
 
     const entries = await readTopic(kafka, names.entries);
-    expect(entryAudit(entries, standInLogIds(server), MAX)).toEqual({ duplicated: [], missing: [] });
+    expect(entryAudit(entries, standInLogs(server), MAX)).toEqual({ duplicated: [], missing: [] });
     expect(entries.length).toBe(MAX * 3);
     const parsedKeys = new Set<string>();
     for (const r of entries)

@@ -343,16 +343,26 @@ export async function waitDedupDrained(kafka: Kafka, names: Names): Promise<void
   );
 }
 
-/** The ids the ingester gives the stand-in logs of `server`. */
-export function standInLogIds(server: StandInServer): string[] {
-  return [...server.logs.values()].map((l) => logIdOf({ log_id: null, key: l.key.publicKeyBase64, url: "" }));
+/** The stand-in logs of `server` as the ingester names them, with their current size. */
+export function standInLogs(
+  server: StandInServer,
+): { id: string; name: string; url: string; size: number }[] {
+  return [...server.logs.values()].map((l) => ({
+    id: logIdOf({ log_id: null, key: l.key.publicKeyBase64, url: "" }),
+    name: l.name,
+    url: server.url(l.name),
+    size: l.size,
+  }));
 }
 
-/** Every (log, index) of `entries`: which are there more than once, and which of [0, size) of each log are not. */
+/**
+ * Every (log, index) of `entries`: which are there more than once, and which of [0, size) of each log are not
+ * (size: the log's, or `size` for all).
+ */
 export function entryAudit(
   entries: ReadRecord[],
-  logIds: string[],
-  size: number,
+  logs: { id: string; size: number }[],
+  size?: number,
 ): { duplicated: string[]; missing: string[] } {
   const seen = new Map<string, number>();
   for (const r of entries) {
@@ -361,8 +371,8 @@ export function entryAudit(
   }
   const duplicated = [...seen].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
   const missing: string[] = [];
-  for (const id of logIds)
-    for (let i = 0; i < size; i++) if (!seen.has(`${id}#${i}`)) missing.push(`${id}#${i}`);
+  for (const l of logs)
+    for (let i = 0; i < (size ?? l.size); i++) if (!seen.has(`${l.id}#${i}`)) missing.push(`${l.id}#${i}`);
   return { duplicated, missing };
 }
 
