@@ -4,6 +4,7 @@
 #
 #   scripts/stack.sh up       start what is not running, wait until each answers (idempotent: a healthy
 #                             running stack is reused; a Kafka node that died is started again)
+#   scripts/stack.sh up kafka-2   only those components (here: one node of the cluster)
 #   scripts/stack.sh down     stop everything it started; verifies that no process is left
 #   scripts/stack.sh status   one line per component (per Kafka node); exit 0 only when all are healthy
 #   scripts/stack.sh env      `export KAFKA_BOOTSTRAP_SERVERS=... SCHEMA_REGISTRY_URL=... PROMETHEUS_URL=...`
@@ -85,7 +86,13 @@ for name in $(echo "${STACK_COMPONENTS:-}" | tr ',' ' '); do
   case "$name" in kafka | registry | prometheus) ;; *) die "STACK_COMPONENTS: unknown component '$name' (kafka registry prometheus)" ;; esac
 done
 [ ${#SELECTED[@]} -gt 0 ] || die "STACK_COMPONENTS selects nothing (kafka registry prometheus)"
-selected() { case " ${SELECTED[*]} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+# has WORD LIST...: WORD is one of LIST.
+has() {
+  local x=$1
+  shift
+  case " $* " in *" $x "*) return 0 ;; *) return 1 ;; esac
+}
+selected() { has "$1" "${SELECTED[@]}"; }
 COMPONENTS=()
 for name in "${SELECTED[@]}"; do
   if [ "$name" = kafka ]; then COMPONENTS+=("${KAFKA_NODE_NAMES[@]}"); else COMPONENTS+=("$name"); fi
@@ -270,6 +277,14 @@ other_kafka_running() {
 }
 
 cmd_up() {
+  if [ $# -gt 0 ]; then
+    local want only=()
+    for want in "$@"; do
+      has "$want" "${COMPONENTS[@]}" || die "up: no component '$want' in this stack (${COMPONENTS[*]})"
+      only+=("$want")
+    done
+    COMPONENTS=("${only[@]}")
+  fi
   check_artifacts
   local t0=$SECONDS started=() name pid other
   if selected kafka; then
@@ -297,7 +312,7 @@ cmd_up() {
   # rules edited since it started take effect.
   case " ${started[*]} " in
   *" prometheus "*) ;;
-  *) if selected prometheus; then
+  *) if has prometheus "${COMPONENTS[@]}"; then
     curl -fs -m 5 -X POST -o /dev/null "$PROMETHEUS_URL/-/reload" || log "prometheus config reload failed (kept the old one)"
   fi ;;
   esac
@@ -439,13 +454,13 @@ main() {
     # One writer at a time: parallel test runs may all call `up`.
     exec 9>"$STACK_DIR/lock"
     flock 9
-    "cmd_$cmd"
+    if [ "$cmd" = up ]; then cmd_up "$@"; else "cmd_$cmd"; fi
     ;;
   status) cmd_status ;;
   env) cmd_env ;;
   logs) cmd_logs "$@" ;;
   *)
-    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
   esac
