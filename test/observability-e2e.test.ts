@@ -120,6 +120,16 @@ describe("observability end to end", () => {
   };
   const ports = new Map<Service, number>();
   const metricsUrl = (s: Service) => `http://127.0.0.1:${ports.get(s)}/metrics`;
+  /** The streamer's /metrics are only on its mTLS listener (none on its service port). */
+  const scrapeService = async (s: Service): Promise<string> => {
+    if (s !== "streamer") return scrape(metricsUrl(s));
+    const r = await tlsGet(`https://127.0.0.1:${mtlsPort}/metrics`, pki.ca, {
+      cert: pki.clientCert,
+      key: pki.clientKey,
+    });
+    if (r.status !== 200) throw new Error(`streamer mTLS /metrics: ${r.status ?? r.error}`);
+    return r.body ?? "";
+  };
   const expositions = new Map<Service, string>();
   let prom: PrometheusProcess;
   let pki: TestPki;
@@ -201,11 +211,17 @@ describe("observability end to end", () => {
     configPath = join(dir, "config.yaml");
     writeFileSync(configPath, JSON.stringify(config, null, 2));
 
+    const tls = { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey };
     prom = await startPrometheus(
-      SERVICES.map((s) => ({ job: s, targets: [`127.0.0.1:${ports.get(s)}`] })),
+      SERVICES.map((s) =>
+        s === "streamer"
+          ? { job: s, targets: [`127.0.0.1:${mtlsPort}`], tls }
+          : { job: s, targets: [`127.0.0.1:${ports.get(s)}`] },
+      ),
       { ruleFiles: [join(repoRoot, "infra/prometheus/alerts.yml")] },
     );
-    // The streamer also serves /metrics on a dedicated mTLS listener (seed 003), configured by env overrides.
+    // The streamer serves /metrics on a dedicated mTLS listener (seed 003), configured by env overrides, and
+    // then not on its service port: Prometheus scrapes it with a client certificate.
     const mtlsEnv: Record<string, string> = {
       CERTSTREAM_METRICS_ENABLED: "true",
       CERTSTREAM_METRICS_HOST: "127.0.0.1",
@@ -270,7 +286,7 @@ describe("observability end to end", () => {
     // A few more seconds of live traffic so rate() over the dashboards' windows has samples everywhere.
     await new Promise((r) => setTimeout(r, 5000));
     for (const s of ["ingester", "delta-sink", "streamer"] as const)
-      expositions.set(s, await scrape(metricsUrl(s)));
+      expositions.set(s, await scrapeService(s));
   }, 420_000);
 
   afterAll(async () => {
@@ -283,6 +299,7 @@ describe("observability end to end", () => {
   }, 60_000);
 
   it("the streamer's dedicated mTLS metrics listener serves a trusted client and refuses others", async () => {
+    expect((await fetch(metricsUrl("streamer"))).status, "not in clear on the service port").toBe(404);
     const url = `https://127.0.0.1:${mtlsPort}/metrics`;
     const ok = await tlsGet(url, pki.ca, { cert: pki.clientCert, key: pki.clientKey });
     expect(ok.status).toBe(200);

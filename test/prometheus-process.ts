@@ -11,6 +11,8 @@ export interface ScrapeJob {
   job: string;
   targets: string[];
   path?: string;
+  /** Scrape over HTTPS, trusting `ca`, with a client certificate (a listener with require_mtls). */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 export interface QueryResult {
@@ -48,6 +50,15 @@ export async function startPrometheus(
     ...jobs.flatMap((j) => [
       `  - job_name: ${JSON.stringify(j.job)}`,
       `    metrics_path: ${JSON.stringify(j.path ?? "/metrics")}`,
+      ...(j.tls
+        ? [
+            "    scheme: https",
+            "    tls_config:",
+            `      ca_file: ${JSON.stringify(j.tls.ca)}`,
+            `      cert_file: ${JSON.stringify(j.tls.cert)}`,
+            `      key_file: ${JSON.stringify(j.tls.key)}`,
+          ]
+        : []),
       "    static_configs:",
       `      - targets: ${JSON.stringify(j.targets)}`,
     ]),

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from "fastify";
 import { REQUEST_BUCKETS } from "./buckets.ts";
 import { healthStateCount, healthStatus } from "./health.ts";
+import { metricsOnServicePort } from "./metrics-placement.ts";
 import { counter, histogram, metricsService, renderMetrics } from "./registry.ts";
 
 /** Marks the scrape-time probe requests of registerMetricsRoute so they are not counted as traffic. */
@@ -68,7 +69,10 @@ async function probeHealth(app: FastifyInstance, livePath: string, readyPath: st
   healthStatus.set({ service: metricsService() }, value);
 }
 
-/** Serves the process registry at `path` on an existing fastify app (the streamer's `/metrics`). */
+/**
+ * Serves the process registry at `path` on a service's fastify app; while a dedicated metrics listener is
+ * configured (initMetrics), the route answers as if it did not exist (404).
+ */
 export function registerMetricsRoute(
   app: FastifyInstance,
   path = "/metrics",
@@ -77,6 +81,7 @@ export function registerMetricsRoute(
   const livePath = opts.livePath ?? "/health";
   const readyPath = opts.readyPath ?? "/health/ready";
   app.get(path, async (_request, reply) => {
+    if (!metricsOnServicePort()) return reply.callNotFound();
     if (
       (opts.healthFromProbes ?? true) &&
       healthStateCount() === 0 &&

@@ -39,6 +39,7 @@ export {
   registerMetricsRoute,
 } from "./http-metrics.ts";
 export type { MetricsLogger } from "./logger.ts";
+export { metricsOnServicePort } from "./metrics-placement.ts";
 export {
   type LoadedTls,
   loadMetricsTls,

@@ -3,6 +3,7 @@
 import { loadConfig } from "@certstream/config";
 import { createLogger } from "@certstream/log";
 import { instrumentClientLibraries } from "./client-instrumentation.ts";
+import { setMetricsOnServicePort } from "./metrics-placement.ts";
 import {
   loadMetricsTls,
   type MetricsSection,
@@ -43,10 +44,13 @@ function autoSection(): MetricsSection | null {
 export function initMetrics(opts: ServiceMetricsOptions): void {
   setBuildInfo(opts);
   listener = Promise.resolve(undefined);
+  setMetricsOnServicePort(true);
   if (opts.instrumentClients ?? true) instrumentClientLibraries();
   const section =
     opts.metricsConfig === undefined || opts.metricsConfig === "auto" ? autoSection() : opts.metricsConfig;
   if (!section?.enabled) return;
+  // From now on service ports answer /metrics with 404 (registerMetricsRoute), before any of them listens.
+  setMetricsOnServicePort(false);
   if (section.tls.enabled)
     loadMetricsTls({
       cert_path: section.tls.cert_path ?? "",
@@ -61,11 +65,18 @@ export function initMetrics(opts: ServiceMetricsOptions): void {
       return server;
     },
     (err: unknown) => {
-      // Listening failed (port taken): /metrics stays on the service port; say so instead of dying.
-      logger.error(
-        { err, host: section.host, port: section.port },
-        "metrics: dedicated listener failed to start; /metrics stays on the service port",
-      );
+      // Listening failed (port taken): say so instead of dying. A plain-HTTP listener loses nothing by
+      // falling back to the service port; a TLS one must not fall back to clear text.
+      const fields = { err, host: section.host, port: section.port, tls: section.tls.enabled };
+      if (section.tls.enabled) {
+        logger.error(fields, "metrics: dedicated TLS listener failed to start; /metrics is not served");
+      } else {
+        setMetricsOnServicePort(true);
+        logger.error(
+          fields,
+          "metrics: dedicated listener failed to start; /metrics stays on the service port",
+        );
+      }
       return undefined;
     },
   );

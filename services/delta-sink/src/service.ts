@@ -14,7 +14,7 @@ export interface DeltaSinkService {
   stop(): Promise<void>;
 }
 
-/** /health (liveness), /health/ready (table open and partitions assigned), /metrics. */
+/** /health (liveness), /health/ready (table open and partitions assigned), /metrics (404 while metrics.enabled). */
 export function buildHttp(health: HealthState, sink: DeltaSink): FastifyInstance {
   const app = Fastify({ logger: false });
   registerHttpMetrics(app, { ignoreRoutes: ["/metrics"] });

@@ -9,12 +9,7 @@ import {
   valueSubject,
 } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
-import {
-  HealthState,
-  setKafkaConnected,
-  setSchemaRegistryConnected,
-  startMetricsServer,
-} from "@certstream/metrics";
+import { HealthState, setKafkaConnected, setSchemaRegistryConnected } from "@certstream/metrics";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api.ts";
 import { DedupStage } from "./dedup-stage.ts";
@@ -200,31 +195,16 @@ export async function startIngesterService(
   }, 500);
   readiness.unref();
 
-  const separateMetrics = config.metrics.enabled && config.metrics.port !== 0;
   const http = buildApi({
     ingester,
     dedup,
     health,
     replicaId,
-    // With a separate (possibly mTLS) metrics listener, /metrics is not also served unauthenticated here.
-    metrics: !separateMetrics && config.protocols.metrics,
+    // The dedicated (possibly mTLS) metrics listener is initMetrics' (main.ts): while it is configured this
+    // route answers 404, so /metrics is never also served in clear here.
+    metrics: config.protocols.metrics,
   });
   const url = await http.listen({ host: config.host, port: ic.port });
-  const metricsServer = separateMetrics
-    ? await startMetricsServer({
-        host: config.metrics.host,
-        port: config.metrics.port,
-        logger,
-        tls: config.metrics.tls.enabled
-          ? {
-              cert_path: config.metrics.tls.cert_path ?? "",
-              key_path: config.metrics.tls.key_path ?? "",
-              ca_path: config.metrics.tls.ca_path ?? undefined,
-              require_mtls: config.metrics.tls.require_mtls,
-            }
-          : undefined,
-      })
-    : null;
   logger.info(
     { replicaId, url, logs: ingester?.report().length ?? 0, dedup: dedup !== null },
     "ingester started",
@@ -240,7 +220,6 @@ export async function startIngesterService(
       await Promise.allSettled([ingester?.stop(), dedup?.stop()]);
       await stateView?.stop();
       await http.close();
-      await metricsServer?.close();
       logger.info({ replicaId }, "ingester stopped");
     })();
     return stopping;

@@ -1,6 +1,9 @@
 import { bool, int, optStr, section, str } from "../spec.ts";
 
-/** A separate /metrics listener (seed 003); port 0 = serve /metrics on the service's own HTTP port only. */
+/**
+ * A separate /metrics listener (seed 003); while enabled, the service's own HTTP port no longer serves /metrics.
+ * port 0 = any free port (tests).
+ */
 export const metrics = section({
   enabled: bool(false),
   host: str("0.0.0.0"),
