@@ -49,6 +49,8 @@ const ONLY_ON_FAILURE = new Set([
   "certstream_ct_log_list_refresh_total",
   "certstream_ingester_fetch_errors_total",
   "certstream_ingester_state_decode_failures_total",
+  // A series only while a log is stalled.
+  "certstream_ingester_stalled_seconds",
   "certstream_delta_txn_conflicts_total",
   "certstream_delta_records_rejected_total",
   "certstream_delta_records_skipped_total",

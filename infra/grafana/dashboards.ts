@@ -241,6 +241,9 @@ const ctLogs = dashboard(
     ts("Idle (since the log last yielded an entry)", "s", [
       { expr: 'max by (log) (certstream_ingester_idle_seconds{log=~"$log"})', legend: "{{log}}" },
     ]),
+    ts("Stalled for (reading the log keeps failing; /api/logs says why)", "s", [
+      { expr: 'max by (log) (certstream_ingester_stalled_seconds{log=~"$log"})', legend: "{{log}}" },
+    ]),
     ts("Tree size (verified STH / checkpoint)", "short", [
       { expr: 'max by (log) (certstream_ct_tree_size{log=~"$log"})', legend: "{{log}}" },
     ]),

@@ -36,6 +36,10 @@ export interface LogView {
   last_commit_at: string | null;
   last_error: string | null;
   last_error_at: string | null;
+  /** Set while the log is stalled (reading it keeps failing): since when, at which index, and why. */
+  stalled_since: string | null;
+  stalled_at_index: number | null;
+  stall_reason: string | null;
 }
 
 const iso = (ms: number | null): string | null =>
@@ -63,6 +67,9 @@ export function logView(r: LogReport, now = Date.now()): LogView {
     last_commit_at: iso(r.lastCommitAt),
     last_error: r.lastError,
     last_error_at: iso(r.lastErrorAt),
+    stalled_since: r.stall ? iso(r.stall.since) : null,
+    stalled_at_index: r.stall?.index ?? null,
+    stall_reason: r.stall?.reason ?? null,
   };
 }
 

@@ -1,8 +1,12 @@
 // TODO: import from "@certstream/ct" once its index exports the client types.
 
+import type { LogFetcher } from "@certstream/ct";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
 import type { LogClient, TreeHead } from "../../../libs/ct/src/log-range.ts";
-import type { LogHead, LogReader } from "./log-reader.ts";
+import type { LogHead, LogReader, ReadFailure } from "./log-reader.ts";
+
+/** Both libs/ct clients carry their fetcher, whose last failure shows retries in progress. */
+type ClientWithFetcher<E> = LogClient<E> & { readonly fetcher?: Pick<LogFetcher, "lastFailure"> };
 
 /** Error for a range the log refused for good: the watcher retries later and never skips it. */
 export class LogRangeRefused extends Error {
@@ -25,12 +29,12 @@ export class LogRangeRefused extends Error {
  */
 export class CtLogReader<E> implements LogReader {
   readonly log: LogSource;
-  private readonly client: LogClient<E>;
+  private readonly client: ClientWithFetcher<E>;
   private readonly convert: (log: LogSource, e: E, seenMicros: number) => CertificateEntry;
 
   constructor(
     log: LogSource,
-    client: LogClient<E>,
+    client: ClientWithFetcher<E>,
     convert: (log: LogSource, e: E, seenMicros: number) => CertificateEntry,
   ) {
     this.log = log;
@@ -41,6 +45,11 @@ export class CtLogReader<E> implements LogReader {
   async head(signal: AbortSignal): Promise<LogHead> {
     const h: TreeHead = await this.client.head(signal);
     return { treeSize: h.treeSize, timestamp: h.timestamp };
+  }
+
+  lastFailure(): ReadFailure | null {
+    const f = this.client.fetcher?.lastFailure;
+    return f ? { reason: f.kind, message: f.message, at: f.at } : null;
   }
 
   async entries(start: number, end: number, signal: AbortSignal): Promise<CertificateEntry[]> {

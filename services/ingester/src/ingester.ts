@@ -5,7 +5,7 @@ import { errorMessage } from "./kafka-errors.ts";
 import { logBalancedAssigner, logPartition } from "./log-assignment.ts";
 import type { LogReader } from "./log-reader.ts";
 import { LogWatcher, type WatcherSettings, type WatcherStatus } from "./log-watcher.ts";
-import { ownedLogs } from "./metrics.ts";
+import { ownedLogs, setStallSource } from "./metrics.ts";
 import type { StateCodec } from "./state-codec.ts";
 import type { StateView } from "./state-view.ts";
 
@@ -104,6 +104,7 @@ export class Ingester {
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
     });
     this.consumer = consumer;
+    setStallSource(() => this.stalls());
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const parts = payload.memberAssignment[coordinationTopic] ?? [];
       this.generation++;
@@ -141,6 +142,7 @@ export class Ingester {
   /** Stops every watcher (each finishes its transaction in flight), then leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    setStallSource(null);
     for (const t of this.restartTimers) clearTimeout(t);
     this.confirm();
     await this.reconciling;
@@ -177,6 +179,14 @@ export class Ingester {
       out.push({ ...base, owned: w !== undefined, owner: w ? this.replicaId : (stored?.owner ?? null) });
     }
     return out;
+  }
+
+  /** The owned logs that are stalled now, and since when. */
+  *stalls(): Iterable<{ log: string; since: number }> {
+    for (const [id, w] of this.watchers) {
+      const stall = w.status.stall;
+      if (stall) yield { log: id, since: stall.since };
+    }
   }
 
   watching(): string[] {

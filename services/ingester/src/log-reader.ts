@@ -19,4 +19,16 @@ export interface LogReader {
    * pages of its own size) but never skips an index; an empty array means "nothing yet, ask later".
    */
   entries(start: number, end: number, signal: AbortSignal): Promise<CertificateEntry[]>;
+  /**
+   * The newest failed attempt to reach the log, retried ones included (a read may retry for minutes before it
+   * fails): how the watcher sees a stall while the read is still pending. Optional: readers that do not retry.
+   */
+  lastFailure?(): ReadFailure | null;
+}
+
+/** A failed attempt of a read: bounded reason, message, and when (ms since the epoch). */
+export interface ReadFailure {
+  reason: string;
+  message: string;
+  at: number;
 }

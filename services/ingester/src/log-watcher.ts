@@ -6,6 +6,7 @@ import type { Kafka, Message, Producer } from "kafkajs";
 import { type EntryEncoder, entryHeaders } from "./entry-record.ts";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
 import type { LogReader } from "./log-reader.ts";
+import { type LogStall, STALL_AFTER_MS, STALL_CHECK_MS, stallReason } from "./log-stall.ts";
 import * as m from "./metrics.ts";
 import type { StateCodec } from "./state-codec.ts";
 import { barrierKey, stateKey } from "./state-record.ts";
@@ -61,6 +62,8 @@ export interface WatcherStatus {
   lastError: string | null;
   lastErrorAt: number | null;
   startedAt: number;
+  /** The log's current stall, absent or null while it progresses. */
+  stall?: LogStall | null;
 }
 
 class Stopped extends Error {}
@@ -383,14 +386,16 @@ export class LogWatcher {
 
   /** Head of the log, or null after a counted, logged failure and a pause. */
   private async headOrNull(): Promise<{ treeSize: number; timestamp: number | null } | null> {
+    const at = this.status.position;
     try {
-      const h = await this.deps.reader.head(this.abort.signal);
+      const h = await this.watchRead("head", at, this.deps.reader.head(this.abort.signal));
       this.status.head = h.treeSize;
       this.status.headTimestamp = h.timestamp;
+      if (this.status.stall?.read === "head") this.stallEnded();
       return h;
     } catch (e) {
       if (this.stopped) throw new Stopped();
-      this.fetchFailed("head", e);
+      this.fetchFailed("head", at, "head", e);
       await this.sleep(this.cfg.pollIntervalMs * 2);
       return null;
     }
@@ -399,10 +404,23 @@ export class LogWatcher {
   private async fetchOrNull(start: number, end: number): Promise<CertificateEntry[] | null> {
     try {
       m.queueDepth.inc({ stage: "fetch" }, end - start);
-      return await this.deps.reader.entries(start, end, this.abort.signal);
+      const entries = await this.watchRead(
+        "entries",
+        start,
+        this.deps.reader.entries(start, end, this.abort.signal),
+      );
+      const stall = this.status.stall;
+      if (
+        stall &&
+        entries.length > 0 &&
+        entries[0].index === start &&
+        entries[entries.length - 1].index >= (stall.index ?? start)
+      )
+        this.stallEnded();
+      return entries;
     } catch (e) {
       if (this.stopped) throw new Stopped();
-      this.fetchFailed(`entries ${start}..${end}`, e);
+      this.fetchFailed("entries", start, `entries ${start}..${end}`, e);
       await this.sleep(this.cfg.pollIntervalMs * 2);
       return null;
     } finally {
@@ -410,13 +428,77 @@ export class LogWatcher {
     }
   }
 
-  private fetchFailed(what: string, e: unknown): void {
+  private fetchFailed(read: LogStall["read"], index: number | null, what: string, e: unknown): void {
     const kind = failureKind(e);
     m.fetchErrors.inc({ log: this.logId, kind });
     this.noteError(e);
+    // The first failure of a stall is its one warning (stalled()); the retries after it are debug.
+    if (!this.stalled(read, index, stallReason(e), Date.now()))
+      this.deps.logger.debug(
+        { log: this.logId, what, kind, err: errorMessage(e) },
+        "CT log fetch failed again; retrying after a pause",
+      );
+  }
+
+  /**
+   * Awaits a read of the log while looking at it every STALL_CHECK_MS: a failed attempt inside it (the client
+   * retries, invisible until it gives up) makes it a stall once it has been pending STALL_AFTER_MS; meanwhile
+   * the lag and idle gauges keep moving, as the stall alert needs.
+   */
+  private async watchRead<T>(read: LogStall["read"], index: number | null, pending: Promise<T>): Promise<T> {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (this.stopped) return;
+      this.refreshGauges();
+      const f = this.deps.reader.lastFailure?.();
+      if (!f || f.at < started || Date.now() - started < STALL_AFTER_MS) return;
+      this.status.lastError = f.message;
+      this.status.lastErrorAt = f.at;
+      // Nothing has been read since the read began: that is when the stall began.
+      this.stalled(read, index, f.reason, started);
+    }, STALL_CHECK_MS);
+    try {
+      return await pending;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** Records a stall at `index` (or keeps the one in progress); true when it starts one, which is logged once. */
+  private stalled(read: LogStall["read"], index: number | null, reason: string, since: number): boolean {
+    const current = this.status.stall;
+    if (current) {
+      current.reason = reason;
+      return false;
+    }
+    this.status.stall = { since, index, reason, read };
     this.deps.logger.warn(
-      { log: this.logId, url: this.deps.reader.log.url, what, kind, err: errorMessage(e) },
-      "CT log fetch failed; retrying after a pause",
+      {
+        log: this.logId,
+        url: this.deps.reader.log.url,
+        leaf_index: index,
+        reason,
+        read,
+        err: this.status.lastError,
+      },
+      "CT log stalled: reading it fails; retrying until it answers",
+    );
+    return true;
+  }
+
+  private stallEnded(): void {
+    const stall = this.status.stall;
+    if (!stall) return;
+    this.status.stall = null;
+    this.deps.logger.info(
+      {
+        log: this.logId,
+        url: this.deps.reader.log.url,
+        leaf_index: stall.index,
+        reason: stall.reason,
+        stalled_seconds: (Date.now() - stall.since) / 1000,
+      },
+      "CT log stall over: reading it works again",
     );
   }
 

@@ -38,6 +38,26 @@ export const idleSeconds = gauge({
   labelNames: ["log"] as const,
 });
 
+/** The stalled logs of this process (the ingester's watchers), read at scrape time; none until one is set. */
+let stallSource: (() => Iterable<{ log: string; since: number }>) | null = null;
+
+export function setStallSource(source: (() => Iterable<{ log: string; since: number }>) | null): void {
+  stallSource = source;
+}
+
+export const stalledSeconds = gauge({
+  name: "certstream_ingester_stalled_seconds",
+  help: "Seconds an owned log has been stalled (reading its head or entries keeps failing); no series while it progresses",
+  labelNames: ["log"] as const,
+  collect() {
+    // Rebuilt at each scrape from the live watchers: a log that recovered or moved to another replica has no series.
+    this.reset();
+    if (!stallSource) return;
+    const now = Date.now();
+    for (const s of stallSource()) this.set({ log: s.log }, Math.max(0, (now - s.since) / 1000));
+  },
+});
+
 export const logPosition = gauge({
   name: "certstream_ingester_position",
   help: "Next index to write, per owned log",

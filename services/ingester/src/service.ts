@@ -184,10 +184,14 @@ export async function startIngesterService(
         dedupPartitions: dedup?.stats().partitions ?? [],
       },
     );
-    // Degraded: serving, but some owned log failed in the last minute (its /api/logs entry says why).
+    // Degraded: serving, but some owned log is stalled or failed in the last minute (/api/logs says why).
     const now = Date.now();
     const failing = (ingester?.report() ?? []).filter(
-      (r) => r.owned && (r.phase === "backoff" || (r.lastErrorAt !== null && now - r.lastErrorAt < 60_000)),
+      (r) =>
+        r.owned &&
+        (r.phase === "backoff" ||
+          r.stall != null ||
+          (r.lastErrorAt !== null && now - r.lastErrorAt < 60_000)),
     );
     health.setDegraded(failing.length > 0, "log watchers failing", {
       logs: failing.map((r) => ({ log: r.log.name, error: r.lastError })),
