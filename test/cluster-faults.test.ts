@@ -1,0 +1,357 @@
+/**
+ * What a Kafka cluster does to us, under steady load: a private three-node KRaft cluster (RF 3,
+ * min.insync.replicas 2), stand-in logs growing, the ingester, the streamer and the delta sink running, a
+ * WebSocket and an SSE client connected (both resume with their last cursor if cut off). Five faults, one after
+ * the other:
+ *   1. kill -9 the leader of an `entries` partition, restart it after 20 s;
+ *   2. kill -9 the transaction coordinator of an ingester log's transactional.id;
+ *   3. kill -9 the group coordinator of the delta-sink group;
+ *   4. kill -9 a broker while an ingester transaction is open (the ingester is held with SIGSTOP between its
+ *      send and its commit: TransactionsCommand shows the transaction Ongoing; the kill lands there);
+ *   5. SIGSTOP a broker for longer than its session timeout (a zombie), then SIGCONT.
+ * After each: growth stops, everything drains, and `entries` (read_committed) holds every (log, index) once,
+ * `certs` is exactly the first sightings, the Delta table holds every (log, index) once, and both clients have
+ * every certificate of `certs`. The stall (longest time without ingest progress, and without a delivery to the
+ * WebSocket client) is measured and printed.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tableKeyCounts } from "../services/delta-sink/test/harness.ts";
+import {
+  HEADER_LEAF_PARSED,
+  HEADER_LOG_ID,
+  HEADER_LOG_INDEX,
+} from "../services/ingester/src/entry-record.ts";
+import {
+  checkDedupStream,
+  duplicatedCerts,
+  entryAudit,
+  growingStandIns,
+  header,
+  readTopic,
+  sleep,
+  standInLogs,
+  testKafka,
+  uniqueNames,
+  waitDedupDrained,
+  waitFor,
+} from "../services/ingester/test/harness.ts";
+import { KafkaCluster } from "./kafka-cluster.ts";
+import { freePort, ServiceProcess, waitForHttp } from "./service-process.ts";
+import { registryUrl, repoRoot } from "./stack.ts";
+import { longestGap, ProgressWatch, ResumingSse, ResumingWs } from "./stream-clients.ts";
+
+const run = promisify(execFile);
+
+describe("exactly-once and nothing lost through the faults of a three-node Kafka cluster", () => {
+  const server = growingStandIns(1_000_000, [
+    { name: "a", certSeed: 11, growRate: 25 },
+    { name: "b", certSeed: 11, growRate: 20 },
+    { name: "c", certSeed: 12, growRate: 25 },
+  ]);
+  const dir = mkdtempSync(join(tmpdir(), "cluster-faults-"));
+  const names = uniqueNames("faults");
+  const tablePath = join(dir, "table");
+  let cluster: KafkaCluster;
+  let ingester: ServiceProcess;
+  let streamer: ServiceProcess;
+  let sink: ServiceProcess;
+  let ingesterUrl = "";
+  let streamerUrl = "";
+  let ws: ResumingWs;
+  let sse: ResumingSse;
+
+  beforeAll(async () => {
+    cluster = await KafkaCluster.start({ nodes: 3, name: "cluster-faults" });
+    await server.start();
+    const [ingesterPort, streamerPort, sinkPort] = [await freePort(), await freePort(), await freePort()];
+    ingesterUrl = `http://127.0.0.1:${ingesterPort}`;
+    streamerUrl = `http://127.0.0.1:${streamerPort}`;
+    const config = {
+      host: "127.0.0.1",
+      port: streamerPort,
+      log_level: "info",
+      kafka: {
+        brokers: cluster.brokers,
+        schema_registry_url: registryUrl(),
+        partitions: 3,
+        replication_factor: 3,
+        topics: { entries: names.entries, certs: names.certs, backfill: names.backfill, state: names.state },
+      },
+      ct_log: { poll_interval_ms: 200, log_list_enabled: false, batch_size: 64 },
+      custom_logs: [...server.logs.values()].map((l) => ({
+        name: l.name,
+        url: server.url(l.name),
+        operator: l.operator,
+        key: l.key.publicKeyBase64,
+        start_index: 0,
+      })),
+      ingester: {
+        port: ingesterPort,
+        replica_id: "r1",
+        group_id: names.group,
+        dedup_group_id: names.dedupGroup,
+        coordination_topic: names.coordination,
+        coordination_partitions: 16,
+        session_timeout_ms: 10_000,
+        transactional_id_prefix: names.txPrefix,
+        dedup_transactional_id_prefix: names.dedupTxPrefix,
+        transaction_timeout_ms: 20_000,
+        max_batch_entries: 20,
+      },
+      delta_sink: {
+        port: sinkPort,
+        table_path: tablePath,
+        group_id: `${names.group}-sink`,
+        batch_size: 500,
+        flush_interval_secs: 1,
+        session_timeout_ms: 10_000,
+        retry_max_backoff_secs: 2,
+      },
+      metrics: { enabled: false },
+    };
+    const configPath = join(dir, "config.yaml");
+    writeFileSync(configPath, JSON.stringify(config));
+    const spawn = (name: "ingester" | "streamer" | "delta-sink") =>
+      new ServiceProcess(name, ["--config", configPath], join(dir, `${name}.log`)).start({
+        LOG_LEVEL: "info",
+        // The environment's broker list (the shared stack's, from scripts/test.sh) would win over the file.
+        CERTSTREAM_KAFKA_BROKERS: cluster.brokers.join(","),
+      });
+    // The ingester creates the topics; the streamer and the sink wait for them.
+    ingester = spawn("ingester");
+    await waitForHttp(`${ingesterUrl}/health`, ingester, 120_000);
+    streamer = spawn("streamer");
+    sink = spawn("delta-sink");
+    await waitForHttp(`${streamerUrl}/health/ready`, streamer, 120_000);
+    await waitForHttp(`http://127.0.0.1:${sinkPort}/health`, sink, 120_000);
+    // Both clients are there before the first certificate: each must receive every record of `certs`.
+    ws = new ResumingWs(`${streamerUrl.replace("http", "ws")}/full-stream`);
+    sse = new ResumingSse(`${streamerUrl}/sse?stream=full`);
+    await ws.opened;
+    await sleep(1000);
+  }, 240_000);
+
+  afterAll(async () => {
+    ws?.close();
+    sse?.close();
+    await Promise.allSettled([ingester?.stop(), streamer?.stop(), sink?.stop()]);
+    await server.stop();
+    await cluster?.stop();
+  });
+
+  const kafka = () => testKafka(cluster.brokers);
+
+  /** Grows the logs, runs the fault, lets them grow a little longer, stops them and checks everything. */
+  async function underLoad(label: string, fault: () => Promise<void>): Promise<void> {
+    try {
+      await faultAndAudit(label, fault);
+    } catch (e) {
+      // vitest reports failures at the end of the file: say it now, with the time, for the service logs.
+      console.log(
+        `[cluster-faults] ${label}: FAILED at ${new Date().toISOString()}: ${String(e).slice(0, 2000)}`,
+      );
+      throw e;
+    }
+  }
+
+  async function faultAndAudit(label: string, fault: () => Promise<void>): Promise<void> {
+    const phase = phases(label);
+    for (const l of server.logs.values()) l.start();
+    await sleep(3000);
+    const progress = new ProgressWatch(ingesterUrl);
+    const wsFrom = ws.arrivals.length;
+    const t0 = Date.now();
+    await fault();
+    phase("fault injected and healed");
+    await sleep(3000);
+    for (const l of server.logs.values()) l.stop();
+    const logs = standInLogs(server);
+    const total = logs.reduce((n, l) => n + l.size, 0);
+    const k = kafka();
+    await waitFor("every log's position at its size", () => ingestedAll(ingesterUrl, logs), 180_000, 500);
+    const recovered = Date.now() - t0;
+    phase("ingested");
+    await waitDedupDrained(k, names);
+    phase("dedup drained");
+    const entries = await readTopic(k, names.entries);
+    const certs = await readTopic(k, names.certs);
+    const expectedKeys = certKeys(certs, logs);
+    phase("topics read");
+    await waitFor(
+      "clients have every certificate",
+      async () => ws.has(expectedKeys) && sse.has(expectedKeys),
+      120_000,
+      1000,
+    );
+    phase("clients complete");
+    const table = await waitFor(
+      "the Delta table has every entry",
+      async () => {
+        const counts = await tableKeyCounts(tablePath).catch(() => null);
+        return counts && counts.size >= total ? counts : null;
+      },
+      180_000,
+      2000,
+    );
+    phase("table complete");
+    progress.stop();
+    console.log(
+      `[cluster-faults] ${label}: ingest stall ${progress.longestStallMs()} ms, websocket stall ` +
+        `${longestGap(ws.arrivals.slice(wsFrom))} ms, all entries back ${recovered} ms after the fault began; ` +
+        `${total} entries, ${certs.length} certs, client reconnects ws ${ws.reconnects} sse ${sse.reconnects}`,
+    );
+
+    expect(entryAudit(entries, logs), `${label}: entries`).toEqual({ duplicated: [], missing: [] });
+    expect(duplicatedCerts(certs), `${label}: certs duplicated`).toEqual([]);
+    checkDedupStream(entries, certs, HEADER_LEAF_PARSED);
+    const tableDupes = [...table].filter(([, n]) => n > 1).map(([key]) => key);
+    const tableMissing = logs.flatMap((l) =>
+      Array.from({ length: l.size }, (_, i) => `${l.url}#${i}`).filter((key) => !table.has(key)),
+    );
+    expect({ tableDupes, tableMissing }, `${label}: Delta table`).toEqual({
+      tableDupes: [],
+      tableMissing: [],
+    });
+    expect(ws.missing(expectedKeys), `${label}: websocket client`).toEqual([]);
+    expect(sse.missing(expectedKeys), `${label}: SSE client`).toEqual([]);
+    for (const p of [ingester, streamer, sink])
+      expect(p.alive, `${label}: ${p.service} still running`).toBe(true);
+  }
+
+  it("1. kill -9 the leader of an entries partition, restart it after 20 s", async () => {
+    await underLoad("entries leader", async () => {
+      const victim = await cluster.leaderOf(names.entries, 0);
+      await cluster.kill(victim);
+      await sleep(20_000);
+      await cluster.restart(victim);
+    });
+  }, 420_000);
+
+  it("2. kill -9 the transaction coordinator of an ingester log's transactional.id", async () => {
+    await underLoad("transaction coordinator", async () => {
+      const victim = await cluster.transactionCoordinatorOf(await someIngesterTransactionalId());
+      await cluster.kill(victim);
+      await sleep(5000);
+      await cluster.restart(victim);
+    });
+  }, 420_000);
+
+  it("3. kill -9 the group coordinator of the delta-sink group", async () => {
+    await underLoad("delta-sink group coordinator", async () => {
+      const victim = await cluster.groupCoordinatorOf(`${names.group}-sink`);
+      await cluster.kill(victim);
+      await sleep(5000);
+      await cluster.restart(victim);
+    });
+  }, 420_000);
+
+  it("4. kill -9 a broker while an ingester transaction is open", async () => {
+    await underLoad("broker during an open transaction", async () => {
+      const txId = await heldOpenTransaction();
+      try {
+        const victim = await cluster.transactionCoordinatorOf(txId);
+        await cluster.kill(victim);
+        ingester.proc?.kill("SIGCONT");
+        await sleep(5000);
+        await cluster.restart(victim);
+      } finally {
+        ingester.proc?.kill("SIGCONT");
+      }
+    });
+  }, 420_000);
+
+  it("5. SIGSTOP a broker past its session timeout, then SIGCONT (a zombie broker)", async () => {
+    await underLoad("zombie broker", async () => {
+      const victim = await cluster.leaderOf(names.state, 0);
+      await cluster.kill(victim, "SIGSTOP");
+      await sleep(25_000);
+      cluster.resume(victim);
+      await cluster.waitIsrFull([names.entries, names.certs, names.state]);
+    });
+  }, 420_000);
+
+  /** A transactional.id the ingester's log watchers use (from TransactionsCommand list). */
+  async function someIngesterTransactionalId(): Promise<string> {
+    const ids = (await transactions()).map((t) => t.id).filter((id) => id.startsWith(`${names.txPrefix}-`));
+    if (ids.length === 0) throw new Error("no ingester transactional.id on the cluster");
+    return ids[0];
+  }
+
+  /**
+   * Stops the ingester (SIGSTOP) at a moment when one of its log watchers has a transaction open (between
+   * its first send and its commit), and returns that transactional.id. The caller resumes the process.
+   */
+  async function heldOpenTransaction(): Promise<string> {
+    for (let attempt = 1; attempt <= 40; attempt++) {
+      await sleep(Math.floor(Math.random() * 300));
+      ingester.proc?.kill("SIGSTOP");
+      const open = (await transactions()).find(
+        (t) => t.id.startsWith(`${names.txPrefix}-`) && t.state === "Ongoing",
+      );
+      if (open) {
+        console.log(`[cluster-faults] transaction ${open.id} held open (attempt ${attempt})`);
+        return open.id;
+      }
+      ingester.proc?.kill("SIGCONT");
+    }
+    throw new Error("never caught an ingester transaction open in 40 attempts");
+  }
+
+  /** Every transaction the cluster knows: id and state (Kafka's own TransactionsCommand). */
+  async function transactions(): Promise<{ id: string; state: string }[]> {
+    const { stdout } = await run(
+      "java",
+      [
+        "-cp",
+        `${repoRoot}/.cache/kafka/libs/*`,
+        "-Dlog4j2.level=error",
+        "org.apache.kafka.tools.TransactionsCommand",
+        "--bootstrap-server",
+        cluster.brokers.join(","),
+        "list",
+      ],
+      { timeout: 30_000 },
+    );
+    // TransactionalId  Coordinator  ProducerId  TransactionState
+    return stdout
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((cols) => cols.length >= 4)
+      .map((cols) => ({ id: cols[0], state: cols[3] }));
+  }
+});
+
+/** True once the ingester's committed position of every log has reached the log's size. */
+async function ingestedAll(url: string, logs: { url: string; size: number }[]): Promise<boolean> {
+  const res = await fetch(`${url}/api/logs`, { signal: AbortSignal.timeout(2000) });
+  const body = (await res.json()) as { logs: { url: string; position: number | null }[] };
+  const position = new Map(body.logs.map((l) => [l.url, l.position ?? 0]));
+  return logs.every((l) => (position.get(l.url) ?? 0) >= l.size);
+}
+
+/** Logs how long each phase of a fault took (printed as it goes: the service logs have the same clock). */
+function phases(label: string): (what: string) => void {
+  let last = Date.now();
+  return (what) => {
+    const now = Date.now();
+    console.log(`[cluster-faults] ${label}: ${what} (+${now - last} ms, ${new Date(now).toISOString()})`);
+    last = now;
+  };
+}
+
+/** `source.url#cert_index` of every record of `certs`, as a client names it. */
+function certKeys(
+  certs: Awaited<ReturnType<typeof readTopic>>,
+  logs: { id: string; url: string }[],
+): Set<string> {
+  const urlOf = new Map(logs.map((l) => [l.id, l.url]));
+  return new Set(
+    certs.map((r) => `${urlOf.get(header(r, HEADER_LOG_ID) ?? "")}#${header(r, HEADER_LOG_INDEX)}`),
+  );
+}
