@@ -122,16 +122,17 @@ describe("exactly-once and nothing lost through the faults of a three-node Kafka
         // The environment's broker list (the shared stack's, from scripts/test.sh) would win over the file.
         CERTSTREAM_KAFKA_BROKERS: cluster.brokers.join(","),
       });
-    // The ingester creates the topics; the streamer and the sink wait for them.
+    // The ingester creates the topics; the streamer and the sink wait for them. The clients start from this
+    // moment (?since=), so they must receive every record of `certs`, the first ones included.
+    const since = String(Date.now() / 1000);
     ingester = spawn("ingester");
     await waitForHttp(`${ingesterUrl}/health`, ingester, 120_000);
     streamer = spawn("streamer");
     sink = spawn("delta-sink");
     await waitForHttp(`${streamerUrl}/health/ready`, streamer, 120_000);
     await waitForHttp(`http://127.0.0.1:${sinkPort}/health`, sink, 120_000);
-    // Both clients are there before the first certificate: each must receive every record of `certs`.
-    ws = new ResumingWs(`${streamerUrl.replace("http", "ws")}/full-stream`);
-    sse = new ResumingSse(`${streamerUrl}/sse?stream=full`);
+    ws = new ResumingWs(`${streamerUrl.replace("http", "ws")}/full-stream`, since);
+    sse = new ResumingSse(`${streamerUrl}/sse?stream=full`, since);
     await ws.opened;
     await sleep(1000);
   }, 240_000);
@@ -185,9 +186,14 @@ describe("exactly-once and nothing lost through the faults of a three-node Kafka
     await waitFor(
       "clients have every certificate",
       async () => ws.has(expectedKeys) && sse.has(expectedKeys),
-      120_000,
+      60_000,
       1000,
-    );
+    ).catch((e) => {
+      const [w, s] = [ws.missing(expectedKeys), sse.missing(expectedKeys)];
+      throw new Error(
+        `${e}: websocket misses ${w.length} (${w.slice(0, 5)}), SSE misses ${s.length} (${s.slice(0, 5)}) of ${expectedKeys.size}`,
+      );
+    });
     phase("clients complete");
     const table = await waitFor(
       "the Delta table has every entry",

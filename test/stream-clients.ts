@@ -36,7 +36,10 @@ export class Received {
   }
 }
 
-/** A WebSocket client that reconnects with `?since=<cursor of the last heartbeat>` when cut off. */
+/**
+ * A WebSocket client that reconnects with `?since=<cursor of the last heartbeat>` when cut off; `since` (a cursor
+ * or a timestamp) is where its first connection starts.
+ */
 export class ResumingWs extends Received {
   readonly opened: Promise<void>;
   private cursor: string | null = null;
@@ -44,9 +47,10 @@ export class ResumingWs extends Received {
   private socket: WebSocket | null = null;
   private readonly url: string;
 
-  constructor(url: string) {
+  constructor(url: string, since?: string) {
     super();
     this.url = url;
+    this.cursor = since ?? null;
     this.opened = this.connect();
   }
 
@@ -85,14 +89,18 @@ export class ResumingSse extends Received {
   private readonly url: string;
   private lastId: string | null = null;
 
-  constructor(url: string) {
+  /** `since`: where the first connection starts (a cursor or a timestamp), as `?since=` does. */
+  constructor(url: string, since?: string) {
     super();
     this.url = url;
-    this.connect();
+    this.connect(since);
   }
 
-  private connect(): void {
-    const c = sseCollect(this.url, this.lastId ? { "last-event-id": this.lastId } : {});
+  private connect(since?: string): void {
+    const first = since
+      ? `${this.url}${this.url.includes("?") ? "&" : "?"}since=${encodeURIComponent(since)}`
+      : this.url;
+    const c = sseCollect(this.lastId ? this.url : first, this.lastId ? { "last-event-id": this.lastId } : {});
     this.current = c;
     this.seen = 0;
     const drain = setInterval(() => {
