@@ -27,8 +27,8 @@ import {
   writeConfig,
 } from "./harness.ts";
 
-const MAX = 1500;
-const KILLS = 4;
+const MAX = 1000;
+const KILLS = 3;
 
 describe.each([1, 3] as const)("ingester through kill -9 of a broker (%i-node cluster)", (nodes) => {
   // a and b serve the same certificates at the same indexes (the dedup stage drops b's or a's); c and d their own.
