@@ -29,6 +29,7 @@ import type { SoakClient } from "./clients.ts";
 import { countGoal, type Goal } from "./verdict.ts";
 
 const DRAIN_TIMEOUT_MS = 300_000;
+const CLIENT_TIMEOUT_MS = 120_000;
 
 export interface AuditInput {
   kafka: Kafka;
@@ -48,10 +49,15 @@ function certKeys(certs: ReadRecord[], logs: { id: string; url: string }[]): Set
 }
 
 /** Waits (bounded) for a condition the audit then checks; a timeout is logged, the audit tells what lacks. */
-async function settle(what: string, probe: () => Promise<boolean>, log: (m: string) => void): Promise<void> {
+async function settle(
+  what: string,
+  probe: () => Promise<boolean>,
+  log: (m: string) => void,
+  timeoutMs = DRAIN_TIMEOUT_MS,
+): Promise<void> {
   const t0 = Date.now();
   try {
-    await waitFor(what, async () => (await probe()) || undefined, DRAIN_TIMEOUT_MS, 3000);
+    await waitFor(what, async () => (await probe()) || undefined, timeoutMs, 3000);
     log(`drain: ${what} after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   } catch (err) {
     log(`drain: ${String(err)}`);
@@ -70,10 +76,12 @@ export async function drainAndAudit(a: AuditInput): Promise<{ goals: Goal[]; tot
   const entries = await readTopic(a.kafka, a.names.entries);
   const certs = await readTopic(a.kafka, a.names.certs);
   const expected = certKeys(certs, logs);
+  // Live clients are done seconds after the dedup stage; a resume still replaying needs a little longer.
   await settle(
     "audited clients complete",
     async () => a.audited.every((c) => c.missing(expected).length === 0),
     a.log,
+    CLIENT_TIMEOUT_MS,
   );
   let table = new Map<string, number>();
   await settle(
@@ -98,6 +106,15 @@ export async function drainAndAudit(a: AuditInput): Promise<{ goals: Goal[]; tot
   for (const l of logs) for (let i = 0; i < l.size; i++) if (!table.has(`${l.url}#${i}`)) tableMissing++;
   const clientMissing = a.audited.map((c) => c.missing(expected).length);
   const missedBy = clientMissing.filter((n) => n > 0).length;
+  for (const c of a.audited) {
+    const missing = c.missing(expected);
+    if (missing.length > 0)
+      a.log(
+        `audit: ${c.transport} ${c.stream} client (${c.reconnects} reconnects, ${c.dropped} dropped, ` +
+          `${c.keys?.size} received) lacks ${missing.length}, e.g. ${missing.slice(0, 3).join(" ")}`,
+      );
+  }
+  if (e.duplicated.length > 0) a.log(`audit: entries duplicated: ${e.duplicated.slice(0, 20).join(" ")}`);
   const goals: Goal[] = [
     countGoal("entries: lost (log, index)", e.missing.length, e.missing.slice(0, 3).join(" ")),
     countGoal("entries: duplicated (log, index)", e.duplicated.length, e.duplicated.slice(0, 3).join(" ")),

@@ -22,25 +22,39 @@ function median(xs: number[]): number | null {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** Warm RSS samples (MB) of `service` taken in [from, to) of the run, as fractions of its duration. */
-function warmRss(samples: Sample[], service: string, from: number, to: number, runS: number): number[] {
-  const out: number[] = [];
+/**
+ * The warm RSS samples (MB, in time order) of the longest-lived process of `service`: a service killed and
+ * restarted is compared within one process life, not old process against new.
+ */
+function warmRssOfLongestLife(samples: Sample[], service: string): number[] {
+  const byPid = new Map<number, number[]>();
   for (const s of samples) {
     const v = s.services[service];
-    if (!v || v.rssMb === null || v.upMs < WARM_UP_MS) continue;
-    if (s.elapsedS >= from * runS && s.elapsedS < to * runS) out.push(v.rssMb);
+    if (!v || v.pid === null || v.rssMb === null || v.upMs < WARM_UP_MS) continue;
+    const list = byPid.get(v.pid) ?? [];
+    list.push(v.rssMb);
+    byPid.set(v.pid, list);
   }
-  return out;
+  return [...byPid.values()].reduce((best, l) => (l.length > best.length ? l : best), [] as number[]);
 }
 
-/** RSS flat within ±10 %: the median of the last quarter against the median of the second quarter. */
-export function rssGoal(samples: Sample[], service: string, runS: number): Goal {
-  const q2 = median(warmRss(samples, service, 0.25, 0.5, runS));
-  const q4 = median(warmRss(samples, service, 0.75, 1.01, runS));
+/**
+ * RSS flat within ±10 % after warm-up: over the warm samples of the longest-lived process, the median of the
+ * last quarter against the median of the second quarter.
+ */
+export function rssGoal(samples: Sample[], service: string): Goal {
+  const rss = warmRssOfLongestLife(samples, service);
+  const q = (from: number, to: number) =>
+    median(rss.slice(Math.floor(from * rss.length), Math.floor(to * rss.length)));
+  const q2 = q(0.25, 0.5);
+  const q4 = q(0.75, 1);
   const goal = `RSS flat ±10 % (${service})`;
-  if (q2 === null || q4 === null) return { goal, figure: "n/a: no warm samples in a quarter", pass: null };
+  if (rss.length < 4 || q2 === null || q4 === null)
+    return { goal, figure: `n/a: ${rss.length} warm samples of one process`, pass: null };
   const change = q4 / q2 - 1;
-  const figure = `Q2 median ${q2.toFixed(0)} MB, Q4 median ${q4.toFixed(0)} MB (${(change * 100).toFixed(1)} %)`;
+  const figure =
+    `Q2 median ${q2.toFixed(0)} MB, Q4 median ${q4.toFixed(0)} MB (${(change * 100).toFixed(1)} %; ` +
+    `one process, ${rss.length} warm samples)`;
   return { goal, figure, pass: Math.abs(change) <= RSS_TOLERANCE };
 }
 
