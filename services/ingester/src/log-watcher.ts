@@ -292,8 +292,9 @@ export class LogWatcher {
       await tx.commit();
       const barrier: Barrier = new Map();
       for (const r of sent) {
-        if (r.baseOffset === undefined)
-          throw new Error(`no offset for the barrier on partition ${r.partition}`);
+        // An offset we cannot trust would make the view answer at once, possibly stale: fail the session.
+        if (r.baseOffset === undefined || BigInt(r.baseOffset) < 0n)
+          throw new Error(`no offset for the barrier on partition ${r.partition}: ${r.baseOffset}`);
         barrier.set(r.partition, BigInt(r.baseOffset));
       }
       return barrier;
