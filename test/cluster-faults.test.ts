@@ -14,11 +14,9 @@
  * every certificate of `certs`. The stall (longest time without ingest progress, and without a delivery to the
  * WebSocket client) is measured and printed.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableKeyCounts } from "../services/delta-sink/test/harness.ts";
 import {
@@ -42,10 +40,8 @@ import {
 } from "../services/ingester/test/harness.ts";
 import { KafkaCluster } from "./kafka-cluster.ts";
 import { freePort, ServiceProcess, waitForHttp } from "./service-process.ts";
-import { registryUrl, repoRoot } from "./stack.ts";
+import { registryUrl } from "./stack.ts";
 import { longestGap, ProgressWatch, ResumingSse, ResumingWs } from "./stream-clients.ts";
-
-const run = promisify(execFile);
 
 describe("exactly-once and nothing lost through the faults of a three-node Kafka cluster", () => {
   const server = growingStandIns(1_000_000, [
@@ -292,7 +288,9 @@ describe("exactly-once and nothing lost through the faults of a three-node Kafka
 
   /** A transactional.id the ingester's log watchers use (from TransactionsCommand list). */
   async function someIngesterTransactionalId(): Promise<string> {
-    const ids = (await transactions()).map((t) => t.id).filter((id) => id.startsWith(`${names.txPrefix}-`));
+    const ids = (await cluster.transactions())
+      .map((t) => t.id)
+      .filter((id) => id.startsWith(`${names.txPrefix}-`));
     if (ids.length === 0) throw new Error("no ingester transactional.id on the cluster");
     return ids[0];
   }
@@ -305,7 +303,7 @@ describe("exactly-once and nothing lost through the faults of a three-node Kafka
     for (let attempt = 1; attempt <= 40; attempt++) {
       await sleep(Math.floor(Math.random() * 300));
       ingester.proc?.kill("SIGSTOP");
-      const open = (await transactions()).find(
+      const open = (await cluster.transactions()).find(
         (t) => t.id.startsWith(`${names.txPrefix}-`) && t.state === "Ongoing",
       );
       if (open) {
@@ -315,30 +313,6 @@ describe("exactly-once and nothing lost through the faults of a three-node Kafka
       ingester.proc?.kill("SIGCONT");
     }
     throw new Error("never caught an ingester transaction open in 40 attempts");
-  }
-
-  /** Every transaction the cluster knows: id and state (Kafka's own TransactionsCommand). */
-  async function transactions(): Promise<{ id: string; state: string }[]> {
-    const { stdout } = await run(
-      "java",
-      [
-        "-cp",
-        `${repoRoot}/.cache/kafka/libs/*`,
-        "-Dlog4j2.level=error",
-        "org.apache.kafka.tools.TransactionsCommand",
-        "--bootstrap-server",
-        cluster.brokers.join(","),
-        "list",
-      ],
-      { timeout: 30_000 },
-    );
-    // TransactionalId  Coordinator  ProducerId  TransactionState
-    return stdout
-      .split("\n")
-      .slice(1)
-      .map((line) => line.trim().split(/\s+/))
-      .filter((cols) => cols.length >= 4)
-      .map((cols) => ({ id: cols[0], state: cols[3] }));
   }
 });
 

@@ -11,15 +11,18 @@
  * Node ids are 1..n; node i listens on `brokers[i - 1]`. Coordinators are computed as Kafka does: the leader of
  * partition `Utils.abs(String.hashCode(id)) % partitionCount` of `__consumer_offsets` / `__transaction_state`.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { promisify } from "node:util";
 import { createLogger } from "@certstream/log";
 import type { Admin, Kafka } from "kafkajs";
 import { createKafka } from "../libs/kafka/src/index.ts";
 import { waitFor } from "./poll.ts";
 import { repoRoot } from "./stack.ts";
+
+const run = promisify(execFile);
 
 const STACK_SH = `${repoRoot}/scripts/stack.sh`;
 const UP_TIMEOUT_MS = 300_000;
@@ -382,6 +385,29 @@ export class KafkaCluster {
   }
 
   /** `stack.sh down` for this cluster (no process left), then deletes its dir. Idempotent. */
+  /** Every transaction the cluster knows, with its state (Kafka's own TransactionsCommand, ~2 s of JVM). */
+  async transactions(): Promise<{ id: string; coordinator: number; state: string }[]> {
+    const { stdout } = await run(
+      "java",
+      [
+        "-cp",
+        `${repoRoot}/.cache/kafka/libs/*`,
+        "org.apache.kafka.tools.TransactionsCommand",
+        "--bootstrap-server",
+        this.brokers.join(","),
+        "list",
+      ],
+      { timeout: 30_000 },
+    );
+    // TransactionalId  Coordinator  ProducerId  TransactionState
+    return stdout
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((cols) => cols.length >= 4)
+      .map((cols) => ({ id: cols[0], coordinator: Number(cols[1]), state: cols[3] }));
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

@@ -1,5 +1,6 @@
 import type { Logger } from "@certstream/log";
 import { Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
+import { applyKafkajsAbortedOrderFix } from "./kafkajs-patches/aborted-order.ts";
 import { applyKafkajsIdleTimerFix } from "./kafkajs-patches/idle-timer.ts";
 
 export interface CreateKafkaOptions {
@@ -18,6 +19,8 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   silenceKafkajsTimeoutWarning();
   // kafkajs 2.2.4 spins a 1 ms timer per idle connection (~5% of a consumer's CPU): see kafkajs-patches/idle-timer.ts.
   applyKafkajsIdleTimerFix();
+  // kafkajs 2.2.4 can hand aborted records to a read_committed reader: see kafkajs-patches/aborted-order.ts.
+  applyKafkajsAbortedOrderFix();
   const { logger } = options;
   return new Kafka({
     ...options.kafkaConfig,

@@ -2,6 +2,7 @@
  * Kafka plumbing shared by every service: a pino-logging kafkajs client, topic names and creation, the
  * registry-backed CertificateEntry codec, the record key, and consumer lag for metrics.
  */
+export { checkedSend, keyPartitioner, UnacknowledgedSendError } from "./checked-send.ts";
 export { type CreateKafkaOptions, createKafka, kafkaLogCreator } from "./client.ts";
 export {
   CertificateEntryCodec,
@@ -9,6 +10,7 @@ export {
   type Compatibility,
   valueSubject,
 } from "./codec.ts";
+export { applyKafkajsAbortedOrderFix } from "./kafkajs-patches/aborted-order.ts";
 export { applyKafkajsFastEncoding, crc32c, kafkajsOriginals } from "./kafkajs-patches/fast-encoding.ts";
 export { applyKafkajsIdleTimerFix } from "./kafkajs-patches/idle-timer.ts";
 export { entryKey } from "./key.ts";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createLogger } from "@certstream/log";
 import type { Certificate, CertificateEntry } from "@certstream/schema";
 import type { Kafka } from "kafkajs";
-import { kafkaBrokers } from "../../../test/stack.ts";
+import { kafkaBrokers, uniqueName } from "../../../test/stack.ts";
 import { createKafka } from "../src/index.ts";
 
 /** A client of the test broker for this library's tests. */
@@ -101,4 +101,36 @@ export function unparsedEntry(index = 7): CertificateEntry {
     parse_error: { kind: "leaf_truncated", message: "leaf_input ends inside the certificate length" },
     raw: { leaf_input: new Uint8Array([0, 0, 1, 2]), extra_data: new Uint8Array(0) },
   };
+}
+
+/** Reads `topic` from the beginning with read_committed until `until` returns true; returns what it saw. */
+export async function readCommitted(
+  kafka: Kafka,
+  topic: string,
+  until: (values: string[]) => boolean,
+): Promise<string[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName("g"), readUncommitted: false });
+  const values: string[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out; saw ${JSON.stringify(values)}`)), 30_000);
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          values.push(message.value?.toString() ?? "");
+          if (until(values)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      })
+      .catch(reject);
+  });
+  try {
+    await done;
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
 }

@@ -2,39 +2,7 @@ import type { Admin, Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registryUrl, uniqueName } from "../../../test/stack.ts";
 import { CertificateEntryCodec, ensureTopics, entryKey, valueSubject } from "../src/index.ts";
-import { sampleEntry, testKafka } from "./fixture.ts";
-
-/** Reads `topic` from the beginning with read_committed until `until` returns true; returns what it saw. */
-async function readCommitted(
-  kafka: Kafka,
-  topic: string,
-  until: (values: string[]) => boolean,
-): Promise<string[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName("g"), readUncommitted: false });
-  const values: string[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out; saw ${JSON.stringify(values)}`)), 30_000);
-    consumer
-      .run({
-        eachMessage: async ({ message }) => {
-          values.push(message.value?.toString() ?? "");
-          if (until(values)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      })
-      .catch(reject);
-  });
-  try {
-    await done;
-  } finally {
-    await consumer.disconnect();
-  }
-  return values;
-}
+import { readCommitted, sampleEntry, testKafka } from "./fixture.ts";
 
 describe("transactions (real broker)", () => {
   let kafka: Kafka;

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 // Same key and headers as the live path (the ingester's own functions), so a backfilled record is routed and
 // filtered exactly like a live one.
 import { entryHeaders } from "@certstream/ingester";
-import { entryKey } from "@certstream/kafka";
+import { checkedSend, entryKey, keyPartitioner } from "@certstream/kafka";
 import type { CertificateEntry } from "@certstream/schema";
-import { type Kafka, type Message, Partitioners, type PartitionMetadata, type Producer } from "kafkajs";
+import type { Kafka, Message, Producer } from "kafkajs";
 import {
   backfillEntriesProduced,
   backfillProduceErrors,
@@ -69,14 +69,7 @@ export class BackfillProducer {
       allowAutoTopicCreation: false,
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
-    const partitioner = Partitioners.DefaultPartitioner();
-    const meta = Array.from(
-      { length: o.partitions },
-      (_, i) =>
-        ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }) as PartitionMetadata,
-    );
-    this.partitionOf = (key) =>
-      partitioner({ topic: o.topic, partitionMetadata: meta, message: { key, value: null } });
+    this.partitionOf = keyPartitioner(o.topic, o.partitions);
   }
 
   /** Connects; for a transactional producer that is InitProducerId, which fences older producers of this id. */
@@ -118,7 +111,7 @@ export class BackfillProducer {
     const written = new Map<number, bigint>();
     try {
       for (const c of chunks) {
-        const meta = await tx.send({ topic: this.o.topic, messages: c.messages });
+        const meta = await checkedSend(tx, this.o.topic, c.messages);
         for (const m of meta) {
           const n = c.counts.get(m.partition) ?? 0;
           if (n === 0 || m.baseOffset === undefined) continue;

@@ -1,3 +1,4 @@
+import { checkedSend } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { clearConsumerLag, setConsumerLag } from "@certstream/metrics";
 import type { Consumer, Kafka, Message, Producer } from "kafkajs";
@@ -258,8 +259,7 @@ export class DedupStage {
       const tx = await st.producer.transaction();
       let committing = false;
       try {
-        for (const chunk of chunksByBytes(out, 512 * 1024))
-          await tx.send({ topic: this.o.certsTopic, messages: chunk });
+        for (const chunk of chunksByBytes(out, 512 * 1024)) await checkedSend(tx, this.o.certsTopic, chunk);
         await tx.sendOffsets({
           consumerGroupId: this.o.groupId,
           topics: [

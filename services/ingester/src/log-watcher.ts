@@ -1,4 +1,4 @@
-import { entryKey } from "@certstream/kafka";
+import { checkedSend, entryKey, keyPartitioner } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { failureKind } from "@certstream/metrics";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
@@ -14,6 +14,8 @@ import type { Barrier, StateView } from "./state-view.ts";
 
 export interface WatcherSettings {
   entriesTopic: string;
+  /** Partitions of the entries topic: each record's partition is set here, so its answer can be checked. */
+  entriesPartitions: number;
   stateTopic: string;
   replicaId: string;
   /** transactional.id = `${prefix}-${log id}`: one per log, so a new owner's init fences the old one. */
@@ -85,10 +87,12 @@ export class LogWatcher {
   private producer: Producer | null = null;
   private onEnd: ((fenced: boolean) => void) | null = null;
   private readonly label: { log: string };
+  private readonly entryPartition: (key: Buffer) => number;
 
   constructor(deps: WatcherDeps, cfg: WatcherSettings) {
     this.deps = deps;
     this.cfg = cfg;
+    this.entryPartition = keyPartitioner(cfg.entriesTopic, cfg.entriesPartitions);
     const log = deps.reader.log;
     this.label = { log: log.id };
     const now = Date.now();
@@ -203,7 +207,15 @@ export class LogWatcher {
     let next: number;
     if (stored) {
       next = stored.next_index;
-      logger.info({ log: this.logId, next, owner: stored.owner }, "resuming log from stored position");
+      logger.info(
+        {
+          log: this.logId,
+          next,
+          owner: stored.owner,
+          barrier: [...barrier].map(([p, o]) => `${p}@${o}`).join(","),
+        },
+        "resuming log from stored position",
+      );
     } else {
       const head = await this.head();
       next =
@@ -285,10 +297,11 @@ export class LogWatcher {
     const key = barrierKey(this.logId);
     const tx = await producer.transaction();
     try {
-      const sent = await tx.send({
-        topic: this.cfg.stateTopic,
-        messages: this.deps.stateView.partitions.map((partition) => ({ key, value: null, partition })),
-      });
+      const sent = await checkedSend(
+        tx,
+        this.cfg.stateTopic,
+        this.deps.stateView.partitions.map((partition) => ({ key, value: null, partition })),
+      );
       await tx.commit();
       const barrier: Barrier = new Map();
       for (const r of sent) {
@@ -313,8 +326,10 @@ export class LogWatcher {
       for (const e of batch) {
         // The service's encoder is synchronous: no await (and microtask) per entry unless it returns a promise.
         const value = encoder.encode(e);
+        const key = entryKey(e);
         messages.push({
-          key: entryKey(e),
+          key,
+          partition: this.entryPartition(key),
           value: value instanceof Promise ? await value : value,
           headers: entryHeaders(e),
         });
@@ -334,12 +349,11 @@ export class LogWatcher {
         // Several produce requests in one transaction: each stays under the broker's message.max.bytes
         // (a record batch per partition per request), however large the log's batch.
         for (const chunk of chunksByBytes(messages, MAX_REQUEST_BYTES)) {
-          await tx.send({ topic: this.cfg.entriesTopic, messages: chunk });
+          await checkedSend(tx, this.cfg.entriesTopic, chunk);
         }
-        await tx.send({
-          topic: this.cfg.stateTopic,
-          messages: [{ key: stateKey(log.id), value: stateValue }],
-        });
+        await checkedSend(tx, this.cfg.stateTopic, [
+          { key: stateKey(log.id), value: stateValue, partition: this.deps.stateView.partitionOf(log.id) },
+        ]);
         await tx.commit();
       } catch (e) {
         m.stateCommits.inc({ result: "aborted" });
@@ -349,6 +363,10 @@ export class LogWatcher {
         await tx.abort().catch(() => undefined);
         throw e;
       }
+      this.deps.logger.debug(
+        { log: log.id, from: batch[0].index, next: last.index + 1 },
+        "batch committed with the log's position",
+      );
       m.produceLatency.observe({ stage: "ingest" }, (performance.now() - t0) / 1000);
       m.stateCommits.inc({ result: "committed" });
       m.batchSize.observe({ stage: "ingest" }, batch.length);

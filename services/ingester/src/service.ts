@@ -56,6 +56,7 @@ export async function startIngesterService(
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.client_id, logger });
 
   const admin = kafka.admin();
+  let entriesPartitions = 0;
   await admin.connect();
   try {
     if (config.kafka.create_topics) {
@@ -73,6 +74,7 @@ export async function startIngesterService(
     }
     const meta = await admin.fetchTopicMetadata({ topics: [topics.entries, topics.certs] });
     const counts = meta.topics.map((t) => t.partitions.length);
+    entriesPartitions = counts[0];
     if (counts[0] !== counts[1]) {
       throw new Error(
         `${topics.entries} has ${counts[0]} partitions but ${topics.certs} has ${counts[1]}: the dedup stage needs them co-partitioned`,
@@ -132,6 +134,7 @@ export async function startIngesterService(
       onFatal: opts.onFatal,
       watcher: {
         entriesTopic: topics.entries,
+        entriesPartitions,
         stateTopic: topics.state,
         replicaId,
         transactionalIdPrefix: ic.transactional_id_prefix,

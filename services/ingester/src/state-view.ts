@@ -1,8 +1,9 @@
+import { keyPartitioner } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import type { Kafka } from "kafkajs";
 import { stateDecodeFailures } from "./metrics.ts";
 import type { StateCodec } from "./state-codec.ts";
-import type { IngesterState } from "./state-record.ts";
+import { type IngesterState, stateKey } from "./state-record.ts";
 import { TopicTail } from "./topic-tail.ts";
 
 /** Offsets of the records one barrier transaction committed: partition → offset. */
@@ -25,6 +26,8 @@ export class StateView {
   private readonly states = new Map<string, { state: IngesterState; offset: bigint }>();
   private readonly tail: TopicTail;
   private readonly log: Logger;
+  private readonly topic: string;
+  private partitioner: ((key: Buffer) => number) | null = null;
 
   constructor(
     kafka: Kafka,
@@ -35,6 +38,7 @@ export class StateView {
     onFatal?: (e: Error) => void,
   ) {
     this.log = log;
+    this.topic = topic;
     this.tail = new TopicTail(kafka, {
       topic,
       groupPrefix,
@@ -63,6 +67,12 @@ export class StateView {
   /** The partitions a barrier must cover (all of the topic's). */
   get partitions(): readonly number[] {
     return this.tail.partitions;
+  }
+
+  /** The partition of `logId`'s state (the default partitioner's, as readers of the topic expect). */
+  partitionOf(logId: string): number {
+    this.partitioner ??= keyPartitioner(this.topic, this.tail.partitions.length);
+    return this.partitioner(stateKey(logId));
   }
 
   /** The committed position of `logId` once the view has read past `barrier` (null: never written). */

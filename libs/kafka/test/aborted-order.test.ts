@@ -1,0 +1,88 @@
+// A transaction that began first but is aborted last (a producer held mid-transaction while another aborts
+// around it): the broker lists aborted transactions in abort order, kafkajs 2.2.4's filter assumes first-offset
+// order and hands the early one's first records to a read_committed reader. Real broker; the unpatched kafkajs
+// is read first (this file runs in its own process, and nothing here has called createKafka yet).
+import { Kafka, logLevel } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kafkaBrokers, uniqueName } from "../../../test/stack.ts";
+import { ensureTopics } from "../src/index.ts";
+import { orderAbortedTransactions } from "../src/kafkajs-patches/aborted-order.ts";
+import { readCommitted, testKafka } from "./fixture.ts";
+
+describe("aborted transactions out of first-offset order (real broker)", () => {
+  const topic = uniqueName("t.aborted-order");
+  const plain = new Kafka({
+    brokers: kafkaBrokers(),
+    clientId: "aborted-order-plain",
+    logLevel: logLevel.NOTHING,
+  });
+
+  beforeAll(async () => {
+    const admin = plain.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, [{ topic, partitions: 1, replicationFactor: 1 }]);
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = (id: string) =>
+      plain.producer({ transactionalId: uniqueName(id), idempotent: true, maxInFlightRequests: 1 });
+    const [a, b, c] = [producer("a"), producer("b"), producer("c")];
+    await Promise.all([a.connect(), b.connect(), c.connect()]);
+    try {
+      const ta = await a.transaction();
+      await ta.send({ topic, messages: [{ value: "a1" }] }); // offset 0: a's transaction begins first...
+      const tb = await b.transaction();
+      await tb.send({ topic, messages: [{ value: "b1" }] }); // offset 1
+      await tb.abort(); // ...b's is aborted first (marker at 2)...
+      await ta.send({ topic, messages: [{ value: "a2" }] }); // offset 3
+      await ta.abort(); // ...a's last (marker at 4): the broker lists [b@1, a@0]
+      const tc = await c.transaction();
+      await tc.send({ topic, messages: [{ value: "c1" }] });
+      await tc.commit();
+    } finally {
+      await Promise.all([a.disconnect(), b.disconnect(), c.disconnect()]);
+    }
+  });
+
+  afterAll(async () => {
+    const admin = plain.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  });
+
+  it("kafkajs as shipped hands the aborted a1 to a read_committed reader", async () => {
+    const seen = await readCommitted(plain, topic, (v) => v.includes("c1"));
+    expect(seen).toEqual(["a1", "c1"]);
+  });
+
+  it("with our clients (createKafka applies the fix) only the committed c1 is read", async () => {
+    const seen = await readCommitted(testKafka(), topic, (v) => v.includes("c1"));
+    expect(seen).toEqual(["c1"]);
+  });
+
+  it("orders a decoded fetch response's aborted transactions by first offset", () => {
+    const data = {
+      responses: [
+        {
+          partitions: [
+            {
+              abortedTransactions: [
+                { producerId: "7", firstOffset: "10" },
+                { producerId: "8", firstOffset: "9" },
+                { producerId: "9", firstOffset: "100" },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    orderAbortedTransactions(data);
+    expect(data.responses[0].partitions[0].abortedTransactions.map((t) => t.firstOffset)).toEqual([
+      "9",
+      "10",
+      "100",
+    ]);
+  });
+});
