@@ -128,6 +128,13 @@ async function ingestedTotal(ingesterUrl: string, server: StandInServer): Promis
   }
 }
 
+async function backlogOf(ingesterUrl: string, server: StandInServer | null): Promise<number | null> {
+  if (!server) return null;
+  const ingested = await ingestedTotal(ingesterUrl, server);
+  const held = [...server.logs.values()].reduce((n, l) => n + l.size, 0);
+  return ingested === null ? null : held - ingested;
+}
+
 async function lags(
   cluster: KafkaCluster,
   names: Names,
@@ -204,7 +211,7 @@ async function soak(a: Args, r: Resources): Promise<number> {
   for (const l of server.logs.values()) l.start();
   const growStart = Date.now();
   const samples: Sample[] = [];
-  r.timers.push(startSampling(r, names, cluster, growStart, samplesPath, samples));
+  r.timers.push(startSampling(r, names, cluster, base(ports.ingester), growStart, samplesPath, samples));
   const recoveries: Promise<Recovery>[] = [];
   const chaos = new Chaos({
     cluster,
@@ -259,6 +266,7 @@ function startSampling(
   r: Resources,
   names: Names,
   cluster: KafkaCluster,
+  ingesterUrl: string,
   growStart: number,
   path: string,
   samples: Sample[],
@@ -280,6 +288,7 @@ function startSampling(
         elapsedS: Math.round((now - growStart) / 1000),
         services,
         lag: await lags(cluster, names),
+        backlog: await backlogOf(ingesterUrl, r.server),
         deliveriesPerSec: Math.round(((totals.certs - prevCerts) * 1000) / (now - prevAt)),
         droppedTotal: totals.dropped,
         clientsConnected: totals.connected,

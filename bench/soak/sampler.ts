@@ -77,6 +77,8 @@ export interface Sample {
   services: Record<string, ServiceSample>;
   /** null: the admin call failed (a broker just killed). */
   lag: { dedup: number | null; sink: number | null };
+  /** Entries the stand-in logs hold that the ingester has not committed yet; null: it did not answer. */
+  backlog: number | null;
   deliveriesPerSec: number;
   droppedTotal: number;
   clientsConnected: number;
