@@ -34,30 +34,36 @@ export class UnacknowledgedSendError extends Error {
 }
 
 /**
- * Sends `messages` (each with its partition set) and checks that every partition they went to was answered.
- *
- * kafkajs 2.2.4 (producer/sendMessages.js) keeps a send's answers per broker and, on a retry, sends only to
- * brokers without one. When a broker dies mid-send and its partitions move to a broker that had already
- * answered for others, the moved partitions' messages are never sent, and the send still resolves. In a
- * transaction that commits without them. Here it is an error: the caller aborts and tries the batch again.
+ * Sends `messages` (each with its partition set) as one send per partition, in parallel, and checks that each
+ * partition was answered. Two faults of kafkajs 2.2.4's multi-broker send (producer/sendMessages.js), which keeps a
+ * send's answers per broker and retries only the brokers without one, cannot happen to a one-partition send:
+ * - a retry (after CONCURRENT_TRANSACTIONS on one broker's AddPartitionsToTxn, say) re-sends to a broker whose
+ *   produce was still in flight when the retry began, with new sequence numbers: the records are written twice, in
+ *   the same transaction, and commit twice;
+ * - when a broker dies mid-send and its partitions move to a broker that had already answered, the moved
+ *   partitions' messages are never sent, and the send still resolves: the transaction commits without them.
+ * The check stays as a guard: a partition without an answer is an error, and the caller aborts.
  */
 export async function checkedSend(
   sender: Sender,
   topic: string,
   messages: Message[],
 ): Promise<RecordMetadata[]> {
-  const wanted = new Set<number>();
+  const byPartition = new Map<number, Message[]>();
   for (const m of messages) {
     if (m.partition === undefined)
       throw new Error(`${topic}: checkedSend needs every message's partition set`);
-    wanted.add(m.partition);
+    const list = byPartition.get(m.partition);
+    if (list) list.push(m);
+    else byPartition.set(m.partition, [m]);
   }
-  const answered = await sender.send({ topic, messages });
-  for (const r of answered) if (r.topicName === topic) wanted.delete(r.partition);
-  if (wanted.size > 0)
-    throw new UnacknowledgedSendError(
-      topic,
-      [...wanted].sort((a, b) => a - b),
-    );
-  return answered;
+  const answers = await Promise.all(
+    [...byPartition].map(async ([partition, group]) => {
+      const answered = await sender.send({ topic, messages: group });
+      const mine = answered.filter((r) => r.topicName === topic && r.partition === partition);
+      if (mine.length === 0) throw new UnacknowledgedSendError(topic, [partition]);
+      return mine;
+    }),
+  );
+  return answers.flat();
 }

@@ -24,8 +24,19 @@ describe("checkedSend", () => {
     expect(await checkedSend(all, "t", messages)).toHaveLength(3);
   });
 
-  it("fails a send that kafkajs resolved without an answer for a partition (its messages never sent)", async () => {
-    const dropped = sender(() => [0, 2]);
+  it("sends each partition's messages on their own (one broker per kafkajs send, so its retries stay safe)", async () => {
+    const sends: number[][] = [];
+    const recording = sender((r) => {
+      const partitions = [...new Set(r.messages.map((m) => m.partition ?? -1))];
+      sends.push(partitions);
+      return partitions;
+    });
+    await checkedSend(recording, "t", messages);
+    expect(sends.sort()).toEqual([[0], [1], [2]]);
+  });
+
+  it("fails a send that kafkajs resolved without an answer for its partition (its messages never sent)", async () => {
+    const dropped = sender((r) => (r.messages[0].partition === 1 ? [] : [r.messages[0].partition ?? -1]));
     const err = await checkedSend(dropped, "t", messages).catch((e) => e);
     expect(err).toBeInstanceOf(UnacknowledgedSendError);
     expect(err.partitions).toEqual([1]);
