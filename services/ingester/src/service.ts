@@ -18,6 +18,7 @@ import { errorMessage } from "./kafka-errors.ts";
 import { type LogCatalog, startLogCatalog } from "./log-catalog.ts";
 import { StateCodec } from "./state-codec.ts";
 import { StateView } from "./state-view.ts";
+import { waitForTopicLeaders } from "./topic-leaders.ts";
 
 export interface IngesterService {
   replicaId: string;
@@ -72,6 +73,21 @@ export async function startIngesterService(
       for (const mm of res.mismatched)
         logger.warn(mm, "topic partition count differs from the config (left as is)");
     }
+    // Every later step (the state view's offsets, the dedup stage's and the watchers' metadata, the first
+    // sends) may ask any broker about these topics: wait until each one knows them and their leaders.
+    await waitForTopicLeaders(admin, {
+      topics: [topics.entries, topics.certs, topics.state, ic.coordination_topic],
+      logger,
+      timeoutMs: 60_000,
+      clientFor: (broker) =>
+        createKafka({
+          brokers: [broker],
+          clientId: config.kafka.client_id,
+          logger,
+          // Few retries per look: the loop above retries, and must see each broker's answer soon.
+          kafkaConfig: { retry: { retries: 1, initialRetryTime: 100 } },
+        }),
+    });
     const meta = await admin.fetchTopicMetadata({ topics: [topics.entries, topics.certs] });
     const counts = meta.topics.map((t) => t.partitions.length);
     entriesPartitions = counts[0];

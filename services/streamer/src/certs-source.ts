@@ -101,7 +101,8 @@ export class CertsSource {
     await this.admin.connect();
     this.partitionCount = (await this.partitions()).length;
     // Read before joining: the live reader starts at these offsets or later.
-    onFloor(await this.highWatermarks());
+    const floor = await this.highWatermarks();
+    onFloor(floor);
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       sessionTimeout: 30000,
@@ -114,9 +115,11 @@ export class CertsSource {
       const assignment = e.payload.memberAssignment[this.opts.topic] ?? [];
       this.assigned = [...assignment].sort((a, b) => a - b);
       this.connected = true;
+      // A partition nothing was delivered from yet goes back to the floor: cursors handed out already name
+      // it, and a consumer kafkajs restarted before its first record would otherwise jump to the latest offset.
       const position = delivered();
       for (const p of assignment) {
-        const next = position.get(p);
+        const next = position.get(p) ?? floor.get(p);
         if (next !== undefined) consumer.seek({ topic: this.opts.topic, partition: p, offset: String(next) });
       }
       this.opts.logger.info(
@@ -158,34 +161,55 @@ export class CertsSource {
     hasRoom: () => boolean = () => true,
     onAdvance: AdvanceHandler = () => {},
   ): Promise<CertsReader> {
+    const topic = this.opts.topic;
     const consumer = this.kafka.consumer({
       groupId: `certstream-streamer-resume-${randomUUID()}`,
       maxWaitTimeInMs: 100,
       retry: { retries: 5 },
     });
     let stopped = false;
-    this.onEmptyBatches(consumer, (p, next) => {
+    // partition → next offset this reader has not handed on yet. It only grows. The group commits nothing, so
+    // each join (the first, and each after kafkajs restarted the consumer: a coordinator still loading on a new
+    // cluster, a broker loss) seeks back here; otherwise a restarted reader would start over from the beginning.
+    const positions: Position = new Map();
+    const reached = (p: number, next: number) => {
+      if (next > (positions.get(p) ?? start.get(p) ?? 0)) positions.set(p, next);
+    };
+    const advanced: AdvanceHandler = (p, next) => {
+      reached(p, next);
       if (!stopped) onAdvance(p, next);
+    };
+    this.onEmptyBatches(consumer, advanced);
+    // The seek must wait for the join: before it (and again while kafkajs restarts the consumer) there is no
+    // consumer group and seek throws "Consumer group was not initialized, consumer#run must be called first".
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      for (const p of e.payload.memberAssignment[topic] ?? []) {
+        const at = positions.get(p) ?? start.get(p) ?? 0;
+        consumer.seek({ topic, partition: p, offset: String(at) });
+      }
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (stopped) return;
+      this.opts.logger.warn({ err: e.payload.error, restart: e.payload.restart }, "resume reader crashed");
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
-    const partitions = await this.partitions();
+    await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatch: (b) =>
         this.handleBatch(
           b,
           (r) => {
-            if (r.offset >= (start.get(r.partition) ?? 0)) onRecord(r);
+            // Below the request, or handed on already (a batch fetched again after a rejoin): not again.
+            if (r.offset < (positions.get(r.partition) ?? start.get(r.partition) ?? 0)) return;
+            reached(r.partition, r.offset + 1);
+            onRecord(r);
           },
           () => stopped,
           hasRoom,
-          onAdvance,
+          advanced,
         ),
     });
-    for (const p of partitions) {
-      consumer.seek({ topic: this.opts.topic, partition: p, offset: String(start.get(p) ?? 0) });
-    }
     return {
       stop: async () => {
         stopped = true;
