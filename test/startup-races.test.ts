@@ -32,10 +32,16 @@ describe("start-up races on a new three-node cluster", () => {
     const topic = uniqueName("startup-certs");
     const admin = cluster.kafka.admin();
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: 3, replicationFactor: 3 }],
-    });
+    // createTopics' own leader wait can ask a broker that does not know the topic yet (the ingester's race):
+    // the topic exists then, and the look-up is retried until every broker answers for it.
+    await admin
+      .createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] })
+      .catch(() => undefined);
+    await waitFor(
+      "the topic known to the test's client",
+      () => admin.fetchTopicMetadata({ topics: [topic] }),
+      60_000,
+    );
     await admin.disconnect();
     const codec = new CertificateEntryCodec({ registryUrl: registryUrl() });
     await codec.register(valueSubject(topic));
