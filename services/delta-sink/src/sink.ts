@@ -11,7 +11,7 @@ import {
 import type { Logger } from "@certstream/log";
 import { clearConsumerLag, failureKind, type HealthState, setConsumerLag } from "@certstream/metrics";
 import type { CertificateEntry } from "@certstream/schema";
-import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from "kafkajs";
+import type { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka } from "kafkajs";
 import * as m from "./metrics.ts";
 import { ArchiveRowDecoder } from "./row-decoder.ts";
 
@@ -38,6 +38,11 @@ export interface DeltaSinkOptions {
   maxBufferedRecords: number;
   retryMaxBackoffMs: number;
   checkpointInterval: number;
+  /**
+   * How long the sink may go without progress (no record handled, no batch end, no flush) while a partition it is
+   * assigned has lag before /health/ready turns false (default max(60 s, 5 flush intervals)).
+   */
+  stallTimeoutMs?: number;
   logger: Logger;
   health?: HealthState;
   consumerConfig?: Partial<ConsumerConfig>;
@@ -123,6 +128,18 @@ export class DeltaSink {
   private groupJoined = false;
   private started: Promise<void> | null = null;
 
+  /** Last time the sink moved: a record handled, a batch end seen, a flush committed, an assignment positioned. */
+  private lastProgressAt = Date.now();
+  /** Set by the watchdog: no progress for stallTimeoutMs while an assigned partition has lag. Readiness is false. */
+  private stalled = false;
+  private watchdog: NodeJS.Timeout | null = null;
+  private watchdogBusy = false;
+  private admin: Admin | null = null;
+  /** Offset hints waiting to be committed (latest per partition) and whether a commit is in flight. */
+  private hintPending = new Map<TpKey, number>();
+  private hintInFlight = false;
+  private hintSince = 0;
+
   constructor(options: DeltaSinkOptions) {
     this.o = options;
     this.log = options.logger;
@@ -162,8 +179,11 @@ export class DeltaSink {
   }
 
   private updateReady(reason: string): void {
-    const ready = this.table !== null && this.groupJoined && !this.stopping;
-    this.o.health?.setReady(ready, reason);
+    const ready = this.table !== null && this.groupJoined && !this.stopping && !this.stalled;
+    this.o.health?.setReady(
+      ready,
+      this.stalled && !this.stopping ? "stalled: no progress while lagging" : reason,
+    );
   }
 
   private async run(): Promise<void> {
@@ -207,6 +227,8 @@ export class DeltaSink {
     }
     if (this.stopping) return;
     this.timer = setInterval(() => void this.tick(), Math.min(1000, this.o.flushIntervalMs));
+    // Not under the lock and not part of tick: it must see a sink whose lock or fetch loop is stuck.
+    this.watchdog = setInterval(() => void this.checkStall(), 5000);
     attempt = 0;
     while (!this.stopping) {
       try {
@@ -255,6 +277,7 @@ export class DeltaSink {
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
       const { topic, partition, batchSize, lastOffset, highWatermark } = e.payload;
       const k = tpKey(topic, partition);
+      this.progressed();
       if (batchSize !== 0 || !this.positioned.has(k)) return;
       this.highWatermarks.set(k, Number(highWatermark));
       this.batchEnd.set(k, Math.max(this.batchEnd.get(k) ?? -1, Number(lastOffset)));
@@ -291,6 +314,7 @@ export class DeltaSink {
     this.positioned.clear();
     await this.position([...next]);
     this.groupJoined = true;
+    this.progressed();
     this.updateReady("partitions assigned");
     this.log.info(
       { partitions: [...next].map((k) => splitKey(k)) },
@@ -430,6 +454,7 @@ export class DeltaSink {
       }
     }
     if (unresolved !== null) resolveOffset(unresolved);
+    if (i > 0) this.progressed();
     if (i === batch.messages.length) this.batchEnd.set(k, Number(batch.lastOffset()));
     m.bufferSize.set(this.buffer.length);
     this.reportLag(k);
@@ -510,12 +535,17 @@ export class DeltaSink {
       this.failures = 0;
       this.nextRetryAt = 0;
       this.resumeConsumption();
+      this.progressed();
       this.log.debug(
         { reason, rows: rows.length, version: res.version, files: res.adds.length, seconds: secs },
         "delta: flushed",
       );
       for (const t of txns) this.reportLag(t.key);
-      await this.commitHint(txns);
+      // Not awaited: kafkajs retries a commit for as long as the consumer's retry allows (forever here) against the
+      // coordinator it found at the last join, which answers NOT_COORDINATOR forever once the coordinator moved
+      // (its OffsetManager only refreshes metadata). Awaited under the lock, that stopped every batch and so the
+      // fetch loop and its heartbeats, which are what would have found the new coordinator and rejoined.
+      this.commitHint(txns);
       return true;
     } catch (err) {
       if (err instanceof TxnConflictError) {
@@ -553,21 +583,96 @@ export class DeltaSink {
     }
   }
 
-  /** Commits offset+1 to the group so lag tools see progress. Only a hint: positions always come from the table. */
-  private async commitHint(txns: { key: TpKey; version: number }[]): Promise<void> {
-    if (!this.consumer || txns.length === 0) return;
+  /**
+   * Commits offset+1 to the group so lag tools see progress. Only a hint: positions always come from the table.
+   * Runs in the background, one commit at a time: hints arriving meanwhile are merged (latest per partition) and
+   * sent when the one in flight ends, so a commit kafkajs keeps retrying (a coordinator lost, the group re-forming)
+   * never blocks archiving nor piles up.
+   */
+  private commitHint(txns: { key: TpKey; version: number }[]): void {
+    for (const t of txns) this.hintPending.set(t.key, t.version);
+    if (this.hintInFlight || !this.consumer || this.hintPending.size === 0) return;
+    const consumer = this.consumer;
+    const offsets = [...this.hintPending].map(([k, version]) => {
+      const { topic, partition } = splitKey(k);
+      return { topic, partition, offset: String(version + 1) };
+    });
+    this.hintPending.clear();
+    this.hintInFlight = true;
+    this.hintSince = Date.now();
+    void consumer
+      .commitOffsets(offsets)
+      .catch((err: unknown) => {
+        this.log.debug(
+          { err: String(err) },
+          "kafka: offset hint not committed (rebalance or broker unavailable); harmless",
+        );
+      })
+      .finally(() => {
+        this.hintInFlight = false;
+        if (!this.stopping && consumer === this.consumer) this.commitHint([]);
+      });
+  }
+
+  private progressed(): void {
+    this.lastProgressAt = Date.now();
+    if (this.stalled) {
+      this.stalled = false;
+      this.log.info("delta: progressing again");
+      this.updateReady("progressing again");
+    }
+  }
+
+  private get stallTimeoutMs(): number {
+    return this.o.stallTimeoutMs ?? Math.max(60_000, 5 * this.o.flushIntervalMs);
+  }
+
+  /**
+   * Readiness must not say ready while nothing moves: after stallTimeoutMs without progress, asks the partition
+   * leaders (not the group coordinator, which may be what is lost) for the high watermarks of the assigned
+   * partitions; any lag then means a stall. Our own lag figures cannot tell: they come from the batches that stopped.
+   */
+  private async checkStall(): Promise<void> {
+    if (this.stopping || this.watchdogBusy || this.stalled || this.assigned.size === 0) return;
+    const idleMs = Date.now() - this.lastProgressAt;
+    if (idleMs < this.stallTimeoutMs) return;
+    this.watchdogBusy = true;
     try {
-      await this.consumer.commitOffsets(
-        txns.map((t) => {
-          const { topic, partition } = splitKey(t.key);
-          return { topic, partition, offset: String(t.version + 1) };
-        }),
+      this.admin ??= this.o.kafka.admin({ retry: { retries: 2 } });
+      await this.admin.connect();
+      const lagging: { topic: string; partition: number; lag: number }[] = [];
+      const topics = new Set([...this.assigned].map((k) => splitKey(k).topic));
+      for (const topic of topics) {
+        for (const p of await this.admin.fetchTopicOffsets(topic)) {
+          const k = tpKey(topic, p.partition);
+          if (!this.assigned.has(k)) continue;
+          const txn = this.tableTxn.get(k);
+          let next = txn === undefined ? 0 : txn + 1;
+          const end = this.batchEnd.get(k);
+          if (end !== undefined && end >= next && !this.bufferLast.has(k)) next = end + 1;
+          const lag = Number(p.high) - next;
+          if (lag > 0) lagging.push({ topic, partition: p.partition, lag });
+        }
+      }
+      // Progress may have come while we asked.
+      if (lagging.length === 0 || this.stopping || Date.now() - this.lastProgressAt < this.stallTimeoutMs)
+        return;
+      this.stalled = true;
+      this.log.error(
+        {
+          idle_ms: idleMs,
+          lagging,
+          buffered: this.buffer.length,
+          paused: this.isPaused,
+          offset_hint_in_flight_ms: this.hintInFlight ? Date.now() - this.hintSince : null,
+        },
+        "delta: stalled: no progress while assigned partitions have lag; not ready",
       );
+      this.updateReady("stalled");
     } catch (err) {
-      this.log.debug(
-        { err: String(err) },
-        "kafka: offset hint not committed (rebalance or broker unavailable); harmless",
-      );
+      this.log.warn({ err: String(err) }, "delta: stall check could not read the high watermarks");
+    } finally {
+      this.watchdogBusy = false;
     }
   }
 
@@ -577,6 +682,8 @@ export class DeltaSink {
     this.stopping = true;
     this.updateReady("shutting down");
     if (this.timer) clearInterval(this.timer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    await this.admin?.disconnect().catch(() => {});
     const consumer = this.consumer;
     await consumer?.stop().catch(() => {});
     await this.withLock(async () => {

@@ -17,7 +17,7 @@ export interface TestTopics {
 }
 
 /** Fresh topics for one test (unique names: the stack is shared). */
-export async function createTopics(kafka: Kafka, partitions = 3): Promise<TestTopics> {
+export async function createTopics(kafka: Kafka, partitions = 3, replicationFactor = 1): Promise<TestTopics> {
   const t = { entries: uniqueName("dsink-entries"), backfill: uniqueName("dsink-backfill"), partitions };
   const admin = kafka.admin();
   await admin.connect();
@@ -27,7 +27,9 @@ export async function createTopics(kafka: Kafka, partitions = 3): Promise<TestTo
       topics: [t.entries, t.backfill].map((topic) => ({
         topic,
         numPartitions: partitions,
-        replicationFactor: 1,
+        replicationFactor,
+        // A private multi-node cluster: acks=all must survive one broker being down.
+        ...(replicationFactor > 1 ? { configEntries: [{ name: "min.insync.replicas", value: "2" }] } : {}),
       })),
     });
   } finally {
@@ -36,8 +38,9 @@ export async function createTopics(kafka: Kafka, partitions = 3): Promise<TestTo
   return t;
 }
 
-export function testKafka(clientId = "delta-sink-test"): Kafka {
-  return createKafka({ brokers: kafkaBrokers(), clientId, logger });
+/** A client of the shared stack, or of `brokers` (a private KafkaCluster). */
+export function testKafka(clientId = "delta-sink-test", brokers: string[] = kafkaBrokers()): Kafka {
+  return createKafka({ brokers, clientId, logger });
 }
 
 /** Produces CertificateEntry records, registry-encoded, keyed by leaf SHA-256, as the ingester and backfill do. */
@@ -136,6 +139,9 @@ export interface SinkConfigOptions {
   flushIntervalSecs?: number;
   checkpointInterval?: number;
   maxBufferedRecords?: number;
+  /** Brokers of a private cluster (default: the shared stack's). The child also needs them in its env. */
+  brokers?: string[];
+  sessionTimeoutMs?: number;
 }
 
 /** A config file for services/delta-sink/src/main.ts. */
@@ -144,9 +150,7 @@ export async function writeSinkConfig(dir: string, o: SinkConfigOptions): Promis
     "host: 127.0.0.1",
     "log_level: info",
     "kafka:",
-    `  brokers: [${kafkaBrokers()
-      .map((b) => JSON.stringify(b))
-      .join(", ")}]`,
+    `  brokers: [${(o.brokers ?? kafkaBrokers()).map((b) => JSON.stringify(b)).join(", ")}]`,
     `  schema_registry_url: ${JSON.stringify(registryUrl())}`,
     "  create_topics: false",
     "  topics:",
@@ -163,7 +167,7 @@ export async function writeSinkConfig(dir: string, o: SinkConfigOptions): Promis
     `  checkpoint_interval: ${o.checkpointInterval ?? 10}`,
     `  max_buffered_records: ${o.maxBufferedRecords ?? 50000}`,
     "  retry_max_backoff_secs: 2",
-    "  session_timeout_ms: 6000",
+    `  session_timeout_ms: ${o.sessionTimeoutMs ?? 6000}`,
     "",
   ].join("\n");
   const path = join(dir, `sink-${Math.random().toString(36).slice(2)}.yaml`);
@@ -178,9 +182,15 @@ export interface SinkProcess {
 }
 
 /** Runs services/delta-sink/src/main.ts as a separate process (so it can be killed with SIGKILL). */
-export function spawnSink(configPath: string, logFile: string, args: string[] = []): SinkProcess {
+export function spawnSink(
+  configPath: string,
+  logFile: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): SinkProcess {
   const proc = new ServiceProcess("delta-sink", ["--config", configPath, ...args], logFile).start({
     LOG_LEVEL: "info",
+    ...env,
   });
   const url = proc.waitForStdout(/"url":"(http:\/\/[^"]+)".*delta-sink: listening/).then((m) => m[1]);
   return { proc, url };
