@@ -19,7 +19,7 @@ import {
   writeConfig,
 } from "./harness.ts";
 
-const ROUNDS = Number(process.env.HELD_TX_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.HELD_TX_ROUNDS ?? 2);
 
 describe("ingester through the loss of a held transaction's coordinator (3-node cluster)", () => {
   const server = growingStandIns(1_000_000, [
