@@ -268,8 +268,18 @@ export function checkDedupStream(
     const have = got.map((r) => r.key?.toString("hex"));
     if (JSON.stringify(want) !== JSON.stringify(have)) {
       const firstDiff = want.findIndex((k, i) => k !== have[i]);
+      const at = (rs: ReadRecord[], k: string | undefined) =>
+        rs
+          .filter((r) => r.key?.toString("hex") === k)
+          .map((r) => `${r.offset}(${header(r, HEADER_LOG_ID)?.slice(0, 6)}#${header(r, HEADER_LOG_INDEX)})`)
+          .join(" ");
+      const around = (ks: (string | undefined)[]) =>
+        ks
+          .slice(Math.max(0, firstDiff - 1), firstDiff + 3)
+          .map((k) => `${k?.slice(0, 8)}: entries ${at(list, k)} certs ${at(got, k)}`);
       throw new Error(
-        `partition ${p}: certs has ${have.length} records, expected ${want.length}; first difference at ${firstDiff}`,
+        `partition ${p}: certs has ${have.length} records, expected ${want.length}; first difference at ${firstDiff}\n` +
+          `expected ${around(want).join("\n  ")}\nfound ${around(have).join("\n  ")}`,
       );
     }
     for (let i = 0; i < got.length; i++) {
