@@ -6,7 +6,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaBrokers, uniqueName } from "../../../test/stack.ts";
 import { ensureTopics } from "../src/index.ts";
-import { orderAbortedTransactions } from "../src/kafkajs-patches/aborted-order.ts";
+import { dropAbortedRecords } from "../src/kafkajs-patches/aborted-order.ts";
 import { readCommitted, testKafka } from "./fixture.ts";
 
 describe("aborted transactions out of first-offset order (real broker)", () => {
@@ -62,27 +62,25 @@ describe("aborted transactions out of first-offset order (real broker)", () => {
     expect(seen).toEqual(["c1"]);
   });
 
-  it("orders a decoded fetch response's aborted transactions by first offset", () => {
-    const data = {
-      responses: [
-        {
-          partitions: [
-            {
-              abortedTransactions: [
-                { producerId: "7", firstOffset: "10" },
-                { producerId: "8", firstOffset: "9" },
-                { producerId: "9", firstOffset: "100" },
-              ],
-            },
-          ],
-        },
+  it("drops what Java's client drops from a fetch that starts inside two aborted transactions", () => {
+    // Offsets 2..6 of: a1@0 (A) b1@1 (B) a2@2 (A) b2@3 (B) abort(B)@4 abort(A)@5 c1@6 (C, committed), fetched
+    // from 3: kafkajs alone steps into one listed transaction per record and hands b2 on.
+    const rec = (offset: number, producerId: string, value: string | null, abort = false) => ({
+      offset: String(offset),
+      key: abort ? Buffer.from([0, 0, 0, 0]) : null,
+      value,
+      isControlRecord: abort,
+      batchContext: { producerId, inTransaction: true },
+    });
+    const partition = {
+      abortedTransactions: [
+        { producerId: "B", firstOffset: "1" },
+        { producerId: "A", firstOffset: "0" },
       ],
+      messages: [rec(3, "B", "b2"), rec(4, "B", null, true), rec(5, "A", null, true), rec(6, "C", "c1")],
     };
-    orderAbortedTransactions(data);
-    expect(data.responses[0].partitions[0].abortedTransactions.map((t) => t.firstOffset)).toEqual([
-      "9",
-      "10",
-      "100",
-    ]);
+    dropAbortedRecords({ responses: [{ partitions: [partition] }] });
+    expect(partition.messages.filter((m) => !m.isControlRecord).map((m) => m.value)).toEqual(["c1"]);
+    expect(partition.abortedTransactions).toEqual([]);
   });
 });

@@ -2,13 +2,18 @@ import { createRequire } from "node:module";
 
 /**
  * kafkajs 2.2.4 drops a read_committed fetch's aborted records with `filterAbortedMessages`, which walks the
- * fetch response's aborted-transaction list assuming it is ordered by first offset: it steps into the list's head
- * only once a record's offset reaches the head's first offset. The broker lists aborted transactions in the order
- * their abort markers were written (the transaction index), not by first offset. When a transaction that began
- * earlier is aborted later than another one (a producer held mid-transaction while others abort around it: what a
- * broker or coordinator loss does), the head is the later-starting one, and the records of the earlier one that
- * precede it are handed to the application as if committed. The Java client orders the list by first offset (a
- * priority queue); this does the same to every fetch response kafkajs parses, before its filter sees it.
+ * fetch response's aborted-transaction list assuming it is ordered by first offset, and steps into at most one
+ * listed transaction per record. The broker lists aborted transactions in the order their abort markers were
+ * written (the transaction index), not by first offset; and a fetch that starts inside several aborted
+ * transactions needs all of them active at its first record. Either way records of aborted transactions are
+ * handed to the application as if committed: a transaction that began first and was aborted last (a producer
+ * held mid-transaction while others abort around it: what a broker or coordinator loss does) leaks its first
+ * records, and a fetch resuming inside overlapping aborted transactions leaks some of theirs.
+ *
+ * This does what the Java client does, on every fetch response kafkajs parses, before its own filter: walk the
+ * partition's records in order, make active every listed transaction whose first offset has been reached, drop
+ * (as control records, which kafkajs never hands on but still counts for its position) the transactional records
+ * of an active producer, and end a producer's abort at its abort marker; then give kafkajs an empty list.
  *
  * Found by test/cluster-faults.test.ts and services/ingester/test/held-transaction.test.ts: an aborted batch of a
  * held transaction read back next to its committed retry (a "duplicate" in entries, the Delta table, certs).
@@ -46,7 +51,7 @@ export function applyKafkajsAbortedOrderFix(): boolean {
     }
     const parse = mod.parse;
     mod.parse = async (data: unknown) => {
-      orderAbortedTransactions(data);
+      dropAbortedRecords(data);
       return parse(data);
     };
     mod[PATCHED] = true;
@@ -55,19 +60,47 @@ export function applyKafkajsAbortedOrderFix(): boolean {
   return patched === VERSIONS.length;
 }
 
-/** Sorts every partition's `abortedTransactions` of a decoded fetch response by first offset, in place. */
-export function orderAbortedTransactions(data: unknown): void {
-  const responses = (
-    data as { responses?: { partitions?: { abortedTransactions?: AbortedTransaction[] }[] }[] }
-  )?.responses;
-  for (const topic of responses ?? []) {
-    for (const p of topic.partitions ?? []) {
-      const list = p.abortedTransactions;
-      if (!list || list.length < 2) continue;
-      list.sort((a, b) => {
-        const d = BigInt(a.firstOffset) - BigInt(b.firstOffset);
-        return d < 0n ? -1 : d > 0n ? 1 : 0;
-      });
+interface FetchedRecord {
+  offset: string;
+  key: Buffer | null;
+  isControlRecord?: boolean;
+  batchContext?: { producerId?: string; inTransaction?: boolean };
+}
+
+interface FetchedPartition {
+  abortedTransactions?: AbortedTransaction[];
+  messages?: FetchedRecord[];
+}
+
+const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]); // control record key: version 0, type 0 (ABORT)
+
+/** Hides the aborted records of every partition of a decoded fetch response (see above), in place. */
+export function dropAbortedRecords(data: unknown): void {
+  const responses = (data as { responses?: { partitions?: FetchedPartition[] }[] })?.responses;
+  for (const topic of responses ?? []) for (const p of topic.partitions ?? []) dropAborted(p);
+}
+
+function dropAborted(p: FetchedPartition): void {
+  const listed = p.abortedTransactions;
+  if (!listed || listed.length === 0) return;
+  const aborted = [...listed].sort((a, b) => compare(BigInt(a.firstOffset), BigInt(b.firstOffset)));
+  const active = new Set<string>();
+  let next = 0;
+  for (const m of p.messages ?? []) {
+    const offset = BigInt(m.offset);
+    while (next < aborted.length && BigInt(aborted[next].firstOffset) <= offset)
+      active.add(aborted[next++].producerId);
+    const producerId = m.batchContext?.producerId;
+    if (producerId === undefined) continue;
+    if (m.isControlRecord) {
+      if (m.key && Buffer.from(m.key).equals(ABORT_MARKER_KEY)) active.delete(producerId);
+    } else if (m.batchContext?.inTransaction && active.has(producerId)) {
+      m.isControlRecord = true;
     }
   }
+  p.abortedTransactions = [];
+}
+
+function compare(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
