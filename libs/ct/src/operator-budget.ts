@@ -2,8 +2,12 @@ import { sleep } from "./backoff.ts";
 import { ctOperatorRate } from "./metrics.ts";
 
 // One request budget per log operator, shared by all of that operator's logs: operators rate-limit per client,
-// not per log. A token bucket whose rate adapts (AIMD): each 429 halves it (down to a floor) and pauses the
-// whole operator for Retry-After; after a quiet period without 429s it climbs back towards the configured rate.
+// not per log. A token bucket whose rate adapts (AIMD, as TCP does): a 429 halves it (down to a floor) and
+// pauses the whole operator for Retry-After; the 429s of requests already in flight then say nothing new, so the
+// rate halves at most once per reaction window. Every quiet second it climbs a tenth of the configured rate
+// back. A server that refuses a share of requests at random (overloaded, not metered) therefore costs a bounded
+// share of the rate instead of pinning it to its floor, which a long quiet period before any recovery did: at
+// 2 % random 429s the soak's logs fell to 0.6 requests/s and never caught up.
 
 export interface OperatorBudgetOptions {
   /** Configured (maximum) requests per second. */
@@ -12,7 +16,7 @@ export interface OperatorBudgetOptions {
   burst?: number;
   /** Lowest rate a run of 429s can push it to. Default rate / 32. */
   minRatePerSec?: number;
-  /** Quiet time after a 429 before the rate starts to recover. Default 30 s. */
+  /** Quiet time after a 429 (and between steps) before the rate climbs a tenth of its maximum. Default 1 s. */
   recoverAfterMs?: number;
   /** Clock, injectable for tests. */
   now?: () => number;
@@ -30,6 +34,7 @@ export class OperatorBudget {
   #refilledAt: number;
   #pausedUntil = 0;
   #last429 = 0;
+  #lastDecrease = Number.NEGATIVE_INFINITY;
   #lastRecovery = 0;
   /** Waiters are served in order so a busy log cannot starve its siblings. */
   #queue: Promise<void> = Promise.resolve();
@@ -40,7 +45,7 @@ export class OperatorBudget {
     this.maxRate = opts.ratePerSec;
     this.minRate = opts.minRatePerSec ?? opts.ratePerSec / 32;
     this.burst = opts.burst ?? Math.max(1, opts.ratePerSec);
-    this.#recoverAfterMs = opts.recoverAfterMs ?? 30_000;
+    this.#recoverAfterMs = opts.recoverAfterMs ?? 1_000;
     this.#now = opts.now ?? Date.now;
     this.#rate = this.maxRate;
     this.#tokens = this.burst;
@@ -67,12 +72,12 @@ export class OperatorBudget {
   }
 
   #recover(now: number): void {
-    if (this.#rate >= this.maxRate || now - this.#last429 < this.#recoverAfterMs) return;
-    // Additive increase: a tenth of the configured rate per quiet recovery period slice.
-    const step = this.#recoverAfterMs / 10;
-    if (now - this.#lastRecovery < step) return;
-    this.#lastRecovery = now;
-    this.#rate = Math.min(this.maxRate, this.#rate + this.maxRate / 10);
+    if (this.#rate >= this.maxRate) return;
+    const since = Math.max(this.#last429, this.#lastRecovery, this.#pausedUntil);
+    const steps = Math.floor((now - since) / this.#recoverAfterMs);
+    if (steps < 1) return;
+    this.#lastRecovery = since + steps * this.#recoverAfterMs;
+    this.#rate = Math.min(this.maxRate, this.#rate + (steps * this.maxRate) / 10);
     ctOperatorRate.set({ operator: this.operator }, this.#rate);
   }
 
@@ -101,11 +106,19 @@ export class OperatorBudget {
     }
   }
 
-  /** A 429 from one of the operator's logs: halve the rate, pause everyone for Retry-After (or 1 s). */
+  /**
+   * A 429 from one of the operator's logs: pause everyone for Retry-After (or 1 s) and halve the rate, unless
+   * it already halved within the reaction window (the pause, and at least one recovery step).
+   */
   onRateLimited(retryAfterMs?: number): void {
     const now = this.#now();
+    this.#recover(now);
     this.#last429 = now;
-    this.#rate = Math.max(this.minRate, this.#rate / 2);
+    const window = Math.max(this.#recoverAfterMs, this.#pausedUntil - this.#lastDecrease);
+    if (now - this.#lastDecrease >= window) {
+      this.#lastDecrease = now;
+      this.#rate = Math.max(this.minRate, this.#rate / 2);
+    }
     this.#tokens = Math.min(this.#tokens, 0);
     this.#pausedUntil = Math.max(this.#pausedUntil, now + (retryAfterMs ?? 1000));
     ctOperatorRate.set({ operator: this.operator }, this.#rate);

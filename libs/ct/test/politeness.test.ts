@@ -1,5 +1,6 @@
 import { registry } from "@certstream/metrics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../../../test/ct-standin/faults.ts";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { backoffDelay, parseRetryAfter } from "../src/backoff.ts";
 import { CtFetchError } from "../src/fetch-error.ts";
@@ -27,25 +28,48 @@ describe("backoff and Retry-After", () => {
 });
 
 describe("OperatorBudget", () => {
-  it("halves its rate on 429, pauses for Retry-After, recovers when quiet", () => {
+  it("halves its rate on 429, once per reaction window; pauses for Retry-After; climbs back when quiet", () => {
     let now = 0;
-    const b = new OperatorBudget("Op", { ratePerSec: 8, recoverAfterMs: 10_000, now: () => now });
+    const b = new OperatorBudget("Op", { ratePerSec: 8, recoverAfterMs: 1_000, now: () => now });
     b.onRateLimited(2_000);
     expect(b.rate).toBe(4);
     expect(b.pausedForMs).toBe(2_000);
+    // A request that was in flight when the first 429 came back: the pause holds, the rate is not halved again.
+    now += 500;
+    b.onRateLimited();
+    expect(b.rate).toBe(4);
+    now += 2_000;
     b.onRateLimited();
     expect(b.rate).toBe(2);
-    now += 5_000;
+    expect(b.pausedForMs).toBe(1_000);
+    now += 1_000;
     expect(b.pausedForMs).toBe(0);
-    // Still within the quiet period: no recovery.
+    // No step yet: the last 429 (and the pause) ended less than a step ago.
     expect(b.rate).toBe(2);
-    now += 6_000;
+    now += 1_000;
     expect(b.rate).toBeCloseTo(2.8);
     for (let i = 0; i < 20; i++) {
       now += 1_000;
       expect(b.rate).toBeLessThanOrEqual(8);
     }
     expect(b.rate).toBe(8);
+  });
+  it("keeps most of its rate when a server refuses 2 % of requests at random", () => {
+    // Simulated time: requests at the budget's current rate, each refused with probability 0.02 (1 s Retry-After).
+    // With a long quiet period required before any recovery, the rate sank to its floor and stayed there.
+    let now = 0;
+    const b = new OperatorBudget("Random429", { ratePerSec: 10, now: () => now });
+    const random = seededRandom(7);
+    let rateSum = 0;
+    let ticks = 0;
+    while (now < 600_000) {
+      now += Math.max(b.pausedForMs, 1000 / b.rate);
+      if (random() < 0.02) b.onRateLimited(1_000);
+      rateSum += b.rate;
+      ticks++;
+    }
+    expect(rateSum / ticks).toBeGreaterThan(5);
+    expect(b.rate).toBeGreaterThan(b.minRate);
   });
   it("is shared by all logs of an operator (case-insensitive), separate per operator", () => {
     const budgets = new OperatorBudgets({ rateLimits: { google: 3 }, defaultRatePerSec: 7 });

@@ -25,3 +25,8 @@ export {
   topicNames,
   topicSpecs,
 } from "./topics.ts";
+export {
+  TRANSACTIONAL_RETRY,
+  type TransactionalProducerOptions,
+  transactionalProducer,
+} from "./transactional-producer.ts";

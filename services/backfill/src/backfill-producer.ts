@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 // Same key and headers as the live path (the ingester's own functions), so a backfilled record is routed and
 // filtered exactly like a live one.
 import { entryHeaders } from "@certstream/ingester";
-import { checkedSend, entryKey, keyPartitioner } from "@certstream/kafka";
+import { checkedSend, entryKey, keyPartitioner, transactionalProducer } from "@certstream/kafka";
 import type { CertificateEntry } from "@certstream/schema";
 import type { Kafka, Message, Producer } from "kafkajs";
 import {
@@ -61,13 +61,9 @@ export class BackfillProducer {
   constructor(o: BackfillProducerOptions) {
     this.o = o;
     this.transactionalId = o.transactionalId;
-    this.producer = o.kafka.producer({
+    this.producer = transactionalProducer(o.kafka, {
       transactionalId: o.transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: o.transactionTimeoutMs,
-      allowAutoTopicCreation: false,
-      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
+      transactionTimeoutMs: o.transactionTimeoutMs,
     });
     this.partitionOf = keyPartitioner(o.topic, o.partitions);
   }

@@ -1,4 +1,4 @@
-import { checkedSend } from "@certstream/kafka";
+import { checkedSend, transactionalProducer } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { clearConsumerLag, setConsumerLag } from "@certstream/metrics";
 import type { Consumer, Kafka, Message, Producer } from "kafkajs";
@@ -325,12 +325,9 @@ export class DedupStage {
     const perPartition = Math.max(1, Math.ceil(this.o.capacity / this.partitionCount));
     const ttlMs = this.o.ttlSecs * 1000;
     const states: PartitionState[] = fresh.map((partition) => {
-      const producer = this.o.kafka.producer({
+      const producer = transactionalProducer(this.o.kafka, {
         transactionalId: `${this.o.transactionalIdPrefix}-${this.o.entriesTopic}-${partition}`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        transactionTimeout: this.o.transactionTimeoutMs,
-        allowAutoTopicCreation: false,
+        transactionTimeoutMs: this.o.transactionTimeoutMs,
       });
       return {
         partition,

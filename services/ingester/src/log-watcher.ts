@@ -1,4 +1,4 @@
-import { checkedSend, entryKey, keyPartitioner } from "@certstream/kafka";
+import { checkedSend, entryKey, keyPartitioner, transactionalProducer } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { failureKind } from "@certstream/metrics";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
@@ -189,13 +189,9 @@ export class LogWatcher {
   /** One producer lifetime: init (fence), read position, then batches until stopped or failed. */
   private async session(onProgress: () => void): Promise<void> {
     const { kafka, stateView, logger } = this.deps;
-    const producer = kafka.producer({
+    const producer = transactionalProducer(kafka, {
       transactionalId: this.transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: this.cfg.transactionTimeoutMs,
-      allowAutoTopicCreation: false,
-      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
+      transactionTimeoutMs: this.cfg.transactionTimeoutMs,
     });
     this.producer = producer;
     await producer.connect();
