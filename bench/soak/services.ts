@@ -65,8 +65,7 @@ export function writeSoakConfig(
     custom_logs: logs.filter((l) => l.kind === "rfc6962").map((l) => common(l.name)),
     static_logs: logs
       .filter((l) => l.kind === "static")
-      // submission_url, not origin: the ingester derives the checkpoint origin from it and (so far) ignores
-      // a static_logs `origin` key (log-catalog.ts configured() does not pass it on).
+      // The checkpoint origin is derived from submission_url.
       .map((l) => ({ ...common(l.name), submission_url: `https://${server.static(l.name).origin}/` })),
     ingester: {
       port: ports.ingester,

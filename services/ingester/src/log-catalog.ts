@@ -55,6 +55,7 @@ function configured(list: Config["custom_logs"] | Config["static_logs"]): Config
     ...(c.key ? { key: c.key } : {}),
     ...(c.start_index !== null ? { start_index: c.start_index } : {}),
     ...("submission_url" in c && c.submission_url ? { submission_url: c.submission_url } : {}),
+    ...("origin" in c && c.origin ? { origin: c.origin } : {}),
   }));
 }
 
