@@ -228,21 +228,27 @@ export class LogWatcher {
     m.logPosition.set(this.label, next);
 
     let treeSize = -1;
+    // The head is read at most once per poll interval, however fast the log grows: the interval is the cadence
+    // of the log's own publishing (an STH, a checkpoint), and reading faster only spends the operator's budget.
+    let headDueAt = 0;
     // One fetch runs ahead while the previous batch commits (fetching and parsing overlap the Kafka round
     // trips). It is only a read: a failed commit discards it, and the position is re-read from the state topic.
     let ahead: { start: number; end: number; entries: Promise<CertificateEntry[] | null> } | null = null;
     try {
       while (!this.stopped) {
         if (treeSize <= next) {
+          const wait = headDueAt - Date.now();
+          if (wait > 0) {
+            this.status.phase = "idle";
+            this.refreshGauges();
+            await this.sleep(wait);
+            continue;
+          }
+          headDueAt = Date.now() + this.cfg.pollIntervalMs;
           const head = await this.headOrNull();
           if (head === null) continue;
           treeSize = head.treeSize;
-          if (treeSize <= next) {
-            this.status.phase = "idle";
-            this.refreshGauges();
-            await this.sleep(this.cfg.pollIntervalMs);
-            continue;
-          }
+          if (treeSize <= next) continue;
         }
         this.status.phase = "running";
         let end = Math.min(next + this.cfg.batchSize, treeSize);
@@ -255,7 +261,9 @@ export class LogWatcher {
         const entries = await pending;
         if (entries === null) continue;
         if (entries.length === 0) {
-          await this.sleep(this.cfg.pollIntervalMs);
+          // Nothing to read below the head yet (a static log's partial tile still waiting, a log whose pages lag
+          // its tree head): what changes that is a newer head, so read it again at the next poll.
+          treeSize = -1;
           continue;
         }
         const batch = contiguousFrom(entries, next, end);

@@ -11,7 +11,11 @@ export const ct_log = section({
   retry_max_delay_ms: int(60_000, { min: 1 }),
   /** A log never seen before starts this many entries behind its head. */
   start_overlap_leaves: int(1000, { min: 0 }),
-  partial_tile_wait_secs: int(10, { min: 0 }),
+  /**
+   * A static log's partial tile at the right edge is fetched once it has been partial this long (it is fetched
+   * at once when a checkpoint shows it full). 0: as soon as a checkpoint shows it, the lowest latency.
+   */
+  partial_tile_wait_secs: int(0, { min: 0 }),
   log_refresh_interval_secs: int(3600, { min: 10 }),
   excluded_operators: strs(),
   excluded_logs: strs(),
