@@ -20,6 +20,7 @@ import { seededRandom } from "../test/ct-standin/faults.ts";
 import type { StandInServer } from "../test/ct-standin/server.ts";
 import { KafkaCluster } from "../test/kafka-cluster.ts";
 import { freePort } from "../test/service-process.ts";
+import { clusterEnv } from "../test/system-config.ts";
 import { drainAndAudit } from "./soak/audit.ts";
 import { Chaos, type FaultRecord, steadyFaults } from "./soak/chaos.ts";
 import { clientTotals, connectClients, type SoakClient } from "./soak/clients.ts";
@@ -183,7 +184,7 @@ async function soak(a: Args, r: Resources): Promise<number> {
   const ports = { ingester: await freePort(), streamer: await freePort(), sink: await freePort() };
   const configPath = writeSoakConfig(dir, cluster, server, names, ports);
   // The environment wins over the config file: the shared stack's broker list must not reach the children.
-  const env = { LOG_LEVEL: "info", CERTSTREAM_KAFKA_BROKERS: cluster.brokers.join(",") };
+  const env = clusterEnv(cluster);
   const base = (p: number) => `http://127.0.0.1:${p}`;
   const svc = (name: "ingester" | "streamer" | "delta-sink", health: string) =>
     new SupervisedService(name, configPath, join(dir, `${name}.log`), health, env, (s, exit) =>

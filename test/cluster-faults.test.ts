@@ -14,7 +14,7 @@
  * every certificate of `certs`. The stall (longest time without ingest progress, and without a delivery to the
  * WebSocket client) is measured and printed.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,8 +40,8 @@ import {
 } from "../services/ingester/test/harness.ts";
 import { KafkaCluster } from "./kafka-cluster.ts";
 import { freePort, ServiceProcess, waitForHttp } from "./service-process.ts";
-import { registryUrl } from "./stack.ts";
 import { longestGap, ProgressWatch, ResumingSse, ResumingWs } from "./stream-clients.ts";
+import { clusterEnv, writeSystemConfig } from "./system-config.ts";
 
 describe("exactly-once and nothing lost through the faults of a three-node Kafka cluster", () => {
   const server = growingStandIns(1_000_000, [
@@ -67,57 +67,16 @@ describe("exactly-once and nothing lost through the faults of a three-node Kafka
     const [ingesterPort, streamerPort, sinkPort] = [await freePort(), await freePort(), await freePort()];
     ingesterUrl = `http://127.0.0.1:${ingesterPort}`;
     streamerUrl = `http://127.0.0.1:${streamerPort}`;
-    const config = {
-      host: "127.0.0.1",
-      port: streamerPort,
-      log_level: "info",
-      kafka: {
-        brokers: cluster.brokers,
-        schema_registry_url: registryUrl(),
-        partitions: 3,
-        replication_factor: 3,
-        topics: { entries: names.entries, certs: names.certs, backfill: names.backfill, state: names.state },
-      },
-      ct_log: { poll_interval_ms: 200, log_list_enabled: false, batch_size: 64 },
-      custom_logs: [...server.logs.values()].map((l) => ({
-        name: l.name,
-        url: server.url(l.name),
-        operator: l.operator,
-        key: l.key.publicKeyBase64,
-        start_index: 0,
-      })),
-      ingester: {
-        port: ingesterPort,
-        replica_id: "r1",
-        group_id: names.group,
-        dedup_group_id: names.dedupGroup,
-        coordination_topic: names.coordination,
-        coordination_partitions: 16,
-        session_timeout_ms: 10_000,
-        transactional_id_prefix: names.txPrefix,
-        dedup_transactional_id_prefix: names.dedupTxPrefix,
-        transaction_timeout_ms: 20_000,
-        max_batch_entries: 20,
-      },
-      delta_sink: {
-        port: sinkPort,
-        table_path: tablePath,
-        group_id: `${names.group}-sink`,
-        batch_size: 500,
-        flush_interval_secs: 1,
-        session_timeout_ms: 10_000,
-        retry_max_backoff_secs: 2,
-      },
-      metrics: { enabled: false },
-    };
-    const configPath = join(dir, "config.yaml");
-    writeFileSync(configPath, JSON.stringify(config));
+    const configPath = writeSystemConfig(dir, {
+      cluster,
+      names,
+      server,
+      tablePath,
+      ports: { ingester: ingesterPort, streamer: streamerPort, sink: sinkPort },
+      ingester: { max_batch_entries: 20 },
+    });
     const spawn = (name: "ingester" | "streamer" | "delta-sink") =>
-      new ServiceProcess(name, ["--config", configPath], join(dir, `${name}.log`)).start({
-        LOG_LEVEL: "info",
-        // The environment's broker list (the shared stack's, from scripts/test.sh) would win over the file.
-        CERTSTREAM_KAFKA_BROKERS: cluster.brokers.join(","),
-      });
+      new ServiceProcess(name, ["--config", configPath], join(dir, `${name}.log`)).start(clusterEnv(cluster));
     // The ingester creates the topics; the streamer and the sink wait for them. The clients start from this
     // moment (?since=), so they must receive every record of `certs`, the first ones included.
     const since = String(Date.now() / 1000);
@@ -256,7 +215,8 @@ describe("exactly-once and nothing lost through the faults of a three-node Kafka
 
   it("4. kill -9 a broker while an ingester transaction is open", async () => {
     await underLoad("broker during an open transaction", async () => {
-      const txId = await heldOpenTransaction();
+      const txId = await cluster.holdOpenTransaction(ingester, `${names.txPrefix}-`);
+      console.log(`[cluster-faults] transaction ${txId} held open`);
       try {
         const victim = await cluster.transactionCoordinatorOf(txId);
         await cluster.kill(victim);
@@ -286,26 +246,6 @@ describe("exactly-once and nothing lost through the faults of a three-node Kafka
       .filter((id) => id.startsWith(`${names.txPrefix}-`));
     if (ids.length === 0) throw new Error("no ingester transactional.id on the cluster");
     return ids[0];
-  }
-
-  /**
-   * Stops the ingester (SIGSTOP) at a moment when one of its log watchers has a transaction open (between
-   * its first send and its commit), and returns that transactional.id. The caller resumes the process.
-   */
-  async function heldOpenTransaction(): Promise<string> {
-    for (let attempt = 1; attempt <= 40; attempt++) {
-      await sleep(Math.floor(Math.random() * 300));
-      ingester.proc?.kill("SIGSTOP");
-      const open = (await cluster.transactions()).find(
-        (t) => t.id.startsWith(`${names.txPrefix}-`) && t.state === "Ongoing",
-      );
-      if (open) {
-        console.log(`[cluster-faults] transaction ${open.id} held open (attempt ${attempt})`);
-        return open.id;
-      }
-      ingester.proc?.kill("SIGCONT");
-    }
-    throw new Error("never caught an ingester transaction open in 40 attempts");
   }
 });
 

@@ -11,7 +11,7 @@
  * Node ids are 1..n; node i listens on `brokers[i - 1]`. Coordinators are computed as Kafka does: the leader of
  * partition `Utils.abs(String.hashCode(id)) % partitionCount` of `__consumer_offsets` / `__transaction_state`.
  */
-import { execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -384,7 +384,6 @@ export class KafkaCluster {
     return this.leaderOf("__consumer_offsets", coordinatorPartition(groupId, partitions));
   }
 
-  /** `stack.sh down` for this cluster (no process left), then deletes its dir. Idempotent. */
   /** Every transaction the cluster knows, with its state (Kafka's own TransactionsCommand, ~2 s of JVM). */
   async transactions(): Promise<{ id: string; coordinator: number; state: string }[]> {
     const { stdout } = await run(
@@ -408,6 +407,23 @@ export class KafkaCluster {
       .map((cols) => ({ id: cols[0], coordinator: Number(cols[1]), state: cols[3] }));
   }
 
+  /**
+   * Stops a service (SIGSTOP) at a moment when one of its transactions whose id starts with `prefix` is open
+   * (between its first send and its commit) and returns that transactional.id. The caller resumes the process
+   * (SIGCONT), whatever it does in between.
+   */
+  async holdOpenTransaction(service: { proc: ChildProcess | null }, prefix: string): Promise<string> {
+    for (let attempt = 1; attempt <= 40; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 300)));
+      service.proc?.kill("SIGSTOP");
+      const open = (await this.transactions()).find((t) => t.id.startsWith(prefix) && t.state === "Ongoing");
+      if (open) return open.id;
+      service.proc?.kill("SIGCONT");
+    }
+    throw new Error(`never caught a transaction of ${prefix}* open in 40 attempts`);
+  }
+
+  /** `stack.sh down` for this cluster (no process left), then deletes its dir. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

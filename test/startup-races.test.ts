@@ -7,7 +7,7 @@
  *   2. the ingester started right after the cluster: the topics it creates are not yet known on every broker,
  *      and a start step failed with "This server does not host this topic-partition" (exit 1).
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CertificateEntryCodec, entryKey, valueSubject } from "@certstream/kafka";
@@ -19,6 +19,7 @@ import { KafkaCluster } from "./kafka-cluster.ts";
 import { waitFor } from "./poll.ts";
 import { freePort, ServiceProcess, waitForHttp } from "./service-process.ts";
 import { registryUrl, uniqueName } from "./stack.ts";
+import { clusterEnv, writeSystemConfig } from "./system-config.ts";
 
 let cluster: KafkaCluster | null = null;
 afterEach(async () => {
@@ -106,43 +107,12 @@ describe("start-up races on a new three-node cluster", () => {
     const dir = mkdtempSync(join(tmpdir(), "startup-ingester-"));
     const names = uniqueNames("startup");
     const port = await freePort();
-    const config = {
-      host: "127.0.0.1",
-      log_level: "info",
-      kafka: {
-        brokers: cluster.brokers,
-        schema_registry_url: registryUrl(),
-        partitions: 3,
-        replication_factor: 3,
-        topics: { entries: names.entries, certs: names.certs, backfill: names.backfill, state: names.state },
-      },
-      ct_log: { poll_interval_ms: 200, log_list_enabled: false, batch_size: 64 },
-      custom_logs: [],
-      ingester: {
-        port,
-        replica_id: "r1",
-        group_id: names.group,
-        dedup_group_id: names.dedupGroup,
-        coordination_topic: names.coordination,
-        coordination_partitions: 16,
-        session_timeout_ms: 10_000,
-        transactional_id_prefix: names.txPrefix,
-        dedup_transactional_id_prefix: names.dedupTxPrefix,
-        transaction_timeout_ms: 20_000,
-      },
-      metrics: { enabled: false },
-    };
-    const configPath = join(dir, "config.yaml");
-    writeFileSync(configPath, JSON.stringify(config));
+    const configPath = writeSystemConfig(dir, { cluster, names, ports: { ingester: port } });
     const ingester = new ServiceProcess(
       "ingester",
       ["--config", configPath],
       join(dir, "ingester.log"),
-    ).start({
-      LOG_LEVEL: "info",
-      // The environment's broker list (the shared stack's) would win over the file.
-      CERTSTREAM_KAFKA_BROKERS: cluster.brokers.join(","),
-    });
+    ).start(clusterEnv(cluster));
     try {
       await waitForHttp(`http://127.0.0.1:${port}/health`, ingester, 120_000);
       expect(ingester.alive, ingester.tail()).toBe(true);

@@ -1,15 +1,9 @@
-/**
- * The soak's system under test: stand-in CT logs (RFC 6962 and static-ct-api, distinct certificates, faults),
- * one config for the three services on the private cluster, and each service as a supervised child process
- * that counts the exits it did not ask for (crashes) and restarts after them so the soak goes on.
- */
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Names } from "../../services/ingester/test/harness.ts";
 import { StandInServer } from "../../test/ct-standin/server.ts";
 import type { KafkaCluster } from "../../test/kafka-cluster.ts";
 import { type ServiceName, ServiceProcess, waitForHttp } from "../../test/service-process.ts";
-import { registryUrl } from "../../test/stack.ts";
+import { sinkGroupOf, writeSystemConfig } from "../../test/system-config.ts";
 
 /** Logs a and b serve the same certificates (certSeed), so `certs` has duplicates to drop. Entries per second. */
 const RFC_LOGS = [
@@ -34,7 +28,7 @@ export interface Ports {
   sink: number;
 }
 
-/** One config for all three services (JSON is YAML), replication factor 3 on the private cluster. */
+/** One config for all three services, replication factor 3 on the private cluster. */
 export function writeSoakConfig(
   dir: string,
   cluster: KafkaCluster,
@@ -42,61 +36,20 @@ export function writeSoakConfig(
   names: Names,
   ports: Ports,
 ): string {
-  const logs = [...server.logs.values()];
-  const common = (name: string) => ({
-    name,
-    url: server.url(name),
-    operator: server.logs.get(name)?.operator,
-    key: server.logs.get(name)?.key.publicKeyBase64,
-    start_index: 0,
+  return writeSystemConfig(dir, {
+    cluster,
+    names,
+    server,
+    ports,
+    tablePath: join(dir, "table"),
+    replicaId: "soak",
+    ctLog: { poll_interval_ms: 500, retry_max_delay_ms: 2000 },
+    ingester: { max_batch_entries: 50 },
+    deltaSink: { flush_interval_secs: 2 },
   });
-  const config = {
-    host: "127.0.0.1",
-    port: ports.streamer,
-    log_level: "info",
-    kafka: {
-      brokers: cluster.brokers,
-      schema_registry_url: registryUrl(),
-      partitions: 3,
-      replication_factor: 3,
-      topics: { entries: names.entries, certs: names.certs, backfill: names.backfill, state: names.state },
-    },
-    ct_log: { poll_interval_ms: 500, log_list_enabled: false, batch_size: 64, retry_max_delay_ms: 2000 },
-    custom_logs: logs.filter((l) => l.kind === "rfc6962").map((l) => common(l.name)),
-    static_logs: logs
-      .filter((l) => l.kind === "static")
-      // The checkpoint origin is derived from submission_url.
-      .map((l) => ({ ...common(l.name), submission_url: `https://${server.static(l.name).origin}/` })),
-    ingester: {
-      port: ports.ingester,
-      replica_id: "soak",
-      group_id: names.group,
-      dedup_group_id: names.dedupGroup,
-      coordination_topic: names.coordination,
-      coordination_partitions: 16,
-      session_timeout_ms: 10_000,
-      transactional_id_prefix: names.txPrefix,
-      dedup_transactional_id_prefix: names.dedupTxPrefix,
-      transaction_timeout_ms: 20_000,
-      max_batch_entries: 50,
-    },
-    delta_sink: {
-      port: ports.sink,
-      table_path: join(dir, "table"),
-      group_id: sinkGroup(names),
-      batch_size: 500,
-      flush_interval_secs: 2,
-      session_timeout_ms: 10_000,
-      retry_max_backoff_secs: 2,
-    },
-    metrics: { enabled: false },
-  };
-  const path = join(dir, "config.yaml");
-  writeFileSync(path, JSON.stringify(config, null, 2));
-  return path;
 }
 
-export const sinkGroup = (names: Names): string => `${names.group}-sink`;
+export const sinkGroup = sinkGroupOf;
 
 /** A service child process that is restarted when it exits on its own, counting that as a crash. */
 export class SupervisedService {

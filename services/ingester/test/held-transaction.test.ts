@@ -65,7 +65,7 @@ describe("ingester through the loss of a held transaction's coordinator (3-node 
     );
     for (let round = 1; round <= ROUNDS; round++) {
       await sleep(2000);
-      const held = await holdOpenTransaction(`${names.txPrefix}-`);
+      const held = await cluster.holdOpenTransaction(replica, `${names.txPrefix}-`);
       const victim = await cluster.transactionCoordinatorOf(held);
       console.log(`[held-tx] round ${round}: ${held} held open, killing its coordinator ${victim}`);
       await cluster.kill(victim);
@@ -89,18 +89,4 @@ describe("ingester through the loss of a held transaction's coordinator (3-node 
     expect(entryAudit(entries, logs)).toEqual({ duplicated: [], missing: [] });
     expect(replica.alive).toBe(true);
   }, 600_000);
-
-  /** SIGSTOPs the replica at a moment one of its log transactions is Ongoing; returns its transactional.id. */
-  async function holdOpenTransaction(prefix: string): Promise<string> {
-    for (let attempt = 1; attempt <= 40; attempt++) {
-      await sleep(Math.floor(Math.random() * 300));
-      replica.proc?.kill("SIGSTOP");
-      const open = (await cluster.transactions()).find(
-        (t) => t.id.startsWith(prefix) && t.state === "Ongoing",
-      );
-      if (open) return open.id;
-      replica.proc?.kill("SIGCONT");
-    }
-    throw new Error("never caught a transaction open in 40 attempts");
-  }
 });
