@@ -42,6 +42,10 @@ export abstract class GrowingStandInLog {
   readonly #maxSize: number;
   #growTimer: NodeJS.Timeout | undefined;
   #growCarry = 0;
+  // An entry is published once a served tree head (STH, checkpoint) covers it: the rising sizes served, each
+  // with the time (ms) it was first served, for end-to-end latency (bench/e2e-latency.bench.ts).
+  readonly #publishedSizes: number[] = [];
+  readonly #publishedAt: number[] = [];
 
   constructor(opts: GrowingLogOptions) {
     this.name = opts.name;
@@ -74,6 +78,27 @@ export abstract class GrowingStandInLog {
       const variant = reserved && this.#mode === "distinct" ? (this.#seed * 1_000_003 + i) >>> 0 : null;
       this.append(i, reserved, variant, now);
     }
+  }
+
+  /** When entry `index` was first served under a tree head covering it (ms since the epoch); null: not yet. */
+  publishedAt(index: number): number | null {
+    const sizes = this.#publishedSizes;
+    let lo = 0;
+    let hi = sizes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sizes[mid] > index) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < sizes.length ? this.#publishedAt[lo] : null;
+  }
+
+  /** Records that a tree head of `size` is served now (a size at or below an earlier one publishes nothing). */
+  protected published(size: number): void {
+    const n = this.#publishedSizes.length;
+    if (n > 0 && this.#publishedSizes[n - 1] >= size) return;
+    this.#publishedSizes.push(size);
+    this.#publishedAt.push(Date.now());
   }
 
   rootHash(size = this.size): Uint8Array {

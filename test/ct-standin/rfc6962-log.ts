@@ -113,6 +113,7 @@ export class Rfc6962StandInLog extends GrowingStandInLog {
         const size = this.size;
         if (this.faults.takeRollback() && size > 1)
           return json(200, this.#sth(Math.max(1, Math.floor(size / 2))));
+        this.published(size);
         return json(200, this.#sth(size));
       }
       case "get-sth-consistency": {

@@ -77,6 +77,25 @@ describe("stand-in logs", () => {
     expect(log.size - before).toBeGreaterThanOrEqual(20);
   });
 
+  it("record when each entry is first published: the first STH or checkpoint served that covers it", async () => {
+    const rfc = server.rfc("same");
+    const st = server.static("s2");
+    expect(rfc.publishedAt(0)).toBeNull();
+    const t0 = Date.now();
+    await fetch(`${server.url("same")}ct/v1/get-sth`).then((r) => r.text());
+    await fetch(`${server.url("s2")}checkpoint`).then((r) => r.text());
+    const first = rfc.publishedAt(rfc.size - 1) as number;
+    expect(first).toBeGreaterThanOrEqual(t0);
+    expect(rfc.publishedAt(0)).toBe(first);
+    expect(rfc.publishedAt(rfc.size)).toBeNull();
+    expect(st.publishedAt(st.size - 1)).toBeGreaterThanOrEqual(t0);
+    rfc.grow(3);
+    await new Promise((r) => setTimeout(r, 5));
+    await fetch(`${server.url("same")}ct/v1/get-sth`).then((r) => r.text());
+    expect(rfc.publishedAt(rfc.size - 4)).toBe(first);
+    expect(rfc.publishedAt(rfc.size - 1)).toBeGreaterThan(first);
+  });
+
   it("static re-served leaves carry their new leaf_index and read back cleanly with Merkle checks", async () => {
     const c = new StaticLogClient({
       ...server.staticEndpoint("s1"),

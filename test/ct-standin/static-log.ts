@@ -129,10 +129,9 @@ export class StaticStandInLog extends GrowingStandInLog {
     if (await this.faults.before(endpoint, res)) return;
     if (endpoint === "checkpoint") {
       const size = this.size;
-      const note =
-        this.faults.takeRollback() && size > 1
-          ? this.checkpoint(Math.floor(size / 2))
-          : this.checkpoint(size);
+      const rollback = this.faults.takeRollback() && size > 1;
+      const note = rollback ? this.checkpoint(Math.floor(size / 2)) : this.checkpoint(size);
+      if (!rollback) this.published(size);
       return this.faults.respond(endpoint, res, 200, Buffer.from(note), {
         "content-type": "text/plain; charset=utf-8",
         "cache-control": "no-store",
