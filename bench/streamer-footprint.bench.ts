@@ -1,0 +1,238 @@
+// Memory footprint of a real streamer process (node services/streamer/src/main.ts, launched as the stack
+// launches it) with certificates flowing through Kafka, at several counts of idle WebSocket clients and after
+// they have left. Prints, per step: RSS (anonymous / file-backed), V8 heap total and used, external,
+// arrayBuffers, before and after a forced full GC (a probe loaded with --import answers SIGUSR2), and the
+// largest V8 heap spaces. Asserts nothing.
+//
+// Needs the stack (bash scripts/stack.sh up; eval "$(bash scripts/stack.sh env)"). Run:
+//   node bench/streamer-footprint.bench.ts
+// Env: FOOTPRINT_CLIENTS   client counts, stepped up in order (default "0,1000"; e.g. "0,1000,10000")
+//      FOOTPRINT_RATE      certificates per second produced to the certs topic (default 100)
+//      FOOTPRINT_SETTLE_S  seconds at each step before sampling (default 30; the first step waits until the
+//                          replay buffer is full as well)
+//      FOOTPRINT_PATHS     client paths, spread evenly (default "/,/full-stream,/domains-only")
+//      FOOTPRINT_YAML      extra streamer config lines (e.g. "streamer:\n  replay_buffer_size: 5000")
+//      FOOTPRINT_NODE_OPTIONS  replaces the streamer's NODE_OPTIONS (default: what scripts/up.sh gives it)
+//      FOOTPRINT_SNAPSHOT_DIR  also write a heap snapshot there at each step (slow; for investigation)
+// Clients run in child processes (bench/fanout-clients.ts), so their memory and CPU are not the streamer's.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CertsTopic, realEntries } from "../services/streamer/test/harness.ts";
+import { ServiceProcess, waitForHttp } from "../test/service-process.ts";
+import { kafkaBrokers, registryUrl, repoRoot } from "../test/stack.ts";
+
+const STEPS = (process.env.FOOTPRINT_CLIENTS ?? "0,1000").split(",").map(Number);
+const RATE = Number(process.env.FOOTPRINT_RATE ?? 100);
+const SETTLE_MS = Number(process.env.FOOTPRINT_SETTLE_S ?? 30) * 1000;
+const PATHS = (process.env.FOOTPRINT_PATHS ?? "/,/full-stream,/domains-only").split(",");
+const EXTRA_YAML = (process.env.FOOTPRINT_YAML ?? "").replaceAll("\\n", "\n");
+const SNAPSHOT_DIR = process.env.FOOTPRINT_SNAPSHOT_DIR ?? "";
+const MiB = 1024 * 1024;
+
+/** Loaded into the streamer with --import: on SIGUSR2 prints its memory, forces a full GC, prints it again. */
+const PROBE = `
+import v8 from "node:v8";
+import vm from "node:vm";
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc");
+process.on("SIGUSR2", () => {
+  const before = process.memoryUsage();
+  gc(); gc();
+  const after = process.memoryUsage();
+  const spaces = v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size, s.space_size]);
+  let snapshot = null;
+  if (process.env.FOOTPRINT_SNAPSHOT_DIR)
+    snapshot = v8.writeHeapSnapshot(process.env.FOOTPRINT_SNAPSHOT_DIR + "/streamer-" + Date.now() + ".heapsnapshot");
+  process.stdout.write("FOOTPRINT " + JSON.stringify({ before, after, spaces, snapshot }) + "\\n");
+});
+`;
+
+interface Probe {
+  before: NodeJS.MemoryUsage;
+  after: NodeJS.MemoryUsage;
+  spaces: [string, number, number][];
+  snapshot: string | null;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** The NODE_OPTIONS scripts/up.sh starts the streamer with (its STREAMER_NODE_OPTIONS line), if any. */
+function launchNodeOptions(): string {
+  if (process.env.FOOTPRINT_NODE_OPTIONS !== undefined) return process.env.FOOTPRINT_NODE_OPTIONS;
+  const up = readFileSync(join(repoRoot, "scripts/up.sh"), "utf8");
+  const m = /^STREAMER_NODE_OPTIONS=\$\{STREAMER_NODE_OPTIONS-"([^"]*)"\}/m.exec(up);
+  return m ? m[1] : "";
+}
+
+/** utime + stime of the process, in seconds (clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function procStatus(pid: number): { rss: number; anon: number; file: number } {
+  const s = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0) * 1024;
+  return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") + kb("RssShmem") };
+}
+
+// --- the stream: real entries, each with its own index, produced at RATE per second -------------------------
+const topic = await CertsTopic.create(6);
+const real = realEntries();
+let produced = 0;
+let producing = true;
+const producer = (async () => {
+  const perTick = Math.max(1, Math.round(RATE / 10));
+  let next = Date.now();
+  while (producing) {
+    const batch = Array.from({ length: perTick }, (_, i) => ({
+      ...real[(produced + i) % real.length],
+      index: 3_000_000_000 + produced + i,
+      seen: Date.now() * 1000,
+    }));
+    await topic.produce(batch);
+    produced += perTick;
+    next += 100;
+    await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+  }
+})();
+
+// --- the streamer, as its own process ------------------------------------------------------------------------
+const dir = mkdtempSync(join(tmpdir(), "streamer-footprint-"));
+const probePath = join(dir, "probe.mjs");
+writeFileSync(probePath, PROBE);
+const port = await freePort();
+const configPath = join(dir, "config.yaml");
+writeFileSync(
+  configPath,
+  `host: 127.0.0.1\nport: ${port}\nlog_level: warn\nconnection_limit:\n  enabled: false\nkafka:\n  brokers: [${kafkaBrokers().join(", ")}]\n  schema_registry_url: ${registryUrl()}\n  topics:\n    certs: ${topic.topic}\n${EXTRA_YAML}\n`,
+);
+const nodeOptions = `${launchNodeOptions()} --import ${probePath}`.trim();
+const streamer = new ServiceProcess("streamer", ["--config", configPath], join(dir, "streamer.log")).start({
+  NODE_OPTIONS: nodeOptions,
+  FOOTPRINT_SNAPSHOT_DIR: SNAPSHOT_DIR,
+});
+const url = `http://127.0.0.1:${port}`;
+await waitForHttp(`${url}/health/ready`, streamer);
+const pid = streamer.pid as number;
+
+async function probe(): Promise<Probe> {
+  const line = streamer.waitForStdout(/FOOTPRINT (\{.*\})\n/);
+  streamer.signal("SIGUSR2");
+  return JSON.parse((await line)[1]) as Probe;
+}
+
+async function stats(): Promise<{ total_clients: number; certificates_total: number }> {
+  const res = await fetch(`${url}/api/stats`);
+  return (await res.json()) as { total_clients: number; certificates_total: number };
+}
+
+// --- idle clients ----------------------------------------------------------------------------------------------
+const clientProcs: ChildProcess[] = [];
+
+/** Opens `n` more WebSocket clients spread over PATHS, each child process holding its share; they read and discard. */
+async function addClients(n: number): Promise<void> {
+  const per = Math.ceil(n / PATHS.length);
+  let left = n;
+  const ready: Promise<void>[] = [];
+  for (const path of PATHS) {
+    const k = Math.min(per, left);
+    left -= k;
+    if (k === 0) continue;
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, "bench/fanout-clients.ts"), `ws://127.0.0.1:${port}${path}`, String(k), String(1e9)],
+      { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+    );
+    clientProcs.push(child);
+    ready.push(
+      new Promise((resolve, reject) => {
+        child.on("message", (m: { type: string }) => m.type === "ready" && resolve());
+        child.on("exit", (code) => reject(new Error(`client process exited ${code}`)));
+      }),
+    );
+  }
+  await Promise.all(ready);
+}
+
+async function dropClients(): Promise<void> {
+  const exits = clientProcs.map((c) => new Promise((r) => c.once("exit", r)));
+  for (const c of clientProcs) c.send({ type: "exit" });
+  await Promise.all(exits);
+  clientProcs.length = 0;
+}
+
+// --- the steps -------------------------------------------------------------------------------------------------
+const mib = (n: number) => (n / MiB).toFixed(1).padStart(7);
+const rows: string[] = [];
+console.log(
+  `streamer pid ${pid}, NODE_OPTIONS "${nodeOptions.replace(` --import ${probePath}`, "").replace(`--import ${probePath}`, "")}", ${RATE} certificates/s over 6 partitions, clients on ${PATHS.join(" ")}${EXTRA_YAML ? `, config: ${EXTRA_YAML.replaceAll("\n", " ")}` : ""}`,
+);
+console.log(
+  "step              clients | cpu% | rss   (anon   file) | heapTot heapUsed external arrayBuf | after full GC: rss heapUsed external arrayBuf | largest heap spaces (used MiB)",
+);
+
+let cpuMark = { at: Date.now(), cpu: 0 };
+
+/** Share of one core the streamer used since the last mark (the settle window: clients connected, stream on). */
+function cpuSinceMark(): number {
+  const now = Date.now();
+  const cpu = cpuSeconds(pid);
+  const pct = ((cpu - cpuMark.cpu) * 100_000) / Math.max(1, now - cpuMark.at);
+  cpuMark = { at: now, cpu };
+  return pct;
+}
+
+async function sample(label: string): Promise<void> {
+  const cpu = cpuSinceMark();
+  const st = await stats();
+  const ps = procStatus(pid);
+  const p = await probe();
+  const spaces = p.spaces
+    .filter((s) => s[1] > MiB)
+    .sort((a, b) => b[1] - a[1])
+    .map((s) => `${s[0].replace("_space", "")} ${(s[1] / MiB).toFixed(1)}`)
+    .join(", ");
+  const b = p.before;
+  const a = p.after;
+  const row = `${label.padEnd(17)} ${String(st.total_clients).padStart(7)} | ${cpu.toFixed(0).padStart(4)} | ${mib(ps.rss)} (${mib(ps.anon)}${mib(ps.file)}) | ${mib(b.heapTotal)}${mib(b.heapUsed)}${mib(b.external)}${mib(b.arrayBuffers)} |               ${mib(a.rss)}${mib(a.heapUsed)}${mib(a.external)}${mib(a.arrayBuffers)} | ${spaces}${p.snapshot ? ` (snapshot ${p.snapshot})` : ""}`;
+  rows.push(row);
+  console.log(row);
+}
+
+let current = 0;
+// The first wait also fills the replay buffer (streamer.replay_buffer_size, default 2000 records).
+await new Promise((r) => setTimeout(r, SETTLE_MS));
+for (const n of STEPS) {
+  if (n > current) await addClients(n - current);
+  current = Math.max(current, n);
+  await new Promise((r) => setTimeout(r, SETTLE_MS / 2));
+  cpuSinceMark();
+  await new Promise((r) => setTimeout(r, SETTLE_MS / 2));
+  await sample(`with clients`);
+}
+await dropClients();
+await new Promise((r) => setTimeout(r, SETTLE_MS / 2));
+cpuSinceMark();
+await new Promise((r) => setTimeout(r, SETTLE_MS / 2));
+await sample("clients left");
+const st = await stats();
+console.log(`certificates produced ${produced}, published by the streamer ${st.certificates_total}`);
+
+producing = false;
+await producer;
+await streamer.stop();
+await topic.close();
+process.exit(0);
