@@ -1,0 +1,316 @@
+/**
+ * One client worker of bench/e2e-latency.bench.ts (a child process, forked with IPC): `clients` raw WebSocket
+ * connections to the streamer. Frames are split by hand and never JSON-parsed: a certificate frame's cert_index
+ * is read from the message's tail (`,"cert_index":N,...,"source":{...}}}`, see libs/certstream messages.ts),
+ * marked in the client's bitmap of the window, and only sampled frames also read `seen` and
+ * `submission_timestamp`. Pings are answered; a closed connection is recorded (close code) and re-opened
+ * after a back-off, as a certstream client does (without resuming: what it missed counts as missed).
+ */
+import { request } from "node:http";
+import type { Socket } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { ReadyMessage, WorkerConfig, WorkerReply, WorkerReport, WorkerRequest } from "./protocol.ts";
+
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 5_000;
+// Every message starts `{"message_type":"`; the byte after it tells the kind apart.
+const TYPE_AT = 17;
+const C = 0x63; // certificate_update
+const H = 0x68; // heartbeat
+const D = 0x64; // dns_entries, dropped
+const R = 0x72;
+const CERT_INDEX = Buffer.from('"cert_index":');
+const SEEN = Buffer.from('"seen":');
+const SUBMITTED = Buffer.from('"submission_timestamp":');
+
+const cfg = JSON.parse(process.argv[2] ?? "{}") as WorkerConfig;
+const target = new URL(cfg.url);
+
+/** What the window counts; replaced by `start`. */
+class Window {
+  readonly from: number;
+  readonly capacity: number;
+  frames = 0;
+  bytes = 0;
+  duplicates = 0;
+  outOfWindow = 0;
+  unreadable = 0;
+  heartbeats = 0;
+  droppedNotices = 0;
+  otherMessages = 0;
+  reconnects = 0;
+  readonly cutOff = new Set<number>();
+  readonly closeCodes: Record<string, number> = {};
+  readonly handshakeFailures: Record<string, number> = {};
+  readonly samples: number[] = [];
+  readonly cpu = process.cpuUsage();
+
+  constructor(from: number, capacity: number) {
+    this.from = from;
+    this.capacity = capacity;
+  }
+}
+
+let win = new Window(0, 0);
+let stopping = false;
+
+class WsClient {
+  readonly id: number;
+  connected = false;
+  /** One bit per cert_index of the window. */
+  bitmap = new Uint8Array(0);
+  received = 0;
+  #socket: Socket | null = null;
+  #pending: Buffer | null = null;
+  #closeSeen = false;
+  #everOpened = false;
+  #failures = 0;
+
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  /** Resolves once this attempt is settled (open, refused or failed). */
+  connect(): Promise<void> {
+    return new Promise((resolve) => {
+      const req = request({
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        headers: {
+          Connection: "Upgrade",
+          Upgrade: "websocket",
+          "Sec-WebSocket-Version": "13",
+          "Sec-WebSocket-Key": Buffer.from(`e2e${this.id}`.padEnd(16, "x").slice(0, 16)).toString("base64"),
+        },
+      });
+      req.on("upgrade", (_res, socket: Socket, head: Buffer) => {
+        this.#opened(socket);
+        if (head.length > 0) this.#onData(head);
+        resolve();
+      });
+      req.on("response", (res) => {
+        res.resume();
+        this.#failed(`http ${res.statusCode}`);
+        resolve();
+      });
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        this.#failed(err.code ?? err.message);
+        resolve();
+      });
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.#socket?.destroy();
+  }
+
+  #opened(socket: Socket): void {
+    if (this.#everOpened) win.reconnects++;
+    this.#everOpened = true;
+    this.#failures = 0;
+    this.#socket = socket;
+    this.#pending = null;
+    this.#closeSeen = false;
+    this.connected = true;
+    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      this.connected = false;
+      this.#socket = null;
+      if (stopping) return;
+      if (!this.#closeSeen) count(win.closeCodes, "1006");
+      win.cutOff.add(this.id);
+      this.#failures = 1;
+      this.#retry();
+    });
+  }
+
+  #failed(why: string): void {
+    count(win.handshakeFailures, why);
+    this.#failures++;
+    this.#retry();
+  }
+
+  #retry(): void {
+    if (stopping) return;
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** (this.#failures - 1));
+    setTimeout(() => stopping || void this.connect(), delay);
+  }
+
+  #onData(chunk: Buffer): void {
+    const now = Date.now();
+    win.bytes += chunk.length;
+    const buf = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.#pending = null;
+    const n = buf.length;
+    let off = 0;
+    while (n - off >= 2) {
+      let len = buf[off + 1] & 0x7f;
+      let head = 2;
+      if (len === 126) {
+        if (n - off < 4) break;
+        len = buf.readUInt16BE(off + 2);
+        head = 4;
+      } else if (len === 127) {
+        if (n - off < 10) break;
+        len = buf.readUInt32BE(off + 6);
+        head = 10;
+      }
+      const start = off + head;
+      const end = start + len;
+      if (end > n) break;
+      const opcode = buf[off] & 0x0f;
+      if (opcode === 1) this.#text(buf, start, end, now);
+      else if (opcode === 8) {
+        this.#closeSeen = true;
+        count(win.closeCodes, len >= 2 ? String(buf.readUInt16BE(start)) : "1005");
+        this.#socket?.end();
+      } else if (opcode === 9) this.#socket?.write(pong(buf.subarray(start, end)));
+      off = end;
+    }
+    if (off < n) this.#pending = buf.subarray(off);
+  }
+
+  #text(buf: Buffer, start: number, end: number, now: number): void {
+    const kind = buf[start + TYPE_AT];
+    if (kind === H) {
+      win.heartbeats++;
+      return;
+    }
+    if (kind === D && buf[start + TYPE_AT + 1] === R) {
+      win.droppedNotices++;
+      return;
+    }
+    if (kind !== C) {
+      win.otherMessages++;
+      return;
+    }
+    win.frames++;
+    const at = buf.lastIndexOf(CERT_INDEX, end - CERT_INDEX.length);
+    if (at < start) {
+      win.unreadable++;
+      return;
+    }
+    let p = at + CERT_INDEX.length;
+    let index = 0;
+    for (let c = buf[p]; c >= 0x30 && c <= 0x39 && p < end; c = buf[++p]) index = index * 10 + (c - 0x30);
+    const rel = index - win.from;
+    if (rel < 0 || rel >= win.capacity) {
+      win.outOfWindow++;
+      return;
+    }
+    const byte = rel >>> 3;
+    const bit = 1 << (rel & 7);
+    if (this.bitmap[byte] & bit) {
+      win.duplicates++;
+      return;
+    }
+    this.bitmap[byte] |= bit;
+    this.received++;
+    if ((this.id + index) % cfg.sampleEvery === 0)
+      win.samples.push(index, now, secondsAt(buf, SEEN, p, end), secondsAt(buf, SUBMITTED, p, end));
+  }
+}
+
+/** The number after `key` (float seconds) in buf[from, end), as ms; NaN when absent. */
+function secondsAt(buf: Buffer, key: Buffer, from: number, end: number): number {
+  const at = buf.indexOf(key, from);
+  if (at < 0 || at >= end) return Number.NaN;
+  let p = at + key.length;
+  while (p < end && buf[p] !== 0x2c && buf[p] !== 0x7d) p++;
+  return Number(buf.toString("latin1", at + key.length, p)) * 1000;
+}
+
+/** A masked pong frame (client frames must be masked; an all-zero mask leaves the payload as it is). */
+function pong(payload: Buffer): Buffer {
+  const out = Buffer.alloc(6 + payload.length);
+  out[0] = 0x8a;
+  out[1] = 0x80 | payload.length;
+  payload.copy(out, 6);
+  return out;
+}
+
+function count(m: Record<string, number>, k: string): void {
+  m[k] = (m[k] ?? 0) + 1;
+}
+
+const clients = Array.from({ length: cfg.clients }, (_, i) => new WsClient(cfg.firstId + i));
+const loop = monitorEventLoopDelay({ resolution: 10 });
+
+function connectedCount(): number {
+  let n = 0;
+  for (const c of clients) if (c.connected) n++;
+  return n;
+}
+
+function report(id: number, to: number): WorkerReport {
+  const want = Math.max(0, Math.min(to, win.from + win.capacity) - win.from);
+  const cpu = process.cpuUsage(win.cpu);
+  return {
+    type: "report",
+    id,
+    frames: win.frames,
+    bytes: win.bytes,
+    duplicates: win.duplicates,
+    outOfWindow: win.outOfWindow,
+    unreadable: win.unreadable,
+    heartbeats: win.heartbeats,
+    droppedNotices: win.droppedNotices,
+    otherMessages: win.otherMessages,
+    shares: clients.map((c) => (want === 0 ? 1 : c.received / want)),
+    connected: connectedCount(),
+    clientsCutOff: win.cutOff.size,
+    reconnects: win.reconnects,
+    closeCodes: win.closeCodes,
+    handshakeFailures: win.handshakeFailures,
+    samples: win.samples,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    loopP99Ms: loop.percentile(99) / 1e6,
+    loopMaxMs: loop.max / 1e6,
+  };
+}
+
+function reply(m: WorkerReply | ReadyMessage): void {
+  process.send?.(m);
+}
+
+process.on("message", (m: WorkerRequest) => {
+  switch (m.type) {
+    case "start": {
+      win = new Window(m.from, m.capacity);
+      const bytes = Math.ceil(m.capacity / 8);
+      for (const c of clients) {
+        c.bitmap = new Uint8Array(bytes);
+        c.received = 0;
+      }
+      loop.reset();
+      loop.enable();
+      return reply({ type: "snapshot", id: m.id, frames: 0, received: 0, connected: connectedCount() });
+    }
+    case "snapshot": {
+      let received = 0;
+      for (const c of clients) received += c.received;
+      return reply({ type: "snapshot", id: m.id, frames: win.frames, received, connected: connectedCount() });
+    }
+    case "report":
+      loop.disable();
+      return reply(report(m.id, m.to));
+    case "exit":
+      stopping = true;
+      for (const c of clients) c.close();
+      reply({ type: "exit", id: m.id });
+      setTimeout(() => process.exit(0), 100);
+  }
+});
+process.on("disconnect", () => process.exit(0));
+
+let next = 0;
+await Promise.all(
+  Array.from({ length: Math.min(cfg.connectConcurrency, clients.length) }, async () => {
+    while (next < clients.length) await clients[next++].connect();
+  }),
+);
+reply({ type: "ready", connected: connectedCount() });
