@@ -11,7 +11,13 @@ import type { Logger } from "@certstream/log";
 import type { WebSocket } from "ws";
 import type { Access, Refusal } from "./access.ts";
 import type { CertsSource } from "./certs-source.ts";
-import { type ClientEvents, type ClientSink, StreamClient, type Transport } from "./client.ts";
+import {
+  type ClientEvents,
+  type ClientLimits,
+  type ClientSink,
+  StreamClient,
+  type Transport,
+} from "./client.ts";
 import { type Position, parseSince } from "./cursor.ts";
 import type { Fanout } from "./fanout.ts";
 import type { ClientFilter } from "./filters.ts";
@@ -73,7 +79,6 @@ export class StreamConnections {
     sink: ClientSink,
     ws: WebSocket | null,
   ): Connection {
-    const s = this.deps.settings().streamer;
     const client = new StreamClient({
       format,
       transport,
@@ -81,8 +86,7 @@ export class StreamConnections {
       filter,
       sink,
       events: this.clientEvents,
-      limitBytes: s.client_buffer_bytes,
-      disconnectMs: s.slow_client_grace_ms,
+      limits: clientLimits(this.deps.settings()),
     });
     const conn: Connection = { client, ws, resume: null, closeReason: null, alive: true };
     this.all.add(conn);
@@ -198,7 +202,7 @@ export class StreamConnections {
   disconnect(conn: Connection, reason: string): void {
     if (!this.all.delete(conn)) return;
     this.waiting.delete(conn);
-    conn.client.closed = true;
+    conn.client.release();
     conn.client.onClose?.();
     conn.resume?.cancel();
     this.deps.fanout.remove(conn.client);
@@ -238,7 +242,15 @@ export class StreamConnections {
 
   /** New client limits for every client now (hot reload). */
   setLimits(s: StreamerSettings): void {
-    for (const c of this.all)
-      c.client.setLimits(s.streamer.client_buffer_bytes, s.streamer.slow_client_grace_ms);
+    const limits = clientLimits(s);
+    for (const c of this.all) c.client.setLimits(limits);
   }
+}
+
+function clientLimits(s: StreamerSettings): ClientLimits {
+  return {
+    limitBytes: s.streamer.client_buffer_bytes,
+    maxDropped: s.streamer.slow_client_max_dropped,
+    windowMs: s.streamer.slow_client_window_secs * 1000,
+  };
 }

@@ -34,6 +34,13 @@ export function decodeCursor(cursor: string): Position {
   return pos;
 }
 
+/** The cursor of `after` with `partition` set back to `offset`: the position just before that record. */
+export function cursorBefore(after: Position, partition: number, offset: number): string {
+  const pos = new Map(after);
+  pos.set(partition, offset);
+  return encodeCursor(pos);
+}
+
 /**
  * `since=` on a WebSocket: a cursor, or a timestamp (seconds since the epoch, fractional allowed, or
  * milliseconds when > 1e11, or an ISO-8601 date). Returns which one it is.

@@ -2,13 +2,19 @@
  * The shared live feed: every certificate read from Kafka is published here once. For each format with at
  * least one live client it is rendered once, framed once per transport, and the same Buffer is written to
  * every matching client. The fan-out also tracks the stream position (the resume cursor of the last message).
+ *
+ * Publishing never holds the event loop for long: a burst to thousands of clients is fanned out a record at a
+ * time in slices of SLICE_MS, and between slices the loop serves I/O (probes, scrapes, clients' drains).
+ * Records wait in an intake queue meanwhile; `hasRoom()` tells the Kafka reader to wait (Kafka, not memory, is
+ * where a backlog waits). Everything that says where the stream is (position, cursor, replay buffer, newest)
+ * follows what has been fanned out, so a resume still switches to the live feed exactly.
  */
 import type { CertificateEntry } from "@certstream/schema";
 import type { StreamClient } from "./client.ts";
-import { encodeCursor, type Position } from "./cursor.ts";
+import { cursorBefore, encodeCursor, type Position } from "./cursor.ts";
 import { FilterIndex } from "./filter-index.ts";
 import type { EntryKeys } from "./filters.ts";
-import { sseEvent, wsTextFrame } from "./frames.ts";
+import { sseEvent, withoutId, wsTextFrame } from "./frames.ts";
 import { heartbeatMessage, renderFormat } from "./render.ts";
 import { ReplayBuffer, type ReplayRecord } from "./replay-buffer.ts";
 import { STREAM_FORMATS, type StreamFormat } from "./settings.ts";
@@ -41,9 +47,27 @@ export function entryKeys(entry: CertificateEntry): EntryKeys {
   };
 }
 
+/** A record waiting to be fanned out, or (entry null) a position past offsets without records. */
+interface Intake {
+  entry: CertificateEntry | null;
+  partition: number;
+  offset: number;
+}
+
+/** The longest the fan-out holds the event loop at once (it may run over by one record's fan-out). */
+const SLICE_MS = 10;
+/** Records the intake may hold before the Kafka reader is asked to wait. */
+const INTAKE_MAX = 1000;
+
 export class Fanout {
   /** Next offset to deliver, per partition of the certs topic. */
   readonly position: Position = new Map();
+  /** Next offset the intake takes, per partition (ahead of `position` while records wait). */
+  private readonly accepted: Position = new Map();
+  private intake: Intake[] = [];
+  private intakeHead = 0;
+  private sliceEnd = 0;
+  private sliceScheduled = false;
   private readonly clients: Record<StreamFormat, FormatClients> = {
     lite: formatClients(),
     full: formatClients(),
@@ -138,10 +162,21 @@ export class Fanout {
 
   /** The live reader went past offsets without records (transaction markers): the position follows. */
   advance(partition: number, next: number): void {
-    const cur = this.position.get(partition);
+    const cur = this.accepted.get(partition);
     if (cur !== undefined && next <= cur) return;
-    this.position.set(partition, next);
-    this.cursorCache = null;
+    this.accepted.set(partition, next);
+    this.intake.push({ entry: null, partition, offset: next });
+    this.run(Date.now());
+  }
+
+  /** False while the intake is full: the live reader waits (the backlog stays in Kafka, shown as lag). */
+  hasRoom(): boolean {
+    return this.intake.length - this.intakeHead < INTAKE_MAX;
+  }
+
+  /** Records taken but not fanned out yet. */
+  get backlog(): number {
+    return this.intake.length - this.intakeHead;
   }
 
   /** The newest certificates (oldest first), for /latest.json and /example.json. */
@@ -149,9 +184,70 @@ export class Fanout {
     return this.latest;
   }
 
+  /** Takes a record from the live reader; it is fanned out now, or after what waits before it. */
   publish(entry: CertificateEntry, partition: number, offset: number, now: number): void {
+    const next = this.accepted.get(partition);
+    if (next !== undefined && offset < next) return; // re-read after a rebalance: already taken
+    this.accepted.set(partition, offset + 1);
+    this.intake.push({ entry, partition, offset });
+    this.run(now);
+  }
+
+  /** Everything taken is fanned out before this returns (benchmarks, tests). */
+  flush(): void {
+    while (this.intakeHead < this.intake.length) this.step(Date.now());
+    this.clearIntake();
+  }
+
+  /**
+   * Fans out what waits, until the slice's time is up; the rest goes on in the next event-loop turn, after
+   * the I/O that came meanwhile (setImmediate runs after the poll phase).
+   */
+  private run(now: number): void {
+    if (!this.sliceScheduled) {
+      this.sliceScheduled = true;
+      this.sliceEnd = performance.now() + SLICE_MS;
+      setImmediate(this.nextSlice);
+    }
+    while (this.intakeHead < this.intake.length && performance.now() < this.sliceEnd) this.step(now);
+    if (this.intakeHead === this.intake.length) this.clearIntake();
+  }
+
+  private readonly nextSlice = (): void => {
+    this.sliceScheduled = false;
+    if (this.intakeHead < this.intake.length) this.run(Date.now());
+  };
+
+  private step(now: number): void {
+    const item = this.intake[this.intakeHead];
+    this.intake[this.intakeHead++] = DONE;
+    if (item.entry === null) this.moveTo(item.partition, item.offset);
+    else this.fanOut(item.entry, item.partition, item.offset, now);
+  }
+
+  private clearIntake(): void {
+    if (this.intakeHead === 0) return;
+    this.intake = [];
+    this.intakeHead = 0;
+  }
+
+  private moveTo(partition: number, next: number): void {
+    const cur = this.position.get(partition);
+    if (cur !== undefined && next <= cur) return;
+    this.position.set(partition, next);
+    this.cursorCache = null;
+  }
+
+  /** The cursor just before the record at (partition, offset) of the live feed: where a gap in it starts. */
+  private cursorBefore(partition: number, offset: number): string {
+    const pos = new Map(this.floor);
+    for (const [p, o] of this.position) pos.set(p, o);
+    return cursorBefore(pos, partition, offset);
+  }
+
+  private fanOut(entry: CertificateEntry, partition: number, offset: number, now: number): void {
     const next = this.position.get(partition);
-    if (next !== undefined && offset < next) return; // re-read after a rebalance: already delivered
+    if (next !== undefined && offset < next) return;
     this.position.set(partition, offset + 1);
     this.cursorCache = null;
     this.published++;
@@ -187,7 +283,9 @@ export class Fanout {
       let n = 0;
       const send = (c: StreamClient, frame: Buffer) => {
         if (c.minOffsets !== null && offset < (c.minOffsets.get(partition) ?? 0)) return;
-        if (c.deliver(frame, now)) n++;
+        // After its first gap an SSE client gets events without `id:`: its Last-Event-ID stays before the gap.
+        if (c.deliver(c.gapCursor !== null && c.transport === "sse" ? withoutId(frame) : frame, now)) n++;
+        else if (c.gapCursor === null && !c.closed) c.gapCursor = this.cursorBefore(partition, offset);
       };
       if (wsCount > 0) {
         const frame = wsTextFrame(payload);
@@ -224,18 +322,17 @@ export class Fanout {
     return frame;
   }
 
-  /** Heartbeat to every live client; carries the current cursor so an idle or filtered client can resume. */
+  /**
+   * Heartbeat to every live client; carries the current cursor so an idle or filtered client can resume. A
+   * client that missed records gets the cursor before its first gap instead: the current one would skip them.
+   */
   heartbeat(now: number): void {
     const cursor = this.hasCursor() ? this.cursor() : null;
     const msg = heartbeatMessage(now, cursor);
-    const ws = wsTextFrame(msg);
-    const sse = sseEvent(msg, cursor);
-    for (const f of STREAM_FORMATS) {
-      const g = this.clients[f];
-      for (const c of g.ws) c.deliverControl(ws, now);
-      for (const c of g.wsFiltered.all()) c.deliverControl(ws, now);
-      for (const c of g.sse) c.deliverControl(sse, now);
-      for (const c of g.sseFiltered.all()) c.deliverControl(sse, now);
+    const frames = { ws: wsTextFrame(msg), sse: sseEvent(msg, cursor) };
+    for (const c of this.all()) {
+      if (c.gapCursor === null) c.deliverControl(frames[c.transport], now);
+      else c.deliverControl(heartbeatFrame(now, c.gapCursor, c.transport), now);
     }
   }
 
@@ -243,3 +340,10 @@ export class Fanout {
     for (const c of this.all()) c.sweep(now);
   }
 }
+
+function heartbeatFrame(now: number, cursor: string, transport: "ws" | "sse"): Buffer {
+  const msg = heartbeatMessage(now, cursor);
+  return transport === "ws" ? wsTextFrame(msg) : sseEvent(msg, cursor);
+}
+
+const DONE: Intake = { entry: null, partition: -1, offset: -1 };

@@ -30,3 +30,10 @@ export function sseEvent(payload: Buffer, id: string | null): Buffer {
   const data = text.includes("\n") ? text.split("\n").join("\ndata: ") : text;
   return Buffer.from(id === null ? `data: ${data}\n\n` : `id: ${id}\ndata: ${data}\n\n`, "utf8");
 }
+
+/** The same SSE event without its `id:` line (a view, no copy): the client's resume point stays where it was. */
+export function withoutId(event: Buffer): Buffer {
+  return event[0] === 0x69 && event[1] === 0x64 && event[2] === 0x3a
+    ? event.subarray(event.indexOf(0x0a) + 1)
+    : event;
+}

@@ -11,9 +11,9 @@
  */
 import type { CertsReader, CertsRecord, CertsSource } from "./certs-source.ts";
 import type { StreamClient } from "./client.ts";
-import { encodeCursor, type Position } from "./cursor.ts";
+import { cursorBefore, decodeCursor, encodeCursor, type Position } from "./cursor.ts";
 import { entryKeys, type Fanout } from "./fanout.ts";
-import { sseEvent, wsTextFrame } from "./frames.ts";
+import { sseEvent, withoutId, wsTextFrame } from "./frames.ts";
 import { heartbeatMessage, renderFormat } from "./render.ts";
 
 export interface ResumeObserver {
@@ -105,7 +105,7 @@ export class ResumeSession {
       }
       const frame = this.fanout.replayFrame(rec, c.format, c.transport);
       if (frame === null) continue;
-      c.deliver(frame, now);
+      this.send(frame, now, rec.partition, rec.offset, decodeCursor(rec.cursor));
       this.lastSent = now;
       this.replayed++;
     }
@@ -152,10 +152,9 @@ export class ResumeSession {
       try {
         const payload = renderFormat(r.entry, c.format);
         const now = Date.now();
-        c.deliver(
-          c.transport === "ws" ? wsTextFrame(payload) : sseEvent(payload, encodeCursor(this.position)),
-          now,
-        );
+        const frame =
+          c.transport === "ws" ? wsTextFrame(payload) : sseEvent(payload, encodeCursor(this.position));
+        this.send(frame, now, r.partition, r.offset, this.position);
         this.lastSent = now;
         this.replayed++;
       } catch {
@@ -163,6 +162,16 @@ export class ResumeSession {
       }
     }
     this.checkCaughtUp();
+  }
+
+  /**
+   * Delivers a replayed record. A record the client drops starts its gap (see StreamClient.gapCursor) at the
+   * position before it; `after` is the position after the record.
+   */
+  private send(frame: Buffer, now: number, partition: number, offset: number, after: Position): void {
+    const c = this.client;
+    if (c.deliver(c.gapCursor !== null && c.transport === "sse" ? withoutId(frame) : frame, now)) return;
+    if (c.gapCursor === null && !c.closed) c.gapCursor = cursorBefore(after, partition, offset);
   }
 
   private tick(): void {

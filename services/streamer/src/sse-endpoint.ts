@@ -9,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Access } from "./access.ts";
 import { type Admission, type Admitted, RequestError, refuseReply } from "./admission.ts";
 import type { ClientSink } from "./client.ts";
+import { destroyUnlessDrained } from "./close-grace.ts";
 import type { StreamConnections } from "./connections.ts";
 import { sseEvent } from "./frames.ts";
 import type { StreamerMetrics } from "./metrics.ts";
@@ -79,7 +80,8 @@ export class SseEndpoint {
     });
     res.write(`retry: ${RETRY_MS}\n\n`);
     const sink: ClientSink = {
-      buffered: () => res.writableLength + socket.writableLength,
+      // the response's length includes its socket's
+      buffered: () => res.writableLength,
       write: (frame) => {
         if (res.writableEnded) return;
         writeBatch.hold(socket);
@@ -88,10 +90,11 @@ export class SseEndpoint {
       frame: (msg) => sseEvent(msg, null),
       close: () => {
         res.end();
-        setTimeout(() => socket.destroy(), 5000).unref();
+        destroyUnlessDrained(socket, this.deps.settings().streamer.close_grace_ms, () => socket.destroy());
       },
     };
     const conn = connections.connect(format, "sse", ip, admitted.filter, sink, null);
+    socket.on("drain", () => conn.client.pump());
     res.on("close", () => connections.disconnect(conn, "client"));
     connections.begin(conn, admitted.since);
     return undefined;

@@ -14,6 +14,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import type { Access } from "./access.ts";
 import { type Admission, type Admitted, RequestError, refuseSocket } from "./admission.ts";
 import type { ClientSink } from "./client.ts";
+import { destroyUnlessDrained } from "./close-grace.ts";
 import type { StreamConnections } from "./connections.ts";
 import { wsTextFrame } from "./frames.ts";
 import type { StreamerMetrics } from "./metrics.ts";
@@ -124,7 +125,7 @@ export class WebSocketUpgrade {
     ip: string,
     admitted: Admitted,
   ): void {
-    const { connections, metrics, log, writeBatch } = this.deps;
+    const { connections, metrics, log, writeBatch, settings } = this.deps;
     socket.setNoDelay(true);
     const sink: ClientSink = {
       buffered: () => socket.writableLength,
@@ -138,10 +139,11 @@ export class WebSocketUpgrade {
       frame: wsTextFrame,
       close: (code, reason) => {
         ws.close(code, reason);
-        setTimeout(() => ws.terminate(), 5000).unref();
+        destroyUnlessDrained(socket, settings().streamer.close_grace_ms, () => ws.terminate());
       },
     };
     const conn = connections.connect(format, "ws", ip, admitted.filter, sink, ws);
+    socket.on("drain", () => conn.client.pump());
     ws.on("pong", () => {
       conn.alive = true;
     });

@@ -1,6 +1,8 @@
 /**
- * A client that stops reading: its messages are dropped (counted), it gets a dropped notice and is then
- * disconnected with 4008, while a client on the same stream gets every message; server memory stays bounded.
+ * Slow clients: a client that stops reading has its messages dropped (counted) and gets a dropped notice; one
+ * that drops too many within the window is disconnected with 4008, and sees the notice and the 4008 even when
+ * it reads again only slowly; one that falls behind during a burst but stays under the limit keeps its
+ * connection. A client on the same stream gets every message; server memory stays bounded.
  */
 
 import type { Socket } from "node:net";
@@ -8,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { streamerMetrics } from "../src/metrics.ts";
 import { sseCollect, wsCollect } from "./clients.ts";
 import { CertsTopic, entrySeries, type RunningStreamer, sleep, startStreamer, waitFor } from "./harness.ts";
+import { throttledWs } from "./throttled-clients.ts";
 
 let topic: CertsTopic;
 let s: RunningStreamer;
@@ -16,7 +19,7 @@ const LIMIT = 256 * 1024;
 beforeAll(async () => {
   topic = await CertsTopic.create(3);
   s = await startStreamer(topic.topic, {
-    streamer: { client_buffer_bytes: LIMIT, slow_client_grace_ms: 2000 },
+    streamer: { client_buffer_bytes: LIMIT, slow_client_max_dropped: 200 },
   });
 });
 afterAll(async () => {
@@ -72,7 +75,7 @@ it("slow client: dropped notice, then close 4008; the fast client misses nothing
   slowSocket.resume();
   const closed = await slow.closed;
   expect(closed.code).toBe(4008);
-  expect(closed.reason).toMatch(/too slow/);
+  expect(closed.reason).toMatch(/too slow: more than 200 messages dropped in 60 s/);
   const notice = slow.messages.find((m) => m.message_type === "dropped");
   expect(notice).toBeDefined();
   expect(notice.count).toBeGreaterThan(0);
@@ -93,7 +96,7 @@ for (const via of ["replay buffer", "Kafka reader"] as const) {
       via === "replay buffer"
         ? s
         : await startStreamer(topic.topic, {
-            streamer: { client_buffer_bytes: LIMIT, slow_client_grace_ms: 2000, replay_buffer_size: 0 },
+            streamer: { client_buffer_bytes: LIMIT, slow_client_max_dropped: 200, replay_buffer_size: 0 },
           });
     const base = via === "replay buffer" ? 4_100_000_000 : 4_500_000_000;
     try {
@@ -112,7 +115,7 @@ for (const via of ["replay buffer", "Kafka reader"] as const) {
       // biome-ignore lint/suspicious/noExplicitAny: reach the client's TCP socket to read slowly
       const sock = (resumed.ws as any)._socket as Socket;
       sock.pause();
-      await sleep(3000); // longer than slow_client_grace_ms: a replay that did not wait would get the client dropped
+      await sleep(3000); // a replay that did not wait would drop far more than slow_client_max_dropped
       sock.resume();
       const live = entrySeries(10, base + 200_000);
       await waitFor(() => resumed.certs().length >= away.length, 60_000, "resumed client caught up");
@@ -131,3 +134,71 @@ for (const via of ["replay buffer", "Kafka reader"] as const) {
     }
   });
 }
+
+/** The connections the server holds now. */
+// biome-ignore lint/suspicious/noExplicitAny: private field read: what the server decided about the client
+const serverSide = (r: RunningStreamer): any[] => [...(r.server as any).connections.all];
+
+it("a client cut off while it did not read sees the notice and 4008 when it reads again, slowly", async () => {
+  // Default 4 MiB buffer: the close used to wait behind it, and a client reading 1 MB/s saw 1006 (the
+  // connection destroyed before it got there) instead of 4008.
+  const r = await startStreamer(topic.topic, { streamer: { slow_client_max_dropped: 100 } });
+  try {
+    const slow = throttledWs(`${r.wsUrl}/full-stream`, 0);
+    await slow.opened;
+    await sleep(200);
+    const produced = topic.produce(entrySeries(2500, 5_000_000_000)); // ~20 MB of full messages
+    await waitFor(
+      () => serverSide(r).some((c) => c.closeReason === "slow"),
+      60_000,
+      "the server cuts off the client that does not read",
+    );
+    await sleep(1000);
+    slow.setRate(1_000_000);
+    const closed = await slow.closed;
+    expect(closed.code).toBe(4008);
+    expect(closed.reason).toMatch(/too slow/);
+    const last = slow.messages.at(-1);
+    expect(last.message_type).toBe("dropped");
+    expect(last.reason).toMatch(/disconnecting/);
+    expect(last.count).toBeGreaterThan(100);
+    await produced;
+  } finally {
+    await r.stop();
+  }
+}, 120_000);
+
+it("a client that falls behind during a burst keeps its connection: it drops, gets a notice, and goes on", async () => {
+  const r = await startStreamer(topic.topic, {
+    streamer: { client_buffer_bytes: LIMIT, slow_client_max_dropped: 100_000 },
+  });
+  try {
+    const c = throttledWs(`${r.wsUrl}/full-stream`, 0);
+    await c.opened;
+    await sleep(200);
+    // A burst while the client does not read for 8 s: far longer than one full buffer's worth.
+    await topic.produce(entrySeries(1500, 5_100_000_000));
+    await sleep(8000);
+    c.setRate(Infinity);
+    await waitFor(
+      () => c.messages.some((m) => m.message_type === "dropped"),
+      20_000,
+      "a dropped notice once the client reads again",
+    );
+    const notice = c.messages.find((m) => m.message_type === "dropped");
+    expect(notice.reason).toBe("send buffer full");
+    expect(notice.count).toBeGreaterThan(0);
+    const after = entrySeries(20, 5_200_000_000);
+    await topic.produce(after);
+    await waitFor(
+      () => after.every((e) => c.certs().some((m) => m.data.cert_index === e.index)),
+      20_000,
+      "the records after the burst",
+    );
+    expect(serverSide(r).length).toBe(1);
+    expect(serverSide(r)[0].closeReason).toBeNull();
+    c.destroy();
+  } finally {
+    await r.stop();
+  }
+});

@@ -1,7 +1,13 @@
 /** Pure logic of the streamer: filters, cursors, framing, the slow-client policy, access control. */
 import { describe, expect, it } from "vitest";
 import { Access } from "../src/access.ts";
-import { CLOSE_TOO_SLOW, type ClientSink, StreamClient } from "../src/client.ts";
+import {
+  CLOSE_TOO_SLOW,
+  type ClientLimits,
+  type ClientSink,
+  IN_FLIGHT_BYTES,
+  StreamClient,
+} from "../src/client.ts";
 import { CursorError, decodeCursor, encodeCursor, parseSince } from "../src/cursor.ts";
 import { entryKeys } from "../src/fanout.ts";
 import { FilterIndex } from "../src/filter-index.ts";
@@ -115,7 +121,7 @@ class MemorySink implements ClientSink {
 }
 
 describe("slow-client policy", () => {
-  const make = (sink: MemorySink) => {
+  const make = (sink: MemorySink, limits: Partial<ClientLimits> = {}) => {
     const drops: number[] = [];
     const client = new StreamClient({
       format: "lite",
@@ -124,11 +130,11 @@ describe("slow-client policy", () => {
       filter: null,
       sink,
       events: { dropped: (_c, n) => drops.push(n), slowDisconnect: () => {} },
-      limitBytes: 1000,
-      disconnectMs: 5000,
+      limits: { limitBytes: 1000, maxDropped: 100, windowMs: 60_000, ...limits },
     });
     return { client, drops };
   };
+  const json = (b: Buffer | undefined) => JSON.parse(b?.toString() ?? "{}");
   it("drops over the limit, notifies with the count once drained, and keeps memory bounded", () => {
     const sink = new MemorySink();
     const { client, drops } = make(sink);
@@ -139,8 +145,7 @@ describe("slow-client policy", () => {
     expect(drops.length).toBe(7);
     sink.queued = 0; // the client read everything
     client.deliver(frame, t++);
-    const notice = JSON.parse(sink.written.at(-2)?.toString() ?? "{}");
-    expect(notice).toMatchObject({ message_type: "dropped", count: 7 });
+    expect(json(sink.written.at(-2))).toMatchObject({ message_type: "dropped", count: 7 });
     expect(sink.closed).toBeNull();
   });
   it("the loss is one contiguous gap: nothing is queued between the first drop and the drain to half", () => {
@@ -152,25 +157,80 @@ describe("slow-client policy", () => {
     expect(client.deliver(frame, 10)).toBe(false);
     sink.queued = 500;
     expect(client.deliver(frame, 11)).toBe(true);
-    expect(JSON.parse(sink.written.at(-2)?.toString() ?? "{}")).toMatchObject({
-      message_type: "dropped",
-      count: 2,
-    });
+    expect(json(sink.written.at(-2))).toMatchObject({ message_type: "dropped", count: 2 });
   });
-  it("disconnects with 4008 after sustained lag, after a final notice", () => {
+  it("judges by the drops within the window, not by how long the buffer stays full", () => {
     const sink = new MemorySink();
-    const { client } = make(sink);
+    const { client, drops } = make(sink, { maxDropped: 10, windowMs: 60_000 });
     const frame = Buffer.alloc(600);
     client.deliver(frame, 0);
-    client.deliver(frame, 1);
-    client.sweep(3000);
+    // Full for ten minutes, one drop every 7 s: never more than 10 within 60 s.
+    for (let t = 1; t <= 600_000; t += 7000) {
+      client.deliver(frame, t);
+      client.sweep(t);
+    }
+    expect(drops.length).toBeGreaterThan(80);
     expect(sink.closed).toBeNull();
-    client.sweep(6000);
+    sink.queued = 0;
+    client.sweep(600_001);
+    expect(json(sink.written.at(-1))).toMatchObject({ message_type: "dropped", count: drops.length });
+  });
+  it("more drops than slow_client_max_dropped within the window: a last notice, then 4008", () => {
+    const sink = new MemorySink();
+    const { client } = make(sink, { maxDropped: 5, windowMs: 60_000 });
+    const frame = Buffer.alloc(600);
+    client.deliver(frame, 0);
+    for (let i = 1; i <= 5; i++) client.deliver(frame, i * 1000);
+    expect(sink.closed).toBeNull();
+    client.deliver(frame, 6000);
     expect(sink.closed?.code).toBe(CLOSE_TOO_SLOW);
-    expect(JSON.parse(sink.written.at(-1)?.toString() ?? "{}")).toMatchObject({
+    expect(sink.closed?.reason).toBe("too slow: more than 5 messages dropped in 60 s");
+    expect(json(sink.written.at(-1))).toMatchObject({
       message_type: "dropped",
-      count: 1,
+      count: 6,
+      reason: "client too slow, disconnecting",
     });
+    expect(client.deliver(frame, 7000)).toBe(false);
+  });
+  it("drops older than the window no longer count", () => {
+    const sink = new MemorySink();
+    const { client } = make(sink, { maxDropped: 5, windowMs: 60_000 });
+    const frame = Buffer.alloc(600);
+    client.deliver(frame, 0);
+    for (let i = 1; i <= 5; i++) client.deliver(frame, i);
+    for (let i = 1; i <= 5; i++) client.deliver(frame, 80_000 + i);
+    expect(sink.closed).toBeNull();
+  });
+  it("frames past IN_FLIGHT_BYTES wait in the client, go out in order on pump, and are let go on a cut-off", () => {
+    const sink = new MemorySink();
+    const { client, drops } = make(sink, { limitBytes: 1 << 20, maxDropped: 3 });
+    const frames = Array.from({ length: 50 }, (_, i) => Buffer.alloc(20_000, i));
+    for (const f of frames) client.deliver(f, 0);
+    // the socket holds just over IN_FLIGHT_BYTES; the rest waits in the client, counted in its buffer
+    expect(sink.queued).toBeLessThan(IN_FLIGHT_BYTES + 20_000);
+    expect(client.buffered()).toBe(50 * 20_000);
+    sink.queued = 0; // the kernel took it all
+    client.pump();
+    expect(sink.written.length).toBeGreaterThan(4);
+    expect(sink.written.map((b) => b[0])).toEqual(frames.slice(0, sink.written.length).map((_, i) => i));
+    // fill up to the limit, then drop past slow_client_max_dropped: what still waits is let go
+    for (let i = 0; i < 60; i++) client.deliver(Buffer.alloc(20_000), 1);
+    const written = sink.written.length;
+    expect(sink.closed?.code).toBe(CLOSE_TOO_SLOW);
+    expect(client.buffered()).toBe(0);
+    const notice = json(sink.written.at(-1));
+    expect(notice).toMatchObject({ message_type: "dropped", reason: "client too slow, disconnecting" });
+    expect(notice.count).toBeGreaterThan(4); // the drops and the frames let go
+    expect(drops.reduce((a, n) => a + n, 0)).toBe(notice.count);
+    expect(written).toBe(sink.written.length);
+  });
+  it("close() sends what waits before the close (shutdown keeps the data)", () => {
+    const sink = new MemorySink();
+    const { client } = make(sink, { limitBytes: 1 << 20 });
+    for (let i = 0; i < 10; i++) client.deliver(Buffer.alloc(20_000), 0);
+    client.close(1001, "going away");
+    expect(sink.written.length).toBe(10);
+    expect(sink.closed?.code).toBe(1001);
   });
 });
 
@@ -361,8 +421,7 @@ describe("filter index", () => {
           filter: ClientFilter.fromQuery(q(qs)),
           sink,
           events: { dropped: () => {}, slowDisconnect: () => {} },
-          limitBytes: 1 << 20,
-          disconnectMs: 1000,
+          limits: { limitBytes: 1 << 20, maxDropped: 1000, windowMs: 60_000 },
         }),
     );
     const index = new FilterIndex();

@@ -27,10 +27,25 @@ export const hot_reload = section({
 
 export const streamer = section({
   heartbeat_interval_secs: int(10, { min: 1, max: 14 }),
-  /** Bytes queued for one client before it counts as lagging. */
+  /**
+   * Bytes queued for one client (held by the server and by its socket) before messages to it are dropped. The
+   * dropped messages are counted and the client is told how many once it can receive again.
+   */
   client_buffer_bytes: int(4 * 1024 * 1024, { min: 1024 }),
-  /** How long a client may stay over its buffer before it is disconnected. */
-  slow_client_grace_ms: int(5000, { min: 0 }),
+  /**
+   * A client that has dropped more than this many messages within `slow_client_window_secs` gets a last
+   * `dropped` notice and is closed with 4008 (0: at its first drop). A burst that overflows a buffer now and
+   * then costs the client messages, not its connection.
+   */
+  slow_client_max_dropped: int(10_000, { min: 0 }),
+  /** The window over which a client's drops are counted (sliding, in sixths). */
+  slow_client_window_secs: int(60, { min: 1, max: 3600 }),
+  /**
+   * After the server closes a client (4008 too slow, 1011 resume failed), how long the client has to take the
+   * bytes already in flight ahead of the close: one that takes none in this time is not reading, and its
+   * connection is destroyed. (One that does gets the WebSocket close timeout, 30 s, for the rest.)
+   */
+  close_grace_ms: int(5000, { min: 0, max: 60_000 }),
   max_frame_bytes: int(64 * 1024, { min: 128 }),
   latest_size: int(25, { min: 1, max: 1000 }),
   shutdown_timeout_ms: int(5000, { min: 0 }),
