@@ -10,6 +10,7 @@
 #   .cache/apicurio/app/      Apicurio Registry 3.3.3 (Maven Central tar.gz, Quarkus fast-jar)
 #   .cache/prometheus/root/   the Debian prometheus package, unpacked with dpkg -x (no service is started)
 #   .venv/                    Python venv with requirements-test.txt (independent readers used by tests)
+#   podman, docker-compose    the container engine and its API socket (scripts/containers.sh install)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -152,6 +153,13 @@ setup_debian() {
   apt_install openssl curl ca-certificates chromium docker-compose
 }
 
+setup_containers() {
+  # The container engine (podman + runc + docker-compose, podman's API socket, health-check runner): all in
+  # scripts/containers.sh, which explains why each piece is there. The images are built on demand
+  # (`scripts/containers.sh images`, cached), not here.
+  bash scripts/containers.sh install
+}
+
 main() {
   local t0=$SECONDS
   if [ "${1:-}" = "--stack-only" ]; then
@@ -165,6 +173,7 @@ main() {
     setup_apicurio
     setup_prometheus
     setup_python
+    setup_containers
   fi
   log "done in $((SECONDS - t0)) s"
 }
