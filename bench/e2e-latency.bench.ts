@@ -193,7 +193,8 @@ async function run(a: Args, r: Resources): Promise<number> {
   sys.log.start();
   await sleep(a.warmupSecs * 1000);
   sys.log.stop();
-  await sleep(a.pollMs + 4000);
+  if (!(await sys.waitIngested(60_000))) log("the ingester did not catch up with the warm-up within 60 s");
+  await sleep(DRAIN_QUIET_MS);
   const rss0 = rssMb(sys.streamer.pid);
 
   const path = a.stream === "lite" ? "/" : "/full-stream";
@@ -225,6 +226,7 @@ async function run(a: Args, r: Resources): Promise<number> {
   sys.log.start();
   const tStart = Date.now();
   const rssDuring: number[] = [];
+  const series: { t: number; deliveriesPerSec: number; rssMb: number | null }[] = [];
   let last = { at: tStart, frames: 0 };
   let peakRate = 0;
   let lastIncrease = tStart;
@@ -237,6 +239,7 @@ async function run(a: Args, r: Resources): Promise<number> {
     if (s.frames > last.frames) lastIncrease = now;
     const rate = ((s.frames - last.frames) * 1000) / (now - last.at);
     peakRate = Math.max(peakRate, rate);
+    series.push({ t: Math.round((now - tStart) / 100) / 10, deliveriesPerSec: Math.round(rate), rssMb: rss });
     if (++tick % PRINT_EVERY_TICKS === 0)
       log(
         `${phase} +${Math.round((now - tStart) / 1000)} s: ${Math.round(rate)} deliveries/s, ` +
@@ -254,12 +257,16 @@ async function run(a: Args, r: Resources): Promise<number> {
   const tStop = Date.now();
   const entries = to - from;
   log(`growth stopped: ${entries} entries in the window; draining`);
+  // Drained: every client has every entry, or the ingester has committed the whole window and no delivery
+  // came for DRAIN_QUIET_MS since (a client that misses entries never completes).
+  let ingestedAt: number | null = null;
   for (;;) {
     await sleep(1000);
     const s = await sampleTick("draining");
+    if (ingestedAt === null && ((await sys.ingested()) ?? -1) >= to) ingestedAt = Date.now();
     const complete = s.received >= entries * a.clients;
-    if (complete || Date.now() - lastIncrease > DRAIN_QUIET_MS || Date.now() - tStop > a.drainSecs * 1000)
-      break;
+    const quiet = ingestedAt !== null && Date.now() - Math.max(lastIncrease, ingestedAt) > DRAIN_QUIET_MS;
+    if (complete || quiet || Date.now() - tStop > a.drainSecs * 1000) break;
   }
   const m1 = cpuMark(pids());
   const reports = await workers.report(to);
@@ -304,7 +311,8 @@ async function run(a: Args, r: Resources): Promise<number> {
     crashes: sys.crashes,
   });
   print(result);
-  if (a.json) writeFileSync(a.json, JSON.stringify(result, null, 2));
+  log(`deliveries/s every ${TICK_MS / 1000} s: ${series.map((x) => x.deliveriesPerSec).join(" ")}`);
+  if (a.json) writeFileSync(a.json, JSON.stringify({ ...result, series }, null, 2));
   return sys.crashes.length > 0 ? 1 : 0;
 }
 
@@ -415,7 +423,7 @@ function print(s: ReturnType<typeof summarize>): void {
     `latency (publish → client):  ${d(s.latencyMs.fromPublish)}${s.latencyMs.unpublished ? `; ${s.latencyMs.unpublished} samples unpublished` : ""}`,
     `  publish → ingester seen:   ${d(s.latencyMs.publishToSeen)}`,
     `  seen → client:             ${d(s.latencyMs.seenToClient)}`,
-    `  appended → client:         ${d(s.latencyMs.fromAppend)}`,
+    `  appended → client:         ${d(s.latencyMs.fromAppend)} (as felt from a log publishing continuously)`,
     `streamer:           RSS MB ${JSON.stringify(s.streamer.rssMb)}; CPU ${s.streamer.corePct}% of a core, ${s.streamer.cpuUsPerDelivery} µs per delivery`,
     `cpu (% of a core):  ingester ${s.cpuPct.ingester}, kafka ${s.cpuPct.kafka}, bench+stand-in ${s.cpuPct.bench}, workers ${s.cpuPct.workersTotal} (max one ${s.cpuPct.workerMax}, event-loop p99 max ${s.cpuPct.workerLoopP99MaxMs} ms); machine ${s.cpuPct.machineBusy}% busy`,
     `workers saturated:  ${s.workersSaturated ?? "no"}`,

@@ -116,6 +116,27 @@ export class E2eSystem {
     return new E2eSystem(cluster, server, ingester, streamer, ports, crashes);
   }
 
+  /** The ingester's committed position in the log (next index to ingest); null when it does not answer. */
+  async ingested(): Promise<number | null> {
+    try {
+      const res = await fetch(`${this.ingesterUrl}/api/logs`, { signal: AbortSignal.timeout(2000) });
+      const body = (await res.json()) as { logs: { position: number | null }[] };
+      return body.logs[0]?.position ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Waits (at most `timeoutMs`) until the ingester has committed every entry the log holds now. */
+  async waitIngested(timeoutMs: number): Promise<boolean> {
+    const size = this.log.size;
+    for (const end = Date.now() + timeoutMs; Date.now() < end; ) {
+      if (((await this.ingested()) ?? -1) >= size) return true;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return false;
+  }
+
   /** Clients the streamer counts (its /api/stats); null when it does not answer. */
   async streamerClients(): Promise<number | null> {
     try {
