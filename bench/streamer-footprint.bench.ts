@@ -181,7 +181,7 @@ console.log(
   `streamer pid ${pid}, NODE_OPTIONS "${nodeOptions.replace(` --import ${probePath}`, "").replace(`--import ${probePath}`, "")}", ${RATE} certificates/s over 6 partitions, clients on ${PATHS.join(" ")}${EXTRA_YAML ? `, config: ${EXTRA_YAML.replaceAll("\n", " ")}` : ""}`,
 );
 console.log(
-  "step              clients | cpu% | rss   (anon   file) | heapTot heapUsed external arrayBuf | after full GC: rss heapUsed external arrayBuf | largest heap spaces (used MiB)",
+  "step              clients | cpu% | rss   (anon   file) | heapTot heapUsed external arrayBuf | after full GC: rss heapTot heapUsed external arrayBuf | heap spaces after GC (used/size MiB)",
 );
 
 let cpuMark = { at: Date.now(), cpu: 0 };
@@ -201,13 +201,13 @@ async function sample(label: string): Promise<void> {
   const ps = procStatus(pid);
   const p = await probe();
   const spaces = p.spaces
-    .filter((s) => s[1] > MiB)
-    .sort((a, b) => b[1] - a[1])
-    .map((s) => `${s[0].replace("_space", "")} ${(s[1] / MiB).toFixed(1)}`)
+    .filter((s) => s[2] > MiB)
+    .sort((a, b) => b[2] - a[2])
+    .map((s) => `${s[0].replace("_space", "")} ${(s[1] / MiB).toFixed(1)}/${(s[2] / MiB).toFixed(1)}`)
     .join(", ");
   const b = p.before;
   const a = p.after;
-  const row = `${label.padEnd(17)} ${String(st.total_clients).padStart(7)} | ${cpu.toFixed(0).padStart(4)} | ${mib(ps.rss)} (${mib(ps.anon)}${mib(ps.file)}) | ${mib(b.heapTotal)}${mib(b.heapUsed)}${mib(b.external)}${mib(b.arrayBuffers)} |               ${mib(a.rss)}${mib(a.heapUsed)}${mib(a.external)}${mib(a.arrayBuffers)} | ${spaces}${p.snapshot ? ` (snapshot ${p.snapshot})` : ""}`;
+  const row = `${label.padEnd(17)} ${String(st.total_clients).padStart(7)} | ${cpu.toFixed(0).padStart(4)} | ${mib(ps.rss)} (${mib(ps.anon)}${mib(ps.file)}) | ${mib(b.heapTotal)}${mib(b.heapUsed)}${mib(b.external)}${mib(b.arrayBuffers)} |               ${mib(a.rss)}${mib(a.heapTotal)}${mib(a.heapUsed)}${mib(a.external)}${mib(a.arrayBuffers)} | ${spaces}${p.snapshot ? ` (snapshot ${p.snapshot})` : ""}`;
   rows.push(row);
   console.log(row);
 }

@@ -14,6 +14,15 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Position } from "./cursor.ts";
 import { streamerMetrics } from "./metrics.ts";
 
+/**
+ * Fetch sizes of every reader. kafkajs asks for up to 10 MiB a fetch by default and gathers each response in one
+ * buffer: a reader catching up (a resume reader, up to resume_max_concurrent of them, or the live reader after a
+ * rejoin) then holds ~6 MiB at a time with 6 partitions. The live feed needs far less (a fetch every
+ * maxWaitTimeInMs: 200 ms of ~6 kB records), and a resume reader goes at its client's pace. 2 MiB still moves
+ * ~300 records a round trip; 1 MiB a partition is the broker's default largest batch, so no partition can stick.
+ */
+const FETCH_SIZES = { maxBytes: 2 * 1024 * 1024, maxBytesPerPartition: 1024 * 1024 };
+
 export interface CertsRecord {
   partition: number;
   offset: number;
@@ -90,12 +99,14 @@ export class CertsSource {
    * delivered to clients: after a rejoin (broker restart, crash-restart of the consumer, new partitions) the
    * reader seeks back there, since it commits no offsets and would otherwise jump to the latest and leave a gap.
    * `onFloor` gets the high watermarks read just before joining (never later than where the reader starts).
+   * While `hasRoom()` is false (the fan-out has a backlog) the reader waits: the backlog stays in Kafka.
    */
   async start(
     onRecord: RecordHandler,
     delivered: () => Position = () => new Map(),
     onFloor: (floor: Position) => void = () => {},
     onAdvance: AdvanceHandler = () => {},
+    hasRoom: () => boolean = () => true,
   ): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
@@ -108,6 +119,7 @@ export class CertsSource {
       sessionTimeout: 30000,
       heartbeatInterval: 3000,
       maxWaitTimeInMs: 200,
+      ...FETCH_SIZES,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
     });
     this.live = consumer;
@@ -146,7 +158,7 @@ export class CertsSource {
     await consumer.subscribe({ topic: this.opts.topic, fromBeginning: false });
     await consumer.run({
       autoCommit: false,
-      eachBatch: (b) => this.handleBatch(b, onRecord, () => false, undefined, onAdvance),
+      eachBatch: (b) => this.handleBatch(b, onRecord, () => false, hasRoom, onAdvance),
     });
   }
 
@@ -165,6 +177,7 @@ export class CertsSource {
     const consumer = this.kafka.consumer({
       groupId: `certstream-streamer-resume-${randomUUID()}`,
       maxWaitTimeInMs: 100,
+      ...FETCH_SIZES,
       retry: { retries: 5 },
     });
     let stopped = false;
