@@ -377,7 +377,7 @@ function summarize(i: SummaryInput) {
       connectedIdle: i.connected.idle,
       connectedAtEnd: sum((w) => w.connected),
       cutOff: sum((w) => w.clientsCutOff),
-      kept: a.clients - sum((w) => w.clientsCutOff),
+      kept: sum((w) => w.kept),
       reconnects: sum((w) => w.reconnects),
       closeCodes: mergeCounts(reports.map((w) => w.closeCodes)),
       handshakeFailures: mergeCounts(reports.map((w) => w.handshakeFailures)),

@@ -65,6 +65,8 @@ export interface WorkerReport {
   connected: number;
   /** Clients that lost a connection (closed by the server, or the TCP connection ended) since `start`. */
   clientsCutOff: number;
+  /** Clients connected at `start` that kept that one connection until now. */
+  kept: number;
   /** Successful re-connections since `start`. */
   reconnects: number;
   /** Close codes seen since `start` ("1006": TCP closed without a close frame). */
