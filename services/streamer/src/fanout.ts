@@ -64,7 +64,7 @@ export class Fanout {
   readonly position: Position = new Map();
   /** Next offset the intake takes, per partition (ahead of `position` while records wait). */
   private readonly accepted: Position = new Map();
-  private intake: Intake[] = [];
+  private readonly intake: Intake[] = [];
   private intakeHead = 0;
   private sliceEnd = 0;
   private sliceScheduled = false;
@@ -226,8 +226,7 @@ export class Fanout {
   }
 
   private clearIntake(): void {
-    if (this.intakeHead === 0) return;
-    this.intake = [];
+    this.intake.length = 0;
     this.intakeHead = 0;
   }
 

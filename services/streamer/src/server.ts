@@ -160,6 +160,7 @@ export class StreamerServer {
       () => this.fanout.position,
       (floor) => this.fanout.setFloor(floor),
       (partition, next) => this.fanout.advance(partition, next),
+      () => this.fanout.hasRoom(),
     );
   }
 
