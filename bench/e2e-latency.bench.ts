@@ -25,7 +25,7 @@
  * --at <commit> runs the services of that commit (exported to a temp dir) instead of the working tree.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -222,6 +222,7 @@ async function run(a: Args, r: Resources): Promise<number> {
   const from = sys.log.size;
   const capacity = Math.ceil(a.rate * a.seconds * 1.25) + 256;
   await workers.begin(from, capacity);
+  const loadAvg = loadavg().map((l) => Number(l.toFixed(1)));
   const m0 = cpuMark(pids());
   sys.log.start();
   const tStart = Date.now();
@@ -309,6 +310,7 @@ async function run(a: Args, r: Resources): Promise<number> {
       after: rssAfter,
     },
     crashes: sys.crashes,
+    loadAvg,
   });
   print(result);
   log(`deliveries/s every ${TICK_MS / 1000} s: ${series.map((x) => x.deliveriesPerSec).join(" ")}`);
@@ -331,6 +333,8 @@ interface SummaryInput {
   connected: { idle: number; server: { idle: number | null; loaded: number | null; after: number | null } };
   rss: Record<string, number | null>;
   crashes: string[];
+  /** Load averages when the window started (the machine is shared). */
+  loadAvg: number[];
 }
 
 function summarize(i: SummaryInput) {
@@ -399,6 +403,7 @@ function summarize(i: SummaryInput) {
       workerMax: round(Math.max(...workerCores) * 100),
       workerLoopP99MaxMs: round(Math.max(...loopP99)),
       machineBusy: pct(machineBusy(m0, m1)),
+      loadAvgAtStart: i.loadAvg,
     },
     workersSaturated:
       saturated.length === 0
@@ -425,7 +430,7 @@ function print(s: ReturnType<typeof summarize>): void {
     `  seen → client:             ${d(s.latencyMs.seenToClient)}`,
     `  appended → client:         ${d(s.latencyMs.fromAppend)} (as felt from a log publishing continuously)`,
     `streamer:           RSS MB ${JSON.stringify(s.streamer.rssMb)}; CPU ${s.streamer.corePct}% of a core, ${s.streamer.cpuUsPerDelivery} µs per delivery`,
-    `cpu (% of a core):  ingester ${s.cpuPct.ingester}, kafka ${s.cpuPct.kafka}, bench+stand-in ${s.cpuPct.bench}, workers ${s.cpuPct.workersTotal} (max one ${s.cpuPct.workerMax}, event-loop p99 max ${s.cpuPct.workerLoopP99MaxMs} ms); machine ${s.cpuPct.machineBusy}% busy`,
+    `cpu (% of a core):  ingester ${s.cpuPct.ingester}, kafka ${s.cpuPct.kafka}, bench+stand-in ${s.cpuPct.bench}, workers ${s.cpuPct.workersTotal} (max one ${s.cpuPct.workerMax}, event-loop p99 max ${s.cpuPct.workerLoopP99MaxMs} ms); machine ${s.cpuPct.machineBusy}% busy (load average ${s.cpuPct.loadAvgAtStart.join(" ")} at the start)`,
     `workers saturated:  ${s.workersSaturated ?? "no"}`,
   ];
   if (s.crashes.length) lines.push(`CRASHED: ${s.crashes.join(", ")} (run void)`);
