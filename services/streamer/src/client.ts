@@ -78,7 +78,7 @@ export class StreamClient {
   private readonly events: ClientEvents;
   private limits: ClientLimits;
   /** Frames not handed to the socket yet, from `head` on. */
-  private queue: Buffer[] = [];
+  private readonly queue: Buffer[] = [];
   private head = 0;
   private queuedBytes = 0;
   /** Drops since the last notice (the current gap). */
@@ -198,7 +198,7 @@ export class StreamClient {
   }
 
   private clearQueue(): void {
-    this.queue = [];
+    this.queue.length = 0;
     this.head = 0;
     this.queuedBytes = 0;
   }

@@ -8,6 +8,7 @@
 // Env: BURST_CLIENTS (5000) BURST_RATE (300) BURST_SECONDS (10) BURST_PAUSE (10) BURSTS (3)
 //      BURST_CLIENT_READ (bytes/s each client reads; default: as fast as it can) BURST_PATH (/)
 import { fork } from "node:child_process";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createLogger } from "@certstream/log";
 import { StreamerServer } from "../src/server.ts";
 import { streamerSettings } from "../src/settings.ts";
@@ -70,6 +71,8 @@ const probes = ["/health", "/metrics", "/api/stats"].map(async (path) => {
     await sleep(100);
   }
 });
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -110,6 +113,9 @@ console.log(
 );
 console.log(
   `server: deliveries ${await sum(server.metrics.deliveries)}, dropped ${await sum(server.metrics.dropped)}, disconnects ${disconnects.join(" ") || "none"}`,
+);
+console.log(
+  `event-loop delay during the bursts: p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms; backlog left ${(fanout as { backlog?: number }).backlog ?? "n/a"}`,
 );
 for (const p of Object.keys(slowest))
   console.log(
