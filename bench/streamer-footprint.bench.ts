@@ -10,9 +10,10 @@
 //      FOOTPRINT_RATE      certificates per second produced to the certs topic (default 100)
 //      FOOTPRINT_SETTLE_S  seconds at each step before sampling (default 30; the first step waits until the
 //                          replay buffer is full as well)
-//      FOOTPRINT_PATHS     client paths, spread evenly (default "/,/full-stream,/domains-only")
+//      FOOTPRINT_PATHS     client paths with their share in percent (default "/:45,/domains-only:45,/full-stream:10":
+//                          most certstream clients take lite or domains; a full-stream client gets ~8 kB a certificate)
 //      FOOTPRINT_YAML      extra streamer config lines (e.g. "streamer:\n  replay_buffer_size: 5000")
-//      FOOTPRINT_NODE_OPTIONS  replaces the streamer's NODE_OPTIONS (default: what scripts/up.sh gives it)
+//      FOOTPRINT_NODE_OPTIONS, MALLOC_ARENA_MAX  the streamer's (default: what scripts/up.sh starts it with; "" = none)
 //      FOOTPRINT_SNAPSHOT_DIR  also write a heap snapshot there at each step (slow; for investigation)
 // Clients run in child processes (bench/fanout-clients.ts), so their memory and CPU are not the streamer's.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -27,7 +28,11 @@ import { kafkaBrokers, registryUrl, repoRoot } from "../test/stack.ts";
 const STEPS = (process.env.FOOTPRINT_CLIENTS ?? "0,1000").split(",").map(Number);
 const RATE = Number(process.env.FOOTPRINT_RATE ?? 100);
 const SETTLE_MS = Number(process.env.FOOTPRINT_SETTLE_S ?? 30) * 1000;
-const PATHS = (process.env.FOOTPRINT_PATHS ?? "/,/full-stream,/domains-only").split(",");
+const PATHS = (process.env.FOOTPRINT_PATHS ?? "/:45,/domains-only:45,/full-stream:10").split(",").map((p) => {
+  const [path, share] = p.split(":");
+  return { path, share: Number(share ?? 100 / p.split(",").length) };
+});
+const SHARES = PATHS.reduce((a, p) => a + p.share, 0);
 const EXTRA_YAML = (process.env.FOOTPRINT_YAML ?? "").replaceAll("\\n", "\n");
 const SNAPSHOT_DIR = process.env.FOOTPRINT_SNAPSHOT_DIR ?? "";
 const MiB = 1024 * 1024;
@@ -67,12 +72,14 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The NODE_OPTIONS scripts/up.sh starts the streamer with (its STREAMER_NODE_OPTIONS line), if any. */
-function launchNodeOptions(): string {
-  if (process.env.FOOTPRINT_NODE_OPTIONS !== undefined) return process.env.FOOTPRINT_NODE_OPTIONS;
+/** The memory settings scripts/up.sh starts the streamer with (STREAMER_NODE_OPTIONS, STREAMER_MALLOC_ARENA_MAX). */
+function launchSettings(): { nodeOptions: string; mallocArenaMax: string } {
   const up = readFileSync(join(repoRoot, "scripts/up.sh"), "utf8");
-  const m = /^STREAMER_NODE_OPTIONS=\$\{STREAMER_NODE_OPTIONS-"([^"]*)"\}/m.exec(up);
-  return m ? m[1] : "";
+  const get = (name: string) => new RegExp(`^${name}=\\$\\{${name}-"?([^"}]*)"?\\}`, "m").exec(up)?.[1] ?? "";
+  return {
+    nodeOptions: process.env.FOOTPRINT_NODE_OPTIONS ?? get("STREAMER_NODE_OPTIONS"),
+    mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? get("STREAMER_MALLOC_ARENA_MAX"),
+  };
 }
 
 /** utime + stime of the process, in seconds (clock ticks of 10 ms). */
@@ -119,9 +126,11 @@ writeFileSync(
   configPath,
   `host: 127.0.0.1\nport: ${port}\nlog_level: warn\nconnection_limit:\n  enabled: false\nkafka:\n  brokers: [${kafkaBrokers().join(", ")}]\n  schema_registry_url: ${registryUrl()}\n  topics:\n    certs: ${topic.topic}\n${EXTRA_YAML}\n`,
 );
-const nodeOptions = `${launchNodeOptions()} --import ${probePath}`.trim();
+const launch = launchSettings();
+const nodeOptions = `${launch.nodeOptions} --import ${probePath}`.trim();
 const streamer = new ServiceProcess("streamer", ["--config", configPath], join(dir, "streamer.log")).start({
   NODE_OPTIONS: nodeOptions,
+  ...(launch.mallocArenaMax === "" ? {} : { MALLOC_ARENA_MAX: launch.mallocArenaMax }),
   FOOTPRINT_SNAPSHOT_DIR: SNAPSHOT_DIR,
 });
 const url = `http://127.0.0.1:${port}`;
@@ -144,11 +153,10 @@ const clientProcs: ChildProcess[] = [];
 
 /** Opens `n` more WebSocket clients spread over PATHS, each child process holding its share; they read and discard. */
 async function addClients(n: number): Promise<void> {
-  const per = Math.ceil(n / PATHS.length);
   let left = n;
   const ready: Promise<void>[] = [];
-  for (const path of PATHS) {
-    const k = Math.min(per, left);
+  for (const { path, share } of PATHS) {
+    const k = Math.min(Math.ceil((n * share) / SHARES), left);
     left -= k;
     if (k === 0) continue;
     const child = spawn(
@@ -178,13 +186,18 @@ async function dropClients(): Promise<void> {
 const mib = (n: number) => (n / MiB).toFixed(1).padStart(7);
 const rows: string[] = [];
 console.log(
-  `streamer pid ${pid}, NODE_OPTIONS "${nodeOptions.replace(` --import ${probePath}`, "").replace(`--import ${probePath}`, "")}", ${RATE} certificates/s over 6 partitions, clients on ${PATHS.join(" ")}${EXTRA_YAML ? `, config: ${EXTRA_YAML.replaceAll("\n", " ")}` : ""}`,
+  `streamer pid ${pid}, NODE_OPTIONS "${launch.nodeOptions}", MALLOC_ARENA_MAX ${launch.mallocArenaMax || "unset"}, ${RATE} certificates/s over 6 partitions, clients on ${PATHS.map((p) => `${p.path} ${Math.round((100 * p.share) / SHARES)}%`).join(", ")}${EXTRA_YAML ? `, config: ${EXTRA_YAML.replaceAll("\n", " ")}` : ""}`,
 );
 console.log(
-  "step              clients | cpu% | rss   (anon   file) | heapTot heapUsed external arrayBuf | after full GC: rss heapTot heapUsed external arrayBuf | heap spaces after GC (used/size MiB)",
+  "step              clients | cpu% | peak    rss   (anon   file) | heapTot heapUsed external arrayBuf | after full GC: rss heapTot heapUsed external arrayBuf | heap spaces after GC (used/size MiB)",
 );
 
 let cpuMark = { at: Date.now(), cpu: 0 };
+/** Highest RSS seen (sampled every 500 ms) since the last sample. */
+let peakRss = 0;
+const peakTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, procStatus(pid).rss);
+}, 500);
 
 /** Share of one core the streamer used since the last mark (the settle window: clients connected, stream on). */
 function cpuSinceMark(): number {
@@ -199,6 +212,8 @@ async function sample(label: string): Promise<void> {
   const cpu = cpuSinceMark();
   const st = await stats();
   const ps = procStatus(pid);
+  const peak = Math.max(peakRss, ps.rss);
+  peakRss = 0;
   const p = await probe();
   const spaces = p.spaces
     .filter((s) => s[2] > MiB)
@@ -207,7 +222,7 @@ async function sample(label: string): Promise<void> {
     .join(", ");
   const b = p.before;
   const a = p.after;
-  const row = `${label.padEnd(17)} ${String(st.total_clients).padStart(7)} | ${cpu.toFixed(0).padStart(4)} | ${mib(ps.rss)} (${mib(ps.anon)}${mib(ps.file)}) | ${mib(b.heapTotal)}${mib(b.heapUsed)}${mib(b.external)}${mib(b.arrayBuffers)} |               ${mib(a.rss)}${mib(a.heapTotal)}${mib(a.heapUsed)}${mib(a.external)}${mib(a.arrayBuffers)} | ${spaces}${p.snapshot ? ` (snapshot ${p.snapshot})` : ""}`;
+  const row = `${label.padEnd(17)} ${String(st.total_clients).padStart(7)} | ${cpu.toFixed(0).padStart(4)} | ${mib(peak)} ${mib(ps.rss)} (${mib(ps.anon)}${mib(ps.file)}) | ${mib(b.heapTotal)}${mib(b.heapUsed)}${mib(b.external)}${mib(b.arrayBuffers)} |               ${mib(a.rss)}${mib(a.heapTotal)}${mib(a.heapUsed)}${mib(a.external)}${mib(a.arrayBuffers)} | ${spaces}${p.snapshot ? ` (snapshot ${p.snapshot})` : ""}`;
   rows.push(row);
   console.log(row);
 }
@@ -232,6 +247,7 @@ const st = await stats();
 console.log(`certificates produced ${produced}, published by the streamer ${st.certificates_total}`);
 
 producing = false;
+clearInterval(peakTimer);
 await producer;
 await streamer.stop();
 await topic.close();

@@ -66,7 +66,11 @@ else
 fi
 
 start ingester node services/ingester/src/main.ts
-start streamer node services/streamer/src/main.ts
+# The streamer's memory settings (why: services/streamer/src/main.ts; the same in deploy/k8s/streamer.yaml).
+STREAMER_NODE_OPTIONS=${STREAMER_NODE_OPTIONS-"--max-semi-space-size=1"}
+STREAMER_MALLOC_ARENA_MAX=${STREAMER_MALLOC_ARENA_MAX-2}
+start streamer env NODE_OPTIONS="$STREAMER_NODE_OPTIONS" MALLOC_ARENA_MAX="$STREAMER_MALLOC_ARENA_MAX" \
+  node services/streamer/src/main.ts
 start delta-sink node services/delta-sink/src/main.ts
 wait_http ingester http://127.0.0.1:8081/health
 wait_http streamer http://127.0.0.1:8080/health
