@@ -2,8 +2,8 @@
  * Clients that read at a set pace, like a consumer on a slow link or a busy machine: a raw WebSocket client
  * and a raw SSE client that take at most `bytesPerSecond` from their socket (0 = stop reading, Infinity = as
  * fast as it comes). They read in paused mode, so what they do not take stays in the kernel's buffers and the
- * server sees a slow client. The WebSocket client reports the close code it received, or 1006 when the
- * connection ended without a close frame.
+ * server sees a slow client. The WebSocket client answers a ping when it has read it, and reports the close
+ * code it received, or 1006 when the connection ended without a close frame.
  */
 import { request } from "node:http";
 import type { Socket } from "node:net";
@@ -95,7 +95,10 @@ export function throttledWs(url: string, bytesPerSecond: number): ThrottledWs {
           const opcode = buf[off] & 0x0f;
           const payload = buf.subarray(off + headLen, off + headLen + len);
           if (opcode === 1) messages.push(JSON.parse(payload.toString("utf8")));
-          else if (opcode === 8 && closeFrame === null) {
+          else if (opcode === 9 && payload.length < 126) {
+            // pong with the ping's payload (masked with a zero key, as a client must), once read
+            s.write(Buffer.concat([Buffer.from([0x8a, 0x80 | payload.length, 0, 0, 0, 0]), payload]));
+          } else if (opcode === 8 && closeFrame === null) {
             closeFrame = {
               code: payload.length >= 2 ? payload.readUInt16BE(0) : 1005,
               reason: payload.subarray(2).toString("utf8"),
