@@ -284,7 +284,7 @@ async function run(a: Args, r: Resources): Promise<number> {
 
   const result = summarize({
     a,
-    source: source.label,
+    source: `${source.label}; streamer env ${JSON.stringify(sys.streamerEnv)}`,
     entries,
     growthS: (tStop - tStart) / 1000,
     activeS: (lastIncrease - tStart) / 1000,

@@ -7,7 +7,7 @@
  * and the partitions, what a run sets (poll interval, partial tile wait), and ingestion from the first grown
  * entry.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Names, uniqueNames } from "../../services/ingester/test/harness.ts";
 import { type StandInLog, StandInServer } from "../../test/ct-standin/server.ts";
@@ -52,6 +52,8 @@ export class E2eSystem {
   readonly ingesterUrl: string;
   /** Services that exited on their own (a run with one is void). */
   readonly crashes: string[];
+  /** What the streamer was started with beyond the config (scripts/up.sh's memory settings). */
+  readonly streamerEnv: Record<string, string>;
 
   private constructor(
     cluster: KafkaCluster,
@@ -60,8 +62,10 @@ export class E2eSystem {
     streamer: ServiceProcess,
     ports: { ingester: number; streamer: number },
     crashes: string[],
+    streamerEnv: Record<string, string>,
   ) {
     this.crashes = crashes;
+    this.streamerEnv = streamerEnv;
     this.cluster = cluster;
     this.server = server;
     this.log = server.logs.get(LOG_NAME) as StandInLog;
@@ -105,7 +109,8 @@ export class E2eSystem {
     // The ingester creates the topics; the streamer waits for them.
     ingester.start(env);
     await sp.waitForHttp(`http://127.0.0.1:${ports.ingester}/health`, ingester, 120_000);
-    streamer.start(env);
+    const launch = streamerLaunch(o.root);
+    streamer.start({ ...env, ...launch });
     await sp.waitForHttp(`http://127.0.0.1:${ports.streamer}/health/ready`, streamer, 120_000);
     for (const s of [ingester, streamer])
       void s.exitStatus.then((e) => {
@@ -113,7 +118,7 @@ export class E2eSystem {
         crashes.push(s.service);
         o.log(`${s.service} EXITED on its own (code ${e.code}, signal ${e.signal}): see ${s.logPath}`);
       });
-    return new E2eSystem(cluster, server, ingester, streamer, ports, crashes);
+    return new E2eSystem(cluster, server, ingester, streamer, ports, crashes, launch);
   }
 
   /** The ingester's committed position in the log (next index to ingest); null when it does not answer. */
@@ -146,6 +151,27 @@ export class E2eSystem {
       return null;
     }
   }
+}
+
+/**
+ * The environment scripts/up.sh of the tree measured starts the streamer with (STREAMER_NODE_OPTIONS and
+ * STREAMER_MALLOC_ARENA_MAX defaults, as bench/streamer-footprint.bench.ts reads them): memory figures are
+ * those of the streamer as it is deployed. A tree without them: none.
+ */
+function streamerLaunch(root: string): Record<string, string> {
+  let up = "";
+  try {
+    up = readFileSync(join(root, "scripts/up.sh"), "utf8");
+  } catch {
+    return {};
+  }
+  const get = (name: string) => new RegExp(`^${name}=\\$\\{${name}-"?([^"}]*)"?\\}`, "m").exec(up)?.[1] ?? "";
+  const nodeOptions = get("STREAMER_NODE_OPTIONS");
+  const arenas = get("STREAMER_MALLOC_ARENA_MAX");
+  return {
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+    ...(arenas ? { MALLOC_ARENA_MAX: arenas } : {}),
+  };
 }
 
 /** test/system-config.ts's config with the services' own defaults for what this run does not set. */
