@@ -105,7 +105,7 @@ export class ResumeSession {
       }
       const frame = this.fanout.replayFrame(rec, c.format, c.transport);
       if (frame === null) continue;
-      this.send(frame, now, rec.partition, rec.offset, decodeCursor(rec.cursor));
+      this.send(frame, now, rec.partition, rec.offset, rec.cursor);
       this.lastSent = now;
       this.replayed++;
     }
@@ -166,12 +166,19 @@ export class ResumeSession {
 
   /**
    * Delivers a replayed record. A record the client drops starts its gap (see StreamClient.gapCursor) at the
-   * position before it; `after` is the position after the record.
+   * position before it; `after` is the position (or cursor) after the record.
    */
-  private send(frame: Buffer, now: number, partition: number, offset: number, after: Position): void {
+  private send(
+    frame: Buffer,
+    now: number,
+    partition: number,
+    offset: number,
+    after: Position | string,
+  ): void {
     const c = this.client;
     if (c.deliver(c.gapCursor !== null && c.transport === "sse" ? withoutId(frame) : frame, now)) return;
-    if (c.gapCursor === null && !c.closed) c.gapCursor = cursorBefore(after, partition, offset);
+    if (c.gapCursor === null && !c.closed)
+      c.gapCursor = cursorBefore(typeof after === "string" ? decodeCursor(after) : after, partition, offset);
   }
 
   private tick(): void {

@@ -9,7 +9,7 @@ import {
   StreamClient,
 } from "../src/client.ts";
 import { CursorError, decodeCursor, encodeCursor, parseSince } from "../src/cursor.ts";
-import { entryKeys } from "../src/fanout.ts";
+import { entryKeys, Fanout } from "../src/fanout.ts";
 import { FilterIndex } from "../src/filter-index.ts";
 import { ClientFilter, FilterError } from "../src/filters.ts";
 import { sseEvent, wsTextFrame } from "../src/frames.ts";
@@ -231,6 +231,47 @@ describe("slow-client policy", () => {
     client.close(1001, "going away");
     expect(sink.written.length).toBe(10);
     expect(sink.closed?.code).toBe(1001);
+  });
+});
+
+describe("resume points after a gap", () => {
+  it("after its first drop an SSE client's events carry no id, and its heartbeats the cursor before the gap", () => {
+    const fanout = new Fanout({ delivered: () => {}, renderFailed: () => {} });
+    const sink = new MemorySink();
+    const client = new StreamClient({
+      format: "lite",
+      transport: "sse",
+      ip: "x",
+      filter: null,
+      sink,
+      events: { dropped: () => {}, slowDisconnect: () => {} },
+      limits: { limitBytes: 5000, maxDropped: 1000, windowMs: 60_000 },
+    });
+    fanout.add(client);
+    const entries = realEntries();
+    const idOf = (b: Buffer | undefined) => /^id: (\S+)\n/.exec(b?.toString() ?? "")?.[1] ?? null;
+    let offset = 100;
+    while (client.droppedTotal === 0) fanout.publish(entries[offset % 20], 0, offset++, 0);
+    const gapAt = offset - 1;
+    expect(decodeCursor(idOf(sink.written.at(-1)) as string).get(0)).toBe(gapAt); // the last event it got
+    sink.queued = 0; // it read everything
+    fanout.publish(entries[1], 0, offset++, 0);
+    expect(
+      JSON.parse(
+        sink.written
+          .at(-2)
+          ?.toString()
+          .replace(/^data: /, "") ?? "{}",
+      ).message_type,
+    ).toBe("dropped");
+    expect(idOf(sink.written.at(-1))).toBeNull();
+    expect(sink.written.at(-1)?.toString()).toMatch(/^data: \{"message_type":"certificate_update"/);
+    fanout.heartbeat(0);
+    const beat = sink.written.at(-1)?.toString() ?? "";
+    expect(decodeCursor(idOf(sink.written.at(-1)) as string).get(0)).toBe(gapAt);
+    expect(beat).toContain(`"cursor":"${client.gapCursor}"`);
+    // a client without a gap still gets the stream's cursor
+    expect(decodeCursor(fanout.cursor()).get(0)).toBe(offset);
   });
 });
 
