@@ -215,10 +215,35 @@ context() {
   echo "$ctx"
 }
 
+# host_extra_cas DEBIAN-BUNDLE DIR: writes each certificate of the host's bundle that DEBIAN-BUNDLE lacks to
+# DIR/host-N.crt; without DIR prints them (what the base image's hash covers).
+HOST_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+host_extra_cas() {
+  python3 - "$HOST_BUNDLE" "$@" <<'PY'
+import os, re, sys
+def certs(path):
+    try:
+        text = open(path).read()
+    except FileNotFoundError:
+        return []
+    return re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text, re.S)
+host = certs(sys.argv[1])
+known = set(certs(sys.argv[2])) if len(sys.argv) > 2 else set()
+extra = [c for c in host if c not in known]
+if len(sys.argv) > 3:
+    os.makedirs(sys.argv[3], exist_ok=True)
+    for i, c in enumerate(extra):
+        open(os.path.join(sys.argv[3], f"host-{i}.crt"), "w").write(c + "\n")
+else:
+    print("\n".join(host))
+PY
+}
+
 build_base() {
   # shellcheck source=/dev/null
   . "$ROOT/infra/images/debian/recipe.env"
-  BASE_SHA=$(recipe_sha debian)
+  # The host's CA bundle is an input: the base image carries the CAs it adds to Debian's (see below).
+  BASE_SHA=$(printf '%s %s\n' "$(recipe_sha debian)" "$(host_extra_cas | sha)" | sha)
   local name=$STANDIN/debian:$SUITE t0=$SECONDS
   if [ $REBUILD -eq 0 ] && [ "$(built_sha "$name")" = "$BASE_SHA" ]; then
     log "$name: cached (${BASE_SHA:0:12})"
@@ -233,6 +258,10 @@ build_base() {
     tail -n 20 "$WORK/debootstrap.log" >&2
     die "debootstrap failed (log: $WORK/debootstrap.log)"
   }
+  # Certificate authorities the host trusts beyond Debian's own (here: the TLS-intercepting proxy in front of
+  # the package registries): without them npm inside a build fails with "self-signed certificate in chain".
+  host_extra_cas "$rootfs/etc/ssl/certs/ca-certificates.crt" "$rootfs/usr/local/share/ca-certificates"
+  chroot "$rootfs" update-ca-certificates >/dev/null 2>&1 || die "update-ca-certificates failed in the base image"
   cat >"$rootfs/etc/apt/sources.list" <<EOF
 deb $MIRROR $SUITE main
 deb $MIRROR $SUITE-updates main
