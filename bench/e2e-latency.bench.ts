@@ -25,7 +25,7 @@
  * --at <commit> runs the services of that commit (exported to a temp dir) instead of the working tree.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -293,6 +293,8 @@ async function run(a: Args, r: Resources): Promise<number> {
     lat: latencies(
       reports.map((w) => w.samples),
       sys.log,
+      from,
+      to,
     ),
     m0,
     m1,
@@ -402,6 +404,7 @@ function summarize(i: SummaryInput) {
       workersTotal: round(workerCores.reduce((t, c) => t + c, 0) * 100),
       workerMax: round(Math.max(...workerCores) * 100),
       workerLoopP99MaxMs: round(Math.max(...loopP99)),
+      ours: pct(Object.keys(m0.ticks).reduce((t, k) => t + (coreShare(m0, m1, k) ?? 0), 0)),
       machineBusy: pct(machineBusy(m0, m1)),
       loadAvgAtStart: i.loadAvg,
     },
@@ -426,11 +429,12 @@ function print(s: ReturnType<typeof summarize>): void {
     `connections:        kept ${s.connections.kept}/${a.clients} (cut off ${s.connections.cutOff}, reconnects ${s.connections.reconnects}); connected idle ${s.connections.connectedIdle}, at the end ${s.connections.connectedAtEnd}; streamer counts ${JSON.stringify(s.connections.streamerCounts)}`,
     `close codes:        ${JSON.stringify(s.connections.closeCodes)}; handshake failures ${JSON.stringify(s.connections.handshakeFailures)}; dropped notices ${s.connections.droppedNotices}; heartbeats ${s.connections.heartbeats}`,
     `latency (publish → client):  ${d(s.latencyMs.fromPublish)}${s.latencyMs.unpublished ? `; ${s.latencyMs.unpublished} samples unpublished` : ""}`,
+    `  second half of the window: ${d(s.latencyMs.fromPublishSecondHalf)}`,
     `  publish → ingester seen:   ${d(s.latencyMs.publishToSeen)}`,
     `  seen → client:             ${d(s.latencyMs.seenToClient)}`,
     `  appended → client:         ${d(s.latencyMs.fromAppend)} (as felt from a log publishing continuously)`,
     `streamer:           RSS MB ${JSON.stringify(s.streamer.rssMb)}; CPU ${s.streamer.corePct}% of a core, ${s.streamer.cpuUsPerDelivery} µs per delivery`,
-    `cpu (% of a core):  ingester ${s.cpuPct.ingester}, kafka ${s.cpuPct.kafka}, bench+stand-in ${s.cpuPct.bench}, workers ${s.cpuPct.workersTotal} (max one ${s.cpuPct.workerMax}, event-loop p99 max ${s.cpuPct.workerLoopP99MaxMs} ms); machine ${s.cpuPct.machineBusy}% busy (load average ${s.cpuPct.loadAvgAtStart.join(" ")} at the start)`,
+    `cpu (% of a core):  ingester ${s.cpuPct.ingester}, kafka ${s.cpuPct.kafka}, bench+stand-in ${s.cpuPct.bench}, workers ${s.cpuPct.workersTotal} (max one ${s.cpuPct.workerMax}, event-loop p99 max ${s.cpuPct.workerLoopP99MaxMs} ms); all of these ${s.cpuPct.ours}% of a core; machine ${s.cpuPct.machineBusy}% of its ${availableParallelism()} cores busy (load average ${s.cpuPct.loadAvgAtStart.join(" ")} at the start)`,
     `workers saturated:  ${s.workersSaturated ?? "no"}`,
   ];
   if (s.crashes.length) lines.push(`CRASHED: ${s.crashes.join(", ")} (run void)`);

@@ -77,13 +77,20 @@ export interface Latencies {
   publishToSeen: Distribution;
   /** Client receive − `seen`: parse, Kafka transaction, dedup, streamer, the socket. */
   seenToClient: Distribution;
+  /** fromPublish of the second half of the window's entries only: past the start-up transient. */
+  fromPublishSecondHalf: Distribution;
   /** Sampled frames of an entry no served tree head covered (should be none). */
   unpublished: number;
 }
 
-/** Latencies of flattened samples (cert_index, receive ms, seen ms, submission ms) of stand-in `log`. */
-export function latencies(samples: number[][], log: StandInLog): Latencies {
+/**
+ * Latencies of flattened samples (cert_index, receive ms, seen ms, submission ms) of stand-in `log`, whose
+ * window's entries are [from, to).
+ */
+export function latencies(samples: number[][], log: StandInLog, from: number, to: number): Latencies {
+  const half = from + Math.floor((to - from) / 2);
   const fromPublish: number[] = [];
+  const secondHalf: number[] = [];
   const fromAppend: number[] = [];
   const publishToSeen: number[] = [];
   const seenToClient: number[] = [];
@@ -99,11 +106,13 @@ export function latencies(samples: number[][], log: StandInLog): Latencies {
         continue;
       }
       fromPublish.push(recv - pub);
+      if (index >= half) secondHalf.push(recv - pub);
       publishToSeen.push(seen - pub);
     }
   }
   return {
     fromPublish: distribution(fromPublish),
+    fromPublishSecondHalf: distribution(secondHalf),
     fromAppend: distribution(fromAppend),
     publishToSeen: distribution(publishToSeen),
     seenToClient: distribution(seenToClient),
