@@ -418,7 +418,9 @@ function summarize(i: SummaryInput) {
 
 function print(s: ReturnType<typeof summarize>): void {
   const d = (x: { n: number; p50: number; p99: number; max: number }) =>
-    `p50 ${Math.round(x.p50)} ms, p99 ${Math.round(x.p99)} ms, max ${Math.round(x.max)} ms (${x.n} samples)`;
+    x.n === 0
+      ? "no sampled frame"
+      : `p50 ${Math.round(x.p50)} ms, p99 ${Math.round(x.p99)} ms, max ${Math.round(x.max)} ms (${x.n} samples)`;
   const a = s.args;
   const lines = [
     `\n=== e2e latency: ${a.clients} ${a.stream} clients, ${a.kind} log at ${a.rate}/s for ${a.seconds} s, poll ${a.pollMs} ms ===`,
