@@ -49,9 +49,12 @@ const TICK_MS = 2_000;
 const PRINT_EVERY_TICKS = 5;
 /** Drained: no new window delivery for this long (or every client has every entry). */
 const DRAIN_QUIET_MS = 4_000;
-/** A worker using this share of a core, or with this event-loop delay p99, is saturated. */
+/** A worker using this share of a core is saturated. */
 const WORKER_SATURATED_CORE = 0.9;
-const WORKER_SATURATED_LOOP_MS = 100;
+/** Below that, an event-loop delay p99 this long means the worker waited for a core (the machine is full). */
+const WORKER_LATE_LOOP_MS = 100;
+/** The machine is full from this share of all its cores busy. */
+const MACHINE_FULL = 0.95;
 
 interface Args {
   clients: number;
@@ -347,9 +350,11 @@ function summarize(i: SummaryInput) {
   const windowMs = m1.at - m0.at;
   const workerCores = reports.map((w) => (w.cpuUserUs + w.cpuSystemUs) / 1000 / windowMs);
   const loopP99 = reports.map((w) => w.loopP99Ms);
-  const saturated = reports
-    .map((_, k) => k)
-    .filter((k) => workerCores[k] >= WORKER_SATURATED_CORE || loopP99[k] >= WORKER_SATURATED_LOOP_MS);
+  const saturated = workerCores.filter((c) => c >= WORKER_SATURATED_CORE).length;
+  const late = reports.filter(
+    (_, k) => workerCores[k] < WORKER_SATURATED_CORE && loopP99[k] >= WORKER_LATE_LOOP_MS,
+  );
+  const busy = machineBusy(m0, m1);
   const streamerMs = cpuMs(m0, m1, "streamer");
   const round = (x: number | null, d = 0) => (x === null || Number.isNaN(x) ? null : Number(x.toFixed(d)));
   const pct = (x: number | null) => (x === null ? null : round(x * 100));
@@ -405,13 +410,24 @@ function summarize(i: SummaryInput) {
       workerMax: round(Math.max(...workerCores) * 100),
       workerLoopP99MaxMs: round(Math.max(...loopP99)),
       ours: pct(Object.keys(m0.ticks).reduce((t, k) => t + (coreShare(m0, m1, k) ?? 0), 0)),
-      machineBusy: pct(machineBusy(m0, m1)),
+      machineBusy: pct(busy),
       loadAvgAtStart: i.loadAvg,
     },
-    workersSaturated:
-      saturated.length === 0
+    workersSaturated: [
+      saturated === 0
+        ? `no (busiest worker ${Math.round(Math.max(...workerCores) * 100)}% of a core)`
+        : `YES: ${saturated} of ${reports.length} workers at >= ${WORKER_SATURATED_CORE * 100}% of a core`,
+      late.length === 0
         ? null
-        : `${saturated.length} of ${reports.length} workers at >= ${WORKER_SATURATED_CORE * 100}% of a core or event-loop p99 >= ${WORKER_SATURATED_LOOP_MS} ms`,
+        : `${late.length} workers scheduled late (event-loop p99 >= ${WORKER_LATE_LOOP_MS} ms, up to ` +
+          `${Math.round(Math.max(...late.map((w) => w.loopP99Ms)))} ms): receive times run late by about that much`,
+      busy < MACHINE_FULL
+        ? null
+        : `the machine was full (${Math.round(busy * 100)}% of all cores): every process here waited for a core, ` +
+          "so deliveries/s understate what the streamer can do; its µs per delivery (CPU time) still holds",
+    ]
+      .filter(Boolean)
+      .join("; "),
     crashes: i.crashes,
   };
 }
@@ -437,7 +453,7 @@ function print(s: ReturnType<typeof summarize>): void {
     `  appended → client:         ${d(s.latencyMs.fromAppend)} (as felt from a log publishing continuously)`,
     `streamer:           RSS MB ${JSON.stringify(s.streamer.rssMb)}; CPU ${s.streamer.corePct}% of a core, ${s.streamer.cpuUsPerDelivery} µs per delivery`,
     `cpu (% of a core):  ingester ${s.cpuPct.ingester}, kafka ${s.cpuPct.kafka}, bench+stand-in ${s.cpuPct.bench}, workers ${s.cpuPct.workersTotal} (max one ${s.cpuPct.workerMax}, event-loop p99 max ${s.cpuPct.workerLoopP99MaxMs} ms); all of these ${s.cpuPct.ours}% of a core; machine ${s.cpuPct.machineBusy}% of its ${availableParallelism()} cores busy (load average ${s.cpuPct.loadAvgAtStart.join(" ")} at the start)`,
-    `workers saturated:  ${s.workersSaturated ?? "no"}`,
+    `workers saturated:  ${s.workersSaturated}`,
   ];
   if (s.crashes.length) lines.push(`CRASHED: ${s.crashes.join(", ")} (run void)`);
   console.log(lines.join("\n"));
