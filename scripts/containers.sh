@@ -111,16 +111,19 @@ cmd_service() {
 
 # podman 4.3 schedules health checks with systemd timers; this machine has no systemd, so without this loop a
 # container's health stays "starting" forever (and `depends_on: condition: service_healthy` never holds). It runs
-# `podman healthcheck run` for each running container that has a health check, every Interval of that check
-# (first one Interval after the container was first seen, like Docker); podman applies retries/start period.
+# `podman healthcheck run` for each running container that has a health check, every Interval of that check, and
+# every START_INTERVAL (2 s) until the container is first healthy, like Docker's start_interval (podman applies
+# retries and start period itself). One check at a time per container.
+START_INTERVAL=${CONTAINERS_HEALTH_START_INTERVAL:-2}
 cmd_healthd() {
-  declare -A due interval
-  local id now iv
+  declare -A due interval checking
+  local id status now iv next
   while :; do
     now=$(date +%s)
-    local seen=()
-    for id in $(podman ps -q --no-trunc 2>/dev/null); do
-      seen+=("$id")
+    local seen=" "
+    while IFS=$'\t' read -r id status; do
+      [ -n "$id" ] || continue
+      seen+="$id "
       if [ -z "${interval[$id]:-}" ]; then
         # Seconds as a float ("10", "0.5"), nothing for a container without a health check.
         iv=$(podman inspect --format '{{if .Config.Healthcheck}}{{.Config.Healthcheck.Interval.Seconds}}{{end}}' "$id" 2>/dev/null || true)
@@ -130,18 +133,21 @@ cmd_healthd() {
           iv=$(printf '%.0f' "$iv" 2>/dev/null || echo 30)
           [ "$iv" -ge 1 ] || iv=30 # 0: no interval given (Docker's default is 30 s)
           interval[$id]=$iv
+          due[$id]=$((now + (iv < START_INTERVAL ? iv : START_INTERVAL)))
         fi
-        [ "${interval[$id]}" = none ] || due[$id]=$((now + interval[$id]))
       fi
       [ "${interval[$id]}" = none ] && continue
-      if [ "${due[$id]}" -le "$now" ]; then
-        due[$id]=$((now + interval[$id]))
-        (timeout 120 podman healthcheck run "$id" >/dev/null 2>&1 &)
-      fi
-    done
+      [ "${due[$id]}" -le "$now" ] || continue
+      if [ -n "${checking[$id]:-}" ] && kill -0 "${checking[$id]}" 2>/dev/null; then continue; fi
+      case "$status" in *"(healthy)"*) next=${interval[$id]} ;; *) next=$START_INTERVAL ;; esac
+      [ "$next" -le "${interval[$id]}" ] || next=${interval[$id]}
+      due[$id]=$((now + next))
+      timeout 120 podman healthcheck run "$id" >/dev/null 2>&1 &
+      checking[$id]=$!
+    done < <(podman ps --no-trunc --format '{{.ID}}	{{.Status}}' 2>/dev/null)
     # Forget containers that are gone (a restarted container keeps its id and its schedule).
     for id in "${!interval[@]}"; do
-      case " ${seen[*]} " in *" $id "*) ;; *) unset "interval[$id]" "due[$id]" ;; esac
+      case "$seen" in *" $id "*) ;; *) unset "interval[$id]" "due[$id]" "checking[$id]" ;; esac
     done
     sleep 1
   done
