@@ -143,3 +143,92 @@ describe("deploy/k8s", () => {
     expect("10.1.2.3:8080;8081".replace(new RegExp(`^${addr.regex}$`), "$1:$2")).toBe("10.1.2.3:8081");
   });
 });
+
+// deploy/k8s and docker-compose.yml describe the same system: same image, same settings for each service (the
+// compose file's CERTSTREAM_* env and the ConfigMap's config.yaml resolve to the same values), same ports, the
+// same health endpoint probed, the same user and data mount, and at least compose's grace period to stop.
+describe("deploy/k8s is consistent with docker-compose.yml", () => {
+  interface ComposeService {
+    image?: string;
+    environment?: Record<string, string>;
+    volumes?: string[];
+    healthcheck?: { test?: string[] };
+    stop_grace_period?: string;
+  }
+  const compose = parseYaml(readFileSync(join(repoRoot, "docker-compose.yml"), "utf8"), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
+  const kustomization = parseYaml(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as {
+    images: { name: string; newName: string; newTag: string }[];
+  };
+  const k8sConfig = () => {
+    const tmp = mkdtempSync(join(tmpdir(), "k8s-compose-"));
+    try {
+      const path = join(tmp, "config.yaml");
+      writeFileSync(path, find("ConfigMap", "certstream-config").data["config.yaml"]);
+      return loadConfig({ path, env: {}, argv: [] }).config;
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  };
+  const podOf = (name: string) =>
+    (name === "backfill" ? find("Job", "backfill") : find("Deployment", name)).spec.template.spec;
+
+  for (const name of ["streamer", "ingester", "delta-sink", "backfill"]) {
+    it(`${name}: image, settings, port, probe, user, data mount and grace period match`, () => {
+      const svc = compose.services[name];
+      const pod = podOf(name);
+      const c = pod.containers[0];
+      // Image: kustomize maps the manifests' `certstream` to the image compose builds.
+      const mapped = kustomization.images.find((i) => i.name === c.image);
+      expect(`${mapped?.newName}:${mapped?.newTag}`).toBe(svc.image);
+      // Settings: the compose env and the ConfigMap agree on every value compose sets.
+      const composeEnv = Object.fromEntries(
+        Object.entries(svc.environment ?? {}).filter(([k]) => k.startsWith("CERTSTREAM_")),
+      );
+      const fromCompose = loadConfig({ argv: [], env: composeEnv }).config;
+      const fromK8s = k8sConfig();
+      expect(fromK8s.kafka.brokers, "kafka.brokers").toEqual(fromCompose.kafka.brokers);
+      expect(fromK8s.kafka.schema_registry_url, "kafka.schema_registry_url").toBe(
+        fromCompose.kafka.schema_registry_url,
+      );
+      expect(fromK8s.log_level, "log_level").toBe(fromCompose.log_level);
+      if (composeEnv.CERTSTREAM_DELTA_SINK_TABLE_PATH) {
+        expect(fromK8s.delta_sink.table_path).toBe(fromCompose.delta_sink.table_path);
+      }
+      // Port: compose's HEALTH_PORT is the container port and the port of the service's own config key.
+      const port = {
+        streamer: fromK8s.port,
+        ingester: fromK8s.ingester.port,
+        "delta-sink": fromK8s.delta_sink.port,
+        backfill: fromK8s.backfill.port,
+      }[name];
+      expect(Number(svc.environment?.HEALTH_PORT)).toBe(port);
+      expect(c.ports[0].containerPort).toBe(port);
+      // Probe: both ask /health of that port.
+      expect(svc.healthcheck?.test?.join(" ")).toContain("/health");
+      if (c.livenessProbe) expect(c.livenessProbe.httpGet.path).toBe("/health");
+      // User: the image's (Dockerfile `USER node`, uid 1000 in node:24-slim and its local stand-in).
+      expect(readFileSync(join(repoRoot, "Dockerfile"), "utf8")).toMatch(/^USER node$/m);
+      expect(pod.securityContext?.runAsUser ?? 1000).toBe(1000);
+      // Data: the Delta table's volume is mounted at /data in both.
+      const composeData = (svc.volumes ?? []).some((v) => v.split(":")[1] === "/data");
+      const k8sData = (c.volumeMounts ?? []).some((m: K8sObject) => m.mountPath === "/data");
+      expect(k8sData, "/data mounted").toBe(composeData);
+      // Stopping: Kubernetes gives at least compose's stop_grace_period.
+      const grace = Number.parseInt(svc.stop_grace_period ?? "10s", 10);
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(grace);
+    });
+  }
+
+  it("Kafka and the registry are where both expect them (kafka:9092, registry:8080)", () => {
+    const cfg = k8sConfig();
+    expect(cfg.kafka.brokers).toEqual(["kafka:9092"]);
+    expect(compose.services.kafka.environment?.KAFKA_ADVERTISED_LISTENERS).toContain(
+      "PLAINTEXT://kafka:9092",
+    );
+    const registry = new URL(cfg.kafka.schema_registry_url);
+    expect(`${registry.hostname}:${registry.port}`).toBe("registry:8080");
+    expect(compose.services.registry).toBeDefined();
+  });
+});
