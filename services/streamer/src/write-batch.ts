@@ -6,6 +6,7 @@
 import type { Writable } from "node:stream";
 
 const FLUSH_BYTES = 32 * 1024;
+const SLICE_MS = 10;
 
 export class WriteBatch {
   private pending: Writable[] = [];
@@ -37,10 +38,25 @@ export class WriteBatch {
     }
   }
 
+  /**
+   * Uncorks what waits, for at most SLICE_MS at a time (a write per socket: thousands of clients take tens of
+   * milliseconds); the rest is uncorked in the next event-loop turn, after the I/O that came meanwhile.
+   */
   readonly flush = (): void => {
     this.scheduled = false;
     const streams = this.pending;
     this.pending = [];
-    for (const s of streams) if (s.writableCorked > 0) s.uncork();
+    const end = performance.now() + SLICE_MS;
+    for (let i = 0; i < streams.length; i++) {
+      const s = streams[i];
+      if (s.writableCorked > 0) s.uncork();
+      if ((i & 63) === 63 && i + 1 < streams.length && performance.now() > end) {
+        // still corked: writes meanwhile join them, and they go out first in the next turn
+        this.pending = streams.slice(i + 1).concat(this.pending);
+        this.scheduled = true;
+        setImmediate(this.flush);
+        return;
+      }
+    }
   };
 }

@@ -1,4 +1,5 @@
 /** Pure logic of the streamer: filters, cursors, framing, the slow-client policy, access control. */
+import type { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { Access } from "../src/access.ts";
 import {
@@ -15,7 +16,8 @@ import { ClientFilter, FilterError } from "../src/filters.ts";
 import { sseEvent, wsTextFrame } from "../src/frames.ts";
 import { ReplayBuffer } from "../src/replay-buffer.ts";
 import { streamerSettings } from "../src/settings.ts";
-import { realEntries } from "./harness.ts";
+import { WriteBatch } from "../src/write-batch.ts";
+import { realEntries, waitFor } from "./harness.ts";
 
 const q = (s: string) => new URLSearchParams(s);
 
@@ -272,6 +274,37 @@ describe("resume points after a gap", () => {
     expect(beat).toContain(`"cursor":"${client.gapCursor}"`);
     // a client without a gap still gets the stream's cursor
     expect(decodeCursor(fanout.cursor()).get(0)).toBe(offset);
+  });
+});
+
+describe("write batch", () => {
+  it("uncorks thousands of sockets in slices, every one of them in the end", async () => {
+    const batch = new WriteBatch(0);
+    let uncorked = 0;
+    const streams = Array.from({ length: 2000 }, () => {
+      let corked = 0;
+      return {
+        get writableCorked() {
+          return corked;
+        },
+        writableLength: 0,
+        cork() {
+          corked++;
+        },
+        uncork() {
+          const until = performance.now() + 0.02; // a writev syscall's worth
+          while (performance.now() < until);
+          corked--;
+          uncorked++;
+        },
+      };
+    });
+    for (const st of streams) batch.hold(st as unknown as Writable);
+    batch.flush();
+    expect(uncorked).toBeGreaterThan(0);
+    expect(uncorked).toBeLessThan(streams.length); // 2000 × 20 µs = 40 ms: more than one slice
+    await waitFor(() => uncorked === streams.length, 5000, "every stream uncorked");
+    expect(streams.every((st) => st.writableCorked === 0)).toBe(true);
   });
 });
 
