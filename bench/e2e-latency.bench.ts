@@ -5,6 +5,7 @@
  *   bash scripts/stack.sh up; eval "$(bash scripts/stack.sh env)"     # the schema registry is reused
  *   npm run e2e-latency -- --clients 1000 [--rate 200] [--seconds 60] [--kind static|rfc6962] [--stream lite|full]
  *       [--workers N] [--poll-ms 1000] [--partial-tile-wait-secs S] [--at <commit>] [--json out.json]
+ *       [--worker-cpus 1 --streamer-cpus 0]   (taskset: clients and streamer on cores of their own)
  *   (the same: node bench/e2e-latency.bench.ts --clients 1000 ...)
  *
  * A stand-in CT log (this process; distinct certificates, growing at --rate entries/s) → the ingester → a
@@ -24,6 +25,7 @@
  * the ingester, Kafka, the workers and this process, and whether the workers were saturated.
  * --at <commit> runs the services of that commit (exported to a temp dir) instead of the working tree.
  */
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +72,9 @@ interface Args {
   drainSecs: number;
   afterSecs: number;
   connectConcurrency: number;
+  /** taskset CPU lists: keep the clients off the streamer's core(s). */
+  workerCpus: string | undefined;
+  streamerCpus: string | undefined;
   at: string | undefined;
   json: string | undefined;
 }
@@ -90,6 +95,8 @@ function args(): Args {
       "drain-secs": { type: "string", default: "60" },
       "after-secs": { type: "string", default: "15" },
       "connect-concurrency": { type: "string", default: "50" },
+      "worker-cpus": { type: "string" },
+      "streamer-cpus": { type: "string" },
       at: { type: "string" },
       json: { type: "string" },
     },
@@ -122,9 +129,16 @@ function args(): Args {
     drainSecs: n("drain-secs", 1),
     afterSecs: n("after-secs", 0),
     connectConcurrency: n("connect-concurrency", 1),
+    workerCpus: values["worker-cpus"],
+    streamerCpus: values["streamer-cpus"],
     at: values.at,
     json: values.json,
   };
+}
+
+/** Every thread of `pid` onto the CPUs `cpus` (taskset list, e.g. "1" or "0,1"). */
+function pin(pid: number | undefined, cpus: string): void {
+  if (pid) execFileSync("taskset", ["-a", "-pc", cpus, String(pid)], { stdio: "ignore" });
 }
 
 const log = (msg: string) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -190,6 +204,7 @@ async function run(a: Args, r: Resources): Promise<number> {
     bench: process.pid,
     ...Object.fromEntries((r.workers?.pids ?? []).map((p, i) => [`worker${i}`, p])),
   });
+  if (a.streamerCpus) pin(sys.streamer.pid, a.streamerCpus);
   log("services up; warm-up growth with no client");
 
   // Warm-up: the first certificates through cost JIT, connections and schema look-ups, not measured.
@@ -211,6 +226,7 @@ async function run(a: Args, r: Resources): Promise<number> {
     onLost: log,
   });
   const workers = r.workers;
+  if (a.workerCpus) for (const pid of workers.pids) pin(pid, a.workerCpus);
   const connectS = (Date.now() - tConnect) / 1000;
   await sleep(5000);
   const idle = await workers.snapshot();
