@@ -19,7 +19,8 @@ const LIMIT = 256 * 1024;
 beforeAll(async () => {
   topic = await CertsTopic.create(3);
   s = await startStreamer(topic.topic, {
-    streamer: { client_buffer_bytes: LIMIT, slow_client_max_dropped: 200 },
+    // a long close grace: on a loaded machine the paused client may only read again well after its cut-off
+    streamer: { client_buffer_bytes: LIMIT, slow_client_max_dropped: 200, close_grace_ms: 30_000 },
   });
 });
 afterAll(async () => {
@@ -48,6 +49,7 @@ it("slow client: dropped notice, then close 4008; the fast client misses nothing
   const slowSocket = (slow.ws as any)._socket as Socket;
   slowSocket.pause();
   const droppedBefore = await metricValue("dropped", { stream: "full" });
+  const slowBefore = await metricValue("disconnects", { stream: "full", reason: "slow" });
   const heapBefore = process.memoryUsage().heapUsed;
   let maxBuffered = 0;
   const sampler = setInterval(() => {
@@ -61,8 +63,10 @@ it("slow client: dropped notice, then close 4008; the fast client misses nothing
   expect(new Set(fast.certs().map((m) => m.data.cert_index)).size).toBe(N);
   expect(fast.messages.some((m) => m.message_type === "dropped")).toBe(false);
   await waitFor(
-    // biome-ignore lint/suspicious/noExplicitAny: private field read: the server decided to drop the client
-    () => [...(s.server as any).connections.all].some((c) => c.closeReason === "slow"),
+    async () =>
+      // biome-ignore lint/suspicious/noExplicitAny: private field read: the server decided to drop the client
+      [...(s.server as any).connections.all].some((c) => c.closeReason === "slow") ||
+      (await metricValue("disconnects", { stream: "full", reason: "slow" })) > slowBefore,
     15_000,
     "slow client disconnected",
   );
@@ -142,7 +146,11 @@ const serverSide = (r: RunningStreamer): any[] => [...(r.server as any).connecti
 it("a client cut off while it did not read sees the notice and 4008 when it reads again, slowly", async () => {
   // Default 4 MiB buffer: the close used to wait behind it, and a client reading 1 MB/s saw 1006 (the
   // connection destroyed before it got there) instead of 4008.
-  const r = await startStreamer(topic.topic, { streamer: { slow_client_max_dropped: 100 } });
+  // Before the close reaches the kernel, the client must take about a third of the kernel's send buffer (the
+  // socket is writable again only then): a few MB here, so the grace is longer than the default.
+  const r = await startStreamer(topic.topic, {
+    streamer: { slow_client_max_dropped: 100, close_grace_ms: 15_000 },
+  });
   try {
     const slow = throttledWs(`${r.wsUrl}/full-stream`, 0);
     await slow.opened;

@@ -253,11 +253,15 @@ describe("resume points after a gap", () => {
     const entries = realEntries();
     const idOf = (b: Buffer | undefined) => /^id: (\S+)\n/.exec(b?.toString() ?? "")?.[1] ?? null;
     let offset = 100;
-    while (client.droppedTotal === 0) fanout.publish(entries[offset % 20], 0, offset++, 0);
+    while (client.droppedTotal === 0) {
+      fanout.publish(entries[offset % 20], 0, offset++, 0);
+      fanout.flush();
+    }
     const gapAt = offset - 1;
     expect(decodeCursor(idOf(sink.written.at(-1)) as string).get(0)).toBe(gapAt); // the last event it got
     sink.queued = 0; // it read everything
     fanout.publish(entries[1], 0, offset++, 0);
+    fanout.flush();
     expect(
       JSON.parse(
         sink.written
