@@ -7,23 +7,29 @@
 // Needs the stack (bash scripts/stack.sh up; eval "$(bash scripts/stack.sh env)"). Run:
 //   node bench/streamer-footprint.bench.ts
 // Env: FOOTPRINT_CLIENTS   client counts, stepped up in order (default "0,1000"; e.g. "0,1000,10000")
-//      FOOTPRINT_RATE      certificates per second produced to the certs topic (default 100)
+//      FOOTPRINT_RATE      certificates per second produced to the certs topic (default 100; 0: none)
 //      FOOTPRINT_SETTLE_S  seconds at each step before sampling (default 30; the first step waits until the
 //                          replay buffer is full as well)
 //      FOOTPRINT_PATHS     client paths with their share in percent (default "/:45,/domains-only:45,/full-stream:10":
 //                          most certstream clients take lite or domains; a full-stream client gets ~8 kB a certificate)
 //      FOOTPRINT_YAML      extra streamer config lines (e.g. "streamer:\n  replay_buffer_size: 5000")
 //      FOOTPRINT_NODE_OPTIONS, MALLOC_ARENA_MAX  the streamer's (default: what scripts/up.sh starts it with; "" = none)
+//      FOOTPRINT_V8_FLAGS  V8 flags the probe sets at start-up (v8.setFlagsFromString), for trying ones NODE_OPTIONS refuses
 //      FOOTPRINT_SNAPSHOT_DIR  also write a heap snapshot there at each step (slow; for investigation)
-// Clients run in child processes (bench/fanout-clients.ts), so their memory and CPU are not the streamer's.
+// Clients run in child processes (this file with --clients), so their memory and CPU are not the streamer's;
+// they read and discard everything and answer pings (the streamer terminates a client that does not).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { request } from "node:http";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CertsTopic, realEntries } from "../services/streamer/test/harness.ts";
 import { ServiceProcess, waitForHttp } from "../test/service-process.ts";
 import { kafkaBrokers, registryUrl, repoRoot } from "../test/stack.ts";
+
+// A child process of this bench (see addClients) runs only the clients.
+if (process.argv[2] === "--clients") await runClients(process.argv[3], Number(process.argv[4]));
 
 const STEPS = (process.env.FOOTPRINT_CLIENTS ?? "0,1000").split(",").map(Number);
 const RATE = Number(process.env.FOOTPRINT_RATE ?? 100);
@@ -42,6 +48,7 @@ const PROBE = `
 import v8 from "node:v8";
 import vm from "node:vm";
 v8.setFlagsFromString("--expose-gc");
+if (process.env.FOOTPRINT_V8_FLAGS) v8.setFlagsFromString(process.env.FOOTPRINT_V8_FLAGS);
 const gc = vm.runInNewContext("gc");
 process.on("SIGUSR2", () => {
   const before = process.memoryUsage();
@@ -103,7 +110,7 @@ let producing = true;
 const producer = (async () => {
   const perTick = Math.max(1, Math.round(RATE / 10));
   let next = Date.now();
-  while (producing) {
+  while (producing && RATE > 0) {
     const batch = Array.from({ length: perTick }, (_, i) => ({
       ...real[(produced + i) % real.length],
       index: 3_000_000_000 + produced + i,
@@ -132,6 +139,7 @@ const streamer = new ServiceProcess("streamer", ["--config", configPath], join(d
   NODE_OPTIONS: nodeOptions,
   ...(launch.mallocArenaMax === "" ? {} : { MALLOC_ARENA_MAX: launch.mallocArenaMax }),
   FOOTPRINT_SNAPSHOT_DIR: SNAPSHOT_DIR,
+  FOOTPRINT_V8_FLAGS: process.env.FOOTPRINT_V8_FLAGS ?? "",
 });
 const url = `http://127.0.0.1:${port}`;
 await waitForHttp(`${url}/health/ready`, streamer);
@@ -161,7 +169,7 @@ async function addClients(n: number): Promise<void> {
     if (k === 0) continue;
     const child = spawn(
       process.execPath,
-      [join(repoRoot, "bench/fanout-clients.ts"), `ws://127.0.0.1:${port}${path}`, String(k), String(1e9)],
+      [new URL(import.meta.url).pathname, "--clients", `ws://127.0.0.1:${port}${path}`, String(k)],
       { stdio: ["ignore", "inherit", "inherit", "ipc"] },
     );
     clientProcs.push(child);
@@ -175,11 +183,22 @@ async function addClients(n: number): Promise<void> {
   await Promise.all(ready);
 }
 
-async function dropClients(): Promise<void> {
-  const exits = clientProcs.map((c) => new Promise((r) => c.once("exit", r)));
+/** Closes every client; returns how many of them the streamer had closed before. */
+async function dropClients(): Promise<number> {
+  let closedByServer = 0;
+  const exits = clientProcs.map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        c.on("message", (m: { type: string; closed: number }) => {
+          if (m.type === "report") closedByServer += m.closed;
+        });
+        c.once("exit", () => resolve());
+      }),
+  );
   for (const c of clientProcs) c.send({ type: "exit" });
   await Promise.all(exits);
   clientProcs.length = 0;
+  return closedByServer;
 }
 
 // --- the steps -------------------------------------------------------------------------------------------------
@@ -238,13 +257,15 @@ for (const n of STEPS) {
   await new Promise((r) => setTimeout(r, SETTLE_MS / 2));
   await sample(`with clients`);
 }
-await dropClients();
+const closedByServer = await dropClients();
 await new Promise((r) => setTimeout(r, SETTLE_MS / 2));
 cpuSinceMark();
 await new Promise((r) => setTimeout(r, SETTLE_MS / 2));
 await sample("clients left");
 const st = await stats();
-console.log(`certificates produced ${produced}, published by the streamer ${st.certificates_total}`);
+console.log(
+  `certificates produced ${produced}, published by the streamer ${st.certificates_total}; clients the streamer closed: ${closedByServer}`,
+);
 
 producing = false;
 clearInterval(peakTimer);
@@ -252,3 +273,98 @@ await producer;
 await streamer.stop();
 await topic.close();
 process.exit(0);
+
+// --- the client processes ----------------------------------------------------------------------------------------
+
+/** A masked client pong (RFC 6455 §5.5.3) carrying the ping's payload; the mask key is zero. */
+function pong(payload: Buffer): Buffer {
+  const frame = Buffer.alloc(6 + payload.length);
+  frame[0] = 0x8a;
+  frame[1] = 0x80 | payload.length;
+  payload.copy(frame, 6);
+  return frame;
+}
+
+/** Reads a server's frames, skipping data payloads and answering pings. */
+function readFrames(socket: Socket): void {
+  let skip = 0;
+  let carry: Buffer | null = null;
+  socket.on("data", (chunk: Buffer) => {
+    let off = 0;
+    let buf = chunk;
+    if (skip > 0) {
+      const n = Math.min(skip, buf.length);
+      skip -= n;
+      off = n;
+    } else if (carry !== null) {
+      buf = Buffer.concat([carry, chunk]);
+      carry = null;
+    }
+    while (skip === 0 && buf.length - off >= 2) {
+      const op = buf[off] & 0x0f;
+      let len = buf[off + 1] & 0x7f;
+      let head = 2;
+      if (len === 126) {
+        if (buf.length - off < 4) break;
+        len = buf.readUInt16BE(off + 2);
+        head = 4;
+      } else if (len === 127) {
+        if (buf.length - off < 10) break;
+        len = Number(buf.readBigUInt64BE(off + 2));
+        head = 10;
+      }
+      if (op >= 8) {
+        // control frame: read it whole
+        if (buf.length - off < head + len) break;
+        if (op === 9) socket.write(pong(buf.subarray(off + head, off + head + len)));
+        off += head + len;
+        continue;
+      }
+      const have = Math.min(len, buf.length - off - head);
+      off += head + have;
+      skip = len - have;
+    }
+    if (skip === 0 && off < buf.length) carry = Buffer.from(buf.subarray(off));
+  });
+}
+
+async function runClients(url: string, n: number): Promise<never> {
+  const target = new URL(url);
+  const sockets: Socket[] = [];
+  let closed = 0;
+  const connect = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request({
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        headers: {
+          Connection: "Upgrade",
+          Upgrade: "websocket",
+          "Sec-WebSocket-Version": "13",
+          "Sec-WebSocket-Key": Buffer.from(`footprint-${i}`.padEnd(16, "x").slice(0, 16)).toString("base64"),
+        },
+      });
+      req.on("upgrade", (_res, socket: Socket) => {
+        sockets.push(socket);
+        readFrames(socket);
+        socket.on("close", () => closed++);
+        socket.on("error", () => {});
+        resolve();
+      });
+      req.on("response", (res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      req.on("error", reject);
+      req.end();
+    });
+  for (let i = 0; i < n; i += 200)
+    await Promise.all(Array.from({ length: Math.min(200, n - i) }, (_, j) => connect(i + j)));
+  process.send?.({ type: "ready" });
+  process.on("message", (m: { type: string }) => {
+    if (m.type !== "exit") return;
+    process.send?.({ type: "report", closed }, () => {
+      for (const s of sockets) s.destroy();
+      process.exit(0);
+    });
+  });
+  return new Promise<never>(() => {});
+}
