@@ -175,7 +175,8 @@ it("/health, /metrics and /api/stats answer while a burst goes to 300 clients; m
     for (const p of probes) {
       expect(p.result.count).toBeGreaterThan(0);
       expect(p.result.failed).toBe(0);
-      expect(p.result.maxMs).toBeLessThan(2000);
+      // generous: alone this is a few hundred ms, but the suite runs three files at once on 2 shared cores
+      expect(p.result.maxMs).toBeLessThan(5000);
     }
     // What the clients held is released (the heap of a vitest worker wanders by a few MB).
     expect(after.heapUsed + after.external - (idle.heapUsed + idle.external)).toBeLessThan(32 * 1024 * 1024);
