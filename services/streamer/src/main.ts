@@ -3,8 +3,8 @@
  * the modules beside this file (server, fanout, client, resume, certs-source, access, filters, cursor).
  *
  * Memory: started with NODE_OPTIONS=--max-semi-space-size=1 and MALLOC_ARENA_MAX=2 (scripts/up.sh,
- * deploy/k8s/streamer.yaml). Under the fan-out's allocation rate V8 grows its young generation to 2×16 MiB
- * semi-spaces (~30 MiB of RSS that a 1 MiB one does without, for no measurable CPU), and glibc's per-thread
+ * deploy/k8s/streamer.yaml). Under the fan-out's allocation rate V8 grows its young generation up to 2×64 MiB
+ * (30–100 MiB of RSS that a 1 MiB semi-space does without; CPU within this bench's noise), and glibc's per-thread
  * malloc arenas keep what V8's worker threads freed (~25 MiB). bench/streamer-footprint.bench.ts measures it.
  */
 import { hostname } from "node:os";
