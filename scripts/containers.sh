@@ -112,11 +112,12 @@ cmd_service() {
 # podman 4.3 schedules health checks with systemd timers; this machine has no systemd, so without this loop a
 # container's health stays "starting" forever (and `depends_on: condition: service_healthy` never holds). It runs
 # `podman healthcheck run` for each running container that has a health check, every Interval of that check, and
-# every START_INTERVAL (2 s) until the container is first healthy, like Docker's start_interval (podman applies
-# retries and start period itself). One check at a time per container.
+# every START_INTERVAL (2 s) during its start period until it is healthy, like Docker's start_interval (so the
+# retries after the start period still span Interval x Retries; podman counts retries and the start period itself).
+# One check at a time per container.
 START_INTERVAL=${CONTAINERS_HEALTH_START_INTERVAL:-2}
 cmd_healthd() {
-  declare -A due interval checking
+  declare -A due interval checking starting
   local id status now iv next
   while :; do
     now=$(date +%s)
@@ -126,7 +127,12 @@ cmd_healthd() {
       seen+="$id "
       if [ -z "${interval[$id]:-}" ]; then
         # Seconds as a float ("10", "0.5"), nothing for a container without a health check.
-        iv=$(podman inspect --format '{{if .Config.Healthcheck}}{{.Config.Healthcheck.Interval.Seconds}}{{end}}' "$id" 2>/dev/null || true)
+        local hc sp
+        hc=$(podman inspect --format '{{if .Config.Healthcheck}}{{.Config.Healthcheck.Interval.Seconds}} {{.Config.Healthcheck.StartPeriod.Seconds}}{{end}}' "$id" 2>/dev/null || true)
+        iv=${hc%% *}
+        sp=${hc##* }
+        sp=${sp%%.*}
+        starting[$id]=$((now + ${sp:-0}))
         if [ -z "$iv" ]; then
           interval[$id]=none
         else
@@ -139,7 +145,8 @@ cmd_healthd() {
       [ "${interval[$id]}" = none ] && continue
       [ "${due[$id]}" -le "$now" ] || continue
       if [ -n "${checking[$id]:-}" ] && kill -0 "${checking[$id]}" 2>/dev/null; then continue; fi
-      case "$status" in *"(healthy)"*) next=${interval[$id]} ;; *) next=$START_INTERVAL ;; esac
+      next=${interval[$id]}
+      case "$status" in *"(healthy)"* | *"(unhealthy)"*) ;; *) [ "$now" -ge "${starting[$id]}" ] || next=$START_INTERVAL ;; esac
       [ "$next" -le "${interval[$id]}" ] || next=${interval[$id]}
       due[$id]=$((now + next))
       timeout 120 podman healthcheck run "$id" >/dev/null 2>&1 &
@@ -147,7 +154,7 @@ cmd_healthd() {
     done < <(podman ps --no-trunc --format '{{.ID}}	{{.Status}}' 2>/dev/null)
     # Forget containers that are gone (a restarted container keeps its id and its schedule).
     for id in "${!interval[@]}"; do
-      case "$seen" in *" $id "*) ;; *) unset "interval[$id]" "due[$id]" "checking[$id]" ;; esac
+      case "$seen" in *" $id "*) ;; *) unset "interval[$id]" "due[$id]" "checking[$id]" "starting[$id]" ;; esac
     done
     sleep 1
   done
@@ -160,7 +167,7 @@ cmd_status() {
   }
   echo "podman API socket: up ($SOCKET)"
   if alive "$STATE/certstream-healthd.pid"; then echo "health-check runner: up"; else echo "health-check runner: down"; fi
-  podman images --filter "label=$LABEL" --format '{{.Repository}}:{{.Tag}} {{.Size}}'
+  podman images --filter "label=$LABEL" --filter dangling=false --format '{{.Repository}}:{{.Tag}} {{.Size}}'
 }
 
 cmd_env() { echo "export DOCKER_HOST=$DOCKER_HOST"; }
