@@ -17,12 +17,20 @@ export function applyEnv(fields: Fields, raw: Plain, env: NodeJS.ProcessEnv): st
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || RESERVED.has(name) || value === undefined) continue;
     const rest = name.slice(ENV_PREFIX.length).toLowerCase();
-    if (!setPath(fields, raw, rest, value, name)) unmatched.push(name);
+    if (!setPath(fields, raw, rest, value, name, "")) unmatched.push(name);
   }
   return unmatched;
 }
 
-function setPath(fields: Fields, target: Plain, rest: string, value: string, envName: string): boolean {
+/** `prefix` is the dotted path of `fields` ("" at the top), so an error names the key and the variable. */
+function setPath(
+  fields: Fields,
+  target: Plain,
+  rest: string,
+  value: string,
+  envName: string,
+  prefix: string,
+): boolean {
   const keys = Object.keys(fields)
     .filter((k) => rest === k || rest.startsWith(`${k}_`))
     .sort((a, b) => b.length - a.length);
@@ -30,12 +38,12 @@ function setPath(fields: Fields, target: Plain, rest: string, value: string, env
     const spec = fields[key];
     if (rest === key) {
       if (spec.kind === "section") continue;
-      target[key] = coerce(spec, value, envName);
+      target[key] = coerce(spec, value, `${prefix}${key}`, envName);
       return true;
     }
     if (spec.kind === "section") {
       const child = typeof target[key] === "object" && target[key] !== null ? (target[key] as Plain) : {};
-      if (setPath(spec.fields, child, rest.slice(key.length + 1), value, envName)) {
+      if (setPath(spec.fields, child, rest.slice(key.length + 1), value, envName, `${prefix}${key}.`)) {
         target[key] = child;
         return true;
       }
@@ -44,38 +52,39 @@ function setPath(fields: Fields, target: Plain, rest: string, value: string, env
   return false;
 }
 
-function coerce(spec: Spec, value: string, envName: string): unknown {
+function coerce(spec: Spec, value: string, key: string, envName: string): unknown {
   const trimmed = value.trim();
+  const bad = (problem: string) =>
+    new ConfigError(key, `${problem} (set by the environment variable ${envName})`);
   switch (spec.kind) {
     case "int":
     case "number":
     case "optInt": {
       const n = Number(trimmed);
-      if (trimmed === "" || !Number.isFinite(n))
-        throw new ConfigError(envName, `must be a number, got "${value}"`);
+      if (trimmed === "" || !Number.isFinite(n)) throw bad(`must be a number, got "${value}"`);
       return n;
     }
     case "bool":
       if (/^(true|1|yes|on)$/i.test(trimmed)) return true;
       if (/^(false|0|no|off)$/i.test(trimmed)) return false;
-      throw new ConfigError(envName, `must be true or false, got "${value}"`);
+      throw bad(`must be true or false, got "${value}"`);
     case "string":
     case "optString":
       return value;
     case "strings":
-      if (trimmed.startsWith("[")) return parseJson(trimmed, envName);
+      if (trimmed.startsWith("[")) return parseJson(trimmed, bad);
       return trimmed === "" ? [] : trimmed.split(",").map((s) => s.trim());
     case "list":
     case "map":
     case "section":
-      return parseJson(trimmed, envName);
+      return parseJson(trimmed, bad);
   }
 }
 
-function parseJson(text: string, envName: string): unknown {
+function parseJson(text: string, bad: (problem: string) => ConfigError): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new ConfigError(envName, `must be JSON, got "${text}"`);
+    throw bad(`must be JSON, got "${text}"`);
   }
 }

@@ -80,7 +80,12 @@ rust_only_feature:
     expect((err as ConfigError).message).toContain(problem);
   });
 
-  it("names the env var when an override is malformed", () => {
-    expect(() => load("", { CERTSTREAM_PORT: "eighty" })).toThrow(/CERTSTREAM_PORT.*number/);
+  it("names the key and the env var when an override is malformed", () => {
+    expect(() => load("", { CERTSTREAM_PORT: "eighty" })).toThrow(
+      'config key "port": must be a number, got "eighty" (set by the environment variable CERTSTREAM_PORT)',
+    );
+    expect(() => load("", { CERTSTREAM_CT_LOG_BATCH_SIZE: "x" })).toThrow(
+      /config key "ct_log.batch_size": .*CERTSTREAM_CT_LOG_BATCH_SIZE/,
+    );
   });
 });

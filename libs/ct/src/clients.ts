@@ -20,3 +20,4 @@ export * from "./static-log-client.ts";
 export * from "./tile-hashes.ts";
 export * from "./tile-leaf.ts";
 export * from "./tile-path.ts";
+export * from "./user-agent.ts";

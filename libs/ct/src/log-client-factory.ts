@@ -3,6 +3,7 @@ import type { LogDescription } from "./log-list.ts";
 import type { OperatorBudgets } from "./operator-budget.ts";
 import { RfcLogClient } from "./rfc-log-client.ts";
 import { StaticLogClient } from "./static-log-client.ts";
+import { userAgentFor } from "./user-agent.ts";
 
 /**
  * The `ct_log` settings the clients use, spelled as in the config section so `config.ct_log` can be passed as
@@ -17,6 +18,7 @@ export interface CtLogSettings {
   retry_max_delay_ms?: number;
   partial_tile_wait_secs?: number;
   user_agent?: string;
+  contact?: string;
   max_response_bytes?: number;
   verify_static_merkle?: boolean;
 }
@@ -46,7 +48,7 @@ export function createLogClient(
     fetchConcurrency: settings.fetch_concurrency,
     requestTimeoutMs:
       settings.request_timeout_secs === undefined ? undefined : settings.request_timeout_secs * 1000,
-    userAgent: settings.user_agent,
+    userAgent: userAgentFor(settings),
     maxResponseBytes: settings.max_response_bytes,
     retry: {
       ...(settings.retry_max_attempts === undefined

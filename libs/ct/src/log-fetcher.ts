@@ -4,14 +4,13 @@ import { CtFetchError, type FetchErrorKind } from "./fetch-error.ts";
 import { LogHealth } from "./log-health.ts";
 import { ctFetchErrors, ctRateLimited, ctRequestDuration, ctRetries } from "./metrics.ts";
 import type { OperatorBudget } from "./operator-budget.ts";
+import { DEFAULT_USER_AGENT } from "./user-agent.ts";
 
 // The one way the CT clients talk HTTP to a log: operator budget, circuit breaker, timeout, response size cap,
 // User-Agent, gzip, Retry-After, metrics, and the retry policy. Transient failures (network, timeout, 5xx, 429)
 // are retried without limit until the caller aborts: a log that is down must resume, not be skipped. Refusals
 // (4xx, bad bodies judged by the caller) are retried `maxAttempts` times, then thrown for the caller to turn
 // into a gap.
-
-export const DEFAULT_USER_AGENT = "certstream-kafka/0.1 (+https://github.com/certstream; CT monitor)";
 
 export interface LogFetcherOptions {
   /** Label for metrics and errors: the log's name. */
@@ -83,7 +82,7 @@ export class LogFetcher {
     this.operator = opts.operator;
     this.#budget = opts.budget;
     this.health = opts.health ?? new LogHealth(opts.log);
-    this.#userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
+    this.#userAgent = opts.userAgent || DEFAULT_USER_AGENT;
     this.#timeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#maxBytes = opts.maxResponseBytes ?? 16 * 1024 * 1024;
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };

@@ -6,6 +6,7 @@ import {
   loadLogList,
   parseLogList,
   toLogSource,
+  userAgentFor,
 } from "@certstream/ct";
 import { logSelection } from "@certstream/ingester";
 import { matchesLogFilter } from "./cli-args.ts";
@@ -29,7 +30,7 @@ export async function loadCatalog(config: Config): Promise<LogList> {
     {
       location: ct.log_list_path ?? ct.log_list_url,
       ...(ct.log_list_signature_key_path ? { publicKeyPath: ct.log_list_signature_key_path } : {}),
-      userAgent: ct.user_agent,
+      userAgent: userAgentFor(ct),
       requestTimeoutMs: ct.request_timeout_secs * 1000,
     },
     selection,

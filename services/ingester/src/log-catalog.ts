@@ -18,6 +18,7 @@ import {
   type StaticLogEntry,
   toCertificateEntry,
   toLogSource,
+  userAgentFor,
 } from "@certstream/ct";
 import type { Logger } from "@certstream/log";
 import { CtLogReader } from "./ct-log-reader.ts";
@@ -112,7 +113,7 @@ export async function startLogCatalog(
     source: {
       location: ct.log_list_path ?? ct.log_list_url,
       ...(ct.log_list_signature_key_path ? { publicKeyPath: ct.log_list_signature_key_path } : {}),
-      userAgent: ct.user_agent,
+      userAgent: userAgentFor(ct),
       requestTimeoutMs: ct.request_timeout_secs * 1000,
     },
     selection,

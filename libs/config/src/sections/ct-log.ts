@@ -22,7 +22,13 @@ export const ct_log = section({
   /** Requests per second per operator name; operators not listed get default_rate_limit. */
   operator_rate_limits: map(num(10, { min: 0.01 })),
   default_rate_limit: num(10, { min: 0.01 }),
-  user_agent: str("certstream-kafka/0.1 (+https://github.com/certstream-kafka)"),
+  /**
+   * The User-Agent sent to CT logs and the log list, verbatim. Empty (the default): `certstream-kafka/<version>`,
+   * plus ` (+<contact>)` when `contact` is set.
+   */
+  user_agent: str(""),
+  /** How CT log operators reach whoever runs this deployment (e-mail or URL), appended to the default User-Agent. */
+  contact: str(""),
   /** Chrome v3 log list; log_list_path (a file) wins over the URL when set. */
   log_list_enabled: bool(true),
   log_list_url: str("https://www.gstatic.com/ct/log_list/v3/log_list.json", { url: true }),
