@@ -8,6 +8,8 @@
  * - issuer: comma-separated; case-insensitive substring of the issuer's aggregated name.
  * - log: comma-separated; case-insensitive: equal to the log id, or a substring of the log name or URL.
  * Within one parameter any value may match; across parameters all must match.
+ * A filter parameter that is present but holds no value (`?domain=`, `?domain=,`) is refused, not taken as
+ * "no filter": a client that sent it meant to filter, and an empty form field should not silently stream all.
  */
 
 export interface EntryKeys {
@@ -87,7 +89,8 @@ export class ClientFilter {
 
 function values(query: URLSearchParams, name: string): string[] {
   const out: string[] = [];
-  for (const raw of query.getAll(name)) {
+  const all = query.getAll(name);
+  for (const raw of all) {
     for (const part of raw.split(",")) {
       const v = part.trim().toLowerCase();
       if (v === "") continue;
@@ -96,6 +99,10 @@ function values(query: URLSearchParams, name: string): string[] {
       out.push(v);
     }
   }
+  if (all.length > 0 && out.length === 0)
+    throw new FilterError(
+      `parameter "${name}" is empty: give a value, or leave the parameter out for no filter`,
+    );
   if (out.length > MAX_VALUES) throw new FilterError(`more than ${MAX_VALUES} ${name} filter values`);
   return out;
 }

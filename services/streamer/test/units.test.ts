@@ -59,6 +59,10 @@ describe("filters", () => {
   it("bad filters are refused with a reason", () => {
     expect(() => ClientFilter.fromQuery(q("domain=foo.*.com"))).toThrow(FilterError);
     expect(() => ClientFilter.fromQuery(q(`domain=${"a,".repeat(150)}`))).toThrow(FilterError);
+    for (const empty of ["domain=", "domain=%20", "domain=,", "issuer=", "log=&domain=a.com"])
+      expect(() => ClientFilter.fromQuery(q(empty)), empty).toThrow(
+        /parameter "(domain|issuer|log)" is empty/,
+      );
   });
 });
 
