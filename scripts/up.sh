@@ -28,7 +28,8 @@ export CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL
 
 alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 
-# start NAME CMD...: runs CMD in the background unless NAME already runs; output to .cache/run/NAME.log.
+# start NAME CMD...: runs CMD in the background unless NAME already runs; output appended to .cache/run/NAME.log
+# after a marker line, so the log of a run that failed is still there after the restart.
 start() {
   local name=$1
   shift
@@ -36,7 +37,8 @@ start() {
     say "$name already running (pid $(cat "$RUN/$name.pid"))"
     return 0
   fi
-  setsid "$@" >"$RUN/$name.log" 2>&1 </dev/null &
+  printf '===== %s start of %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$name" "$*" >>"$RUN/$name.log"
+  setsid "$@" >>"$RUN/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
   say "$name started (pid $!, log .cache/run/$name.log)"
 }
@@ -88,7 +90,7 @@ certstream is up.
   Prometheus  $PROMETHEUS_URL
   Kafka       $KAFKA_BOOTSTRAP_SERVERS   registry $SCHEMA_REGISTRY_URL
   Delta table .cache/run/delta/certstream
-  Logs        .cache/run/*.log, .cache/stack/*.log
+  Logs        .cache/run/*.log (appended; a "=====" line marks each start), .cache/stack/*.log
 Try: node -e 'new (require("ws"))("ws://127.0.0.1:8080/full-stream").on("message", m => console.log(String(m).slice(0, 200)))'
 Stop everything: npm run down
 INFO
