@@ -1,18 +1,18 @@
 // Bursts to many WebSocket clients (the shape of issue 13's run): N lite clients in a child process
-// (load-clients.ts, optionally reading at a capped rate), certificates published into the streamer's fan-out in
+// (streamer-load-clients.ts, optionally reading at a capped rate), certificates published into the streamer's fan-out in
 // bursts (BURST_SECONDS at BURST_RATE certificates/s, then BURST_PAUSE seconds of nothing), no Kafka. Prints how
 // long /health, /metrics and /api/stats took to answer during the bursts, how the clients' connections ended
 // (close codes), deliveries, drops and disconnects, and the process's memory when idle, with the clients, and
 // after they have left. Asserts nothing.
-// Run: node --expose-gc services/streamer/test/burst.bench.ts
+// Run: node --expose-gc bench/streamer-burst.bench.ts
 // Env: BURST_CLIENTS (5000) BURST_RATE (300) BURST_SECONDS (10) BURST_PAUSE (10) BURSTS (3)
 //      BURST_CLIENT_READ (bytes/s each client reads; default: as fast as it can) BURST_PATH (/)
 import { fork } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createLogger } from "@certstream/log";
-import { StreamerServer } from "../src/server.ts";
-import { streamerSettings } from "../src/settings.ts";
-import { realEntries } from "./harness.ts";
+import { StreamerServer } from "../services/streamer/src/server.ts";
+import { streamerSettings } from "../services/streamer/src/settings.ts";
+import { realEntries } from "../services/streamer/test/harness.ts";
 
 const CLIENTS = Number(process.env.BURST_CLIENTS ?? 5000);
 const RATE = Number(process.env.BURST_RATE ?? 300);
@@ -45,7 +45,7 @@ let seq = 0;
 memory("idle");
 
 const child = fork(
-  new URL("./load-clients.ts", import.meta.url).pathname,
+  new URL("./streamer-load-clients.ts", import.meta.url).pathname,
   [`ws://127.0.0.1:${port}${PATH}`, String(CLIENTS), ...(CLIENT_READ ? [CLIENT_READ] : [])],
   { stdio: ["ignore", "inherit", "inherit", "ipc"] },
 );

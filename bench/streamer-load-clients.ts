@@ -2,7 +2,7 @@
 // connections to a URL and reads everything, counting text frames and how each connection ended (the close
 // code received, 1006 when it ended without a close frame). Talks to its parent over IPC: "ready" once all are
 // connected, then answers {type:"stats"} with {frames, open, closes}; {type:"exit"} closes them and exits.
-// Usage: node load-clients.ts <ws url> <n> [reads per second per client in bytes, default unlimited]
+// Usage: node bench/streamer-load-clients.ts <ws url> <n> [reads per second per client in bytes, default unlimited]
 import { request } from "node:http";
 import type { Socket } from "node:net";
 

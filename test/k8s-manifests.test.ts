@@ -215,11 +215,25 @@ describe("deploy/k8s is consistent with docker-compose.yml", () => {
       const composeData = (svc.volumes ?? []).some((v) => v.split(":")[1] === "/data");
       const k8sData = (c.volumeMounts ?? []).some((m: K8sObject) => m.mountPath === "/data");
       expect(k8sData, "/data mounted").toBe(composeData);
+      // Process settings (the streamer's memory, services/streamer/src/main.ts): the same where either sets one.
+      for (const key of ["NODE_OPTIONS", "MALLOC_ARENA_MAX"]) {
+        const k8sValue = (c.env ?? []).find((e: K8sObject) => e.name === key)?.value;
+        expect(k8sValue, key).toBe(svc.environment?.[key]);
+      }
       // Stopping: Kubernetes gives at least compose's stop_grace_period.
       const grace = Number.parseInt(svc.stop_grace_period ?? "10s", 10);
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(grace);
     });
   }
+
+  it("the streamer's memory settings are those scripts/up.sh starts it with", () => {
+    const up = readFileSync(join(repoRoot, "scripts/up.sh"), "utf8");
+    const upDefault = (name: string) =>
+      new RegExp(`^${name}=\\$\\{${name}-"?([^"}]*)"?\\}`, "m").exec(up)?.[1];
+    const env = compose.services.streamer.environment;
+    expect(upDefault("STREAMER_NODE_OPTIONS")).toBe(env?.NODE_OPTIONS);
+    expect(upDefault("STREAMER_MALLOC_ARENA_MAX")).toBe(env?.MALLOC_ARENA_MAX);
+  });
 
   it("Kafka and the registry are where both expect them (kafka:9092, registry:8080)", () => {
     const cfg = k8sConfig();

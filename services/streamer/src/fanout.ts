@@ -259,14 +259,7 @@ export class Fanout {
     if (this.latest.length > this.latestSize) this.latest.shift();
     // Lower-cased match keys, built once per certificate and only when some client filters.
     const keys: EntryKeys | null = this.filtered > 0 ? entryKeys(entry) : null;
-    const rec = this.replay?.push({
-      partition,
-      offset,
-      entry,
-      cursor: this.cursor(),
-      keys,
-      frames: new Map(),
-    });
+    this.replay?.push({ partition, offset, entry, cursor: this.cursor(), keys });
     for (const format of STREAM_FORMATS) {
       const group = this.clients[format];
       const wsCount = group.ws.size + group.wsFiltered.size;
@@ -288,14 +281,12 @@ export class Fanout {
       };
       if (wsCount > 0) {
         const frame = wsTextFrame(payload);
-        rec?.frames.set(`${format}/ws`, frame);
         for (const c of group.ws) send(c, frame);
         if (group.wsFiltered.size > 0)
           group.wsFiltered.forEachMatch(keys as EntryKeys, (c) => send(c, frame));
       }
       if (sseCount > 0) {
         const frame = sseEvent(payload, this.cursor());
-        rec?.frames.set(`${format}/sse`, frame);
         for (const c of group.sse) send(c, frame);
         if (group.sseFiltered.size > 0)
           group.sseFiltered.forEachMatch(keys as EntryKeys, (c) => send(c, frame));

@@ -38,14 +38,13 @@ export interface ReplayRecord {
   readonly frames: Map<string, Buffer>;
 }
 
-/** What the live feed hands over: its record, and the frames it builds for its own clients. */
+/** What the live feed hands over (its frames are not: a replay builds its own, see above). */
 export interface PublishedRecord {
   partition: number;
   offset: number;
   entry: CertificateEntry;
   cursor: string;
   keys: EntryKeys | null;
-  frames: Map<string, Buffer>;
 }
 
 const entryType = avro.Type.forSchema(certificateEntrySchema as unknown as avro.Schema);
@@ -199,11 +198,8 @@ export class ReplayBuffer {
     this.ring = new Array(capacity);
   }
 
-  /**
-   * Keeps the record (compact, see above) and returns it as the live feed uses it: with the caller's entry and
-   * `frames` map, which the buffer does not keep.
-   */
-  push(rec: PublishedRecord): ReplayRecord {
+  /** Keeps the record (compact, see above); the caller's entry object is not kept. */
+  push(rec: PublishedRecord): void {
     const seq = this.nextSeq++;
     const slot = seq % this.capacity;
     const old = this.ring[slot];
@@ -213,7 +209,6 @@ export class ReplayBuffer {
     }
     if (!this.coverFrom.has(rec.partition)) this.coverFrom.set(rec.partition, rec.offset);
     this.ring[slot] = new CompactRecord(seq, rec, this.chains);
-    return { ...rec, seq };
   }
 
   /** A partition delivered from without a record here (unparseable certificate): coverage starts no later. */

@@ -130,7 +130,7 @@ it("/health, /metrics and /api/stats answer while a burst goes to 300 clients; m
   await sleep(500);
   const idle = memory();
   const child = fork(
-    new URL("./load-clients.ts", import.meta.url).pathname,
+    new URL("../../../bench/streamer-load-clients.ts", import.meta.url).pathname,
     [`${s.wsUrl}/domains-only`, String(CLIENTS)],
     {
       stdio: ["ignore", "inherit", "inherit", "ipc"],

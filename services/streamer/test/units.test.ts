@@ -1,5 +1,6 @@
 /** Pure logic of the streamer: filters, cursors, framing, the slow-client policy, access control. */
 import type { Writable } from "node:stream";
+import type { CertificateEntry } from "@certstream/schema";
 import { describe, expect, it } from "vitest";
 import { Access } from "../src/access.ts";
 import {
@@ -14,6 +15,7 @@ import { entryKeys, Fanout } from "../src/fanout.ts";
 import { FilterIndex } from "../src/filter-index.ts";
 import { ClientFilter, FilterError } from "../src/filters.ts";
 import { sseEvent, wsTextFrame } from "../src/frames.ts";
+import { renderFormat } from "../src/render.ts";
 import { ReplayBuffer } from "../src/replay-buffer.ts";
 import { streamerSettings } from "../src/settings.ts";
 import { WriteBatch } from "../src/write-batch.ts";
@@ -376,14 +378,69 @@ describe("access", () => {
 
 describe("replay buffer", () => {
   const entry = realEntries()[0];
-  const rec = (partition: number, offset: number) => ({
+  const rec = (partition: number, offset: number, e = entry) => ({
     partition,
     offset,
-    entry,
-    cursor: "",
+    entry: e,
+    cursor: `c${offset}`,
     keys: null,
-    frames: new Map<string, Buffer>(),
   });
+  const chainKey = (e: CertificateEntry) => e.chain.map((c) => c.cert?.sha256 ?? "").join(",");
+
+  it("stores a record compactly and gives back what renders as the live feed rendered it", () => {
+    const rb = new ReplayBuffer(8);
+    const entries = realEntries().slice(0, 4);
+    entries.forEach((e, i) => {
+      rb.push(rec(0, i, e));
+    });
+    for (let i = 0; i < entries.length; i++) {
+      const back = rb.get(i);
+      expect(back?.cursor).toBe(`c${i}`);
+      const replayed = back?.entry as CertificateEntry;
+      // Not the object pushed: the entry is decoded from its stored encoding on each read.
+      expect(replayed).not.toBe(entries[i]);
+      for (const format of ["lite", "full", "domains"] as const)
+        expect(renderFormat(replayed, format).equals(renderFormat(entries[i], format))).toBe(true);
+    }
+  });
+
+  it("keeps each chain certificate once, shared by the records that have it, and lets go of it with them", () => {
+    const all = realEntries();
+    const a = all[0];
+    const b = all.find((e) => e.chain.length > 0 && chainKey(e) !== chainKey(a));
+    if (!b || a.chain.length === 0)
+      throw new Error("fixture changed: two entries with different chains needed");
+    const rb = new ReplayBuffer(3);
+    for (let i = 0; i < 3; i++) rb.push(rec(0, i, a));
+    expect(rb.chainCertificates).toBe(new Set(a.chain.map((c) => c.cert?.sha256)).size);
+    // Interned: records of the same chain hand out the very same chain certificate objects.
+    expect(rb.get(0)?.entry.chain[0]).toBe(rb.get(2)?.entry.chain[0]);
+    for (let i = 3; i < 6; i++) rb.push(rec(0, i, b)); // evicts every record of `a`
+    expect(rb.chainCertificates).toBe(new Set(b.chain.map((c) => c.cert?.sha256)).size);
+    expect(rb.get(5)?.entry.chain.map((c) => c.cert?.sha256)).toEqual(b.chain.map((c) => c.cert?.sha256));
+  });
+
+  it("holds none of the bytes it was given (they may be views into a whole Kafka fetch response)", () => {
+    const fetchResponse = Buffer.alloc(1024 * 1024);
+    const view = (u: Uint8Array, at: number) => {
+      fetchResponse.set(u, at);
+      return fetchResponse.subarray(at, at + u.length);
+    };
+    const inResponse: CertificateEntry = {
+      ...entry,
+      leaf_der: view(entry.leaf_der, 0),
+      chain: entry.chain.map((c, i) => ({ ...c, der: view(c.der, 100_000 * (i + 1)) })),
+    };
+    const rb = new ReplayBuffer(2);
+    rb.push(rec(0, 0, inResponse));
+    const back = rb.get(0)?.entry as CertificateEntry;
+    expect(back.leaf_der.buffer).not.toBe(fetchResponse.buffer);
+    for (const c of back.chain) expect(c.der.buffer).not.toBe(fetchResponse.buffer);
+    expect(Buffer.from(back.leaf_der).equals(Buffer.from(entry.leaf_der))).toBe(true);
+    // A frame a replay builds is kept with its record (one render per format and transport), none before.
+    expect(rb.get(0)?.frames.size).toBe(0);
+  });
+
   it("covers a cursor only while every later record is still held", () => {
     const rb = new ReplayBuffer(4);
     rb.push(rec(0, 10));

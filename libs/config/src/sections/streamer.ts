@@ -58,7 +58,9 @@ export const streamer = section({
   write_coalesce_ms: int(25, { min: 0, max: 1000 }),
   /**
    * Recent certificates kept in memory so that a resume from a recent cursor (a client whose replica just died)
-   * needs no Kafka reader; 0 = off. Memory: about this many entries plus their frames for the formats in use.
+   * needs no Kafka reader; 0 = off. Memory: ~2 kB a record (its Avro encoding without the chain; chain
+   * certificates are kept once, shared by the records that have them), plus the frames a replay built for the
+   * formats resumed (services/streamer/src/replay-buffer.ts).
    */
   replay_buffer_size: int(2000, { min: 0, max: 1_000_000 }),
   /** Resumes from Kafka (each a temporary Kafka reader) in progress at once; more get 503 and retry. */
