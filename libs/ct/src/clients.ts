@@ -2,6 +2,7 @@
 export * from "./backoff.ts";
 export * from "./base64.ts";
 export * from "./checkpoint.ts";
+export * from "./compact-range.ts";
 export * from "./fetch-error.ts";
 export * from "./issuer-cache.ts";
 export * from "./log-client-factory.ts";

@@ -1,3 +1,4 @@
+import { CompactRange, compactRangeHeights } from "./compact-range.ts";
 import { nodeHash } from "./merkle-hash.ts";
 import { splitPoint } from "./merkle-proof.ts";
 import { HASH_SIZE, TILE_WIDTH } from "./tile-path.ts";
@@ -92,5 +93,20 @@ export class TileHashes {
         Buffer.from("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "hex"),
       );
     return this.hash(0, size, override);
+  }
+
+  /**
+   * The compact range [0, size) (size <= treeSize) from the tiles: each of its perfect subtrees is aligned, so
+   * it is read from one tile per level (a few requests for any size), never from the leaves.
+   */
+  async compactRange(size: number): Promise<CompactRange> {
+    if (size > this.treeSize) throw new RangeError(`compact range ${size} beyond tree size ${this.treeSize}`);
+    const hashes: Uint8Array[] = [];
+    let start = 0;
+    for (const h of compactRangeHeights(size)) {
+      hashes.push(await this.subtreeHash(h, start / 2 ** h));
+      start += 2 ** h;
+    }
+    return CompactRange.of(size, hashes);
   }
 }
