@@ -50,6 +50,7 @@ export type { DataFile } from "./snapshot.ts";
 export { Snapshot } from "./snapshot.ts";
 export type { Storage, StoredObject } from "./storage.ts";
 export { LocalStorage } from "./storage.ts";
+export { encodeLogPath, newDataFilePath } from "./table-paths.ts";
 export type {
   AppendResult,
   CommitOptions,

@@ -19,6 +19,11 @@ export interface ParquetWriterOptions {
   plainColumns?: readonly string[];
   /** Longest string kept in min/max stats; longer minimums are truncated, longer maximums omitted. */
   statsStringLength?: number;
+  /**
+   * Key-value pairs for the Parquet footer (readers that do not know a key ignore it). The archive search keeps
+   * per-row-group domain filters there.
+   */
+  keyValueMetadata?: Readonly<Record<string, string>>;
 }
 
 export interface WrittenFile {
@@ -503,6 +508,7 @@ export class ParquetWriter {
   private readonly compression: pw.Compression;
   private readonly strLimit: number;
   private readonly plainColumns: readonly string[];
+  private readonly keyValueMetadata: Readonly<Record<string, string>> | undefined;
 
   constructor(schema: DeltaStructType, options: ParquetWriterOptions = {}) {
     this.schema = schema;
@@ -515,6 +521,7 @@ export class ParquetWriter {
           : pw.Compression.ZSTD;
     this.strLimit = options.statsStringLength ?? 64;
     this.plainColumns = options.plainColumns ?? [];
+    this.keyValueMetadata = options.keyValueMetadata;
   }
 
   /** Encodes rows (objects keyed by column name). */
@@ -561,6 +568,8 @@ export class ParquetWriter {
         false,
       );
     }
+    if (this.keyValueMetadata)
+      builder = builder.setKeyValueMetadata(new Map(Object.entries(this.keyValueMetadata)));
     const props = builder.build();
     // writeParquet takes ownership of the wasm table and the properties.
     const bytes = pw.writeParquet(pw.Table.fromIPCStream(arrow.tableToIPC(table, "stream")), props);
