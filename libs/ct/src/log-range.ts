@@ -1,3 +1,5 @@
+import type { CompactRange } from "./compact-range.ts";
+
 // What the clients hand to the ingester for a range of a log: ordered batches of entries, and gaps. A gap is a
 // range the log refused for good (after retries); it is reported, never skipped silently, so the ingester can
 // record it and the backfill can try again later.
@@ -41,4 +43,17 @@ export interface LogClient<E> {
   head(signal?: AbortSignal): Promise<TreeHead>;
   /** Entries [start, end) in index order, as batches and gaps. Stop by breaking out or aborting the signal. */
   fetch(start: number, end: number, opts?: { signal?: AbortSignal }): AsyncGenerator<LogRangeItem<E>>;
+  /** True when head() verifies signatures (the log's key is known). Absent: it does not. */
+  readonly signsHeads?: boolean;
+  /**
+   * The compact range [0, index) of the tree of `head` (an RFC 6962 audit path, or static-ct-api hash tiles),
+   * where the entry at `index` has the leaf hash given; null when the log's answer does not verify. Absent:
+   * the client cannot seed a range (its log is verified only from index 0).
+   */
+  compactRangeAt?(
+    index: number,
+    leafHashValue: Uint8Array,
+    head: TreeHead,
+    signal?: AbortSignal,
+  ): Promise<CompactRange | null>;
 }

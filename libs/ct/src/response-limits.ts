@@ -27,6 +27,9 @@ export const STH_MAX_BYTES = 16 * 1024;
 /** get-sth-consistency JSON: at most ~2·log2(tree size) base64 hashes, a few KB. */
 export const CONSISTENCY_PROOF_MAX_BYTES = 16 * 1024;
 
+/** get-proof-by-hash JSON: a leaf index and at most ~log2(tree size) base64 hashes, a few KB. */
+export const AUDIT_PATH_MAX_BYTES = 16 * 1024;
+
 /** issuer/<fingerprint>: one CA certificate (DER), a few KB; OpenSSL refuses whole chains above 100 KiB. */
 export const ISSUER_MAX_BYTES = 128 * 1024;
 

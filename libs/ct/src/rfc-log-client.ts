@@ -1,15 +1,21 @@
 import { decodeBase64Strict } from "./base64.ts";
+import { CompactRange } from "./compact-range.ts";
 import type { RawLogEntry } from "./entry.ts";
 import { CtFetchError } from "./fetch-error.ts";
 import { LogFetcher, type LogFetcherOptions } from "./log-fetcher.ts";
 import type { LogKey } from "./log-key.ts";
-import type { EntryBatch, LogClient, LogGap, LogRangeItem } from "./log-range.ts";
+import type { EntryBatch, LogClient, LogGap, LogRangeItem, TreeHead } from "./log-range.ts";
 import { verifyConsistencyProof } from "./merkle-proof.ts";
 import { ctFetchErrors, ctGaps, ctTreeSize } from "./metrics.ts";
-import { CONSISTENCY_PROOF_MAX_BYTES, getEntriesMaxBytes, STH_MAX_BYTES } from "./response-limits.ts";
+import {
+  AUDIT_PATH_MAX_BYTES,
+  CONSISTENCY_PROOF_MAX_BYTES,
+  getEntriesMaxBytes,
+  STH_MAX_BYTES,
+} from "./response-limits.ts";
 import { parseSignedTreeHead, type SignedTreeHead, verifySignedTreeHead } from "./signed-tree-head.ts";
 
-// RFC 6962 §4 read API: get-sth (§4.3), get-sth-consistency (§4.4), get-entries (§4.6).
+// RFC 6962 §4 read API: get-sth (§4.3), get-sth-consistency (§4.4), get-proof-by-hash (§4.5), get-entries (§4.6).
 
 export interface RfcLogClientOptions extends Omit<LogFetcherOptions, "log" | "operator"> {
   /** Log name (metrics, errors, gaps). */
@@ -139,6 +145,55 @@ export class RfcLogClient implements LogClient<RawLogEntry> {
         `get-sth-consistency: proof from ${prev.treeSize} to ${next.treeSize} does not verify: the log is not append-only`,
       );
     }
+  }
+
+  /** True when head() verifies signatures (the log's key is known): only such heads can verify entries. */
+  get signsHeads(): boolean {
+    return this.#key !== null;
+  }
+
+  /**
+   * The compact range [0, index) of the tree of `head`, from one get-proof-by-hash (RFC 6962 §4.5) for the
+   * entry at `index` whose leaf hash is `leafHashValue`: the audit path's left siblings, once the path verifies
+   * against the head's root. Null when the log answers with another index or a path that does not verify
+   * (counted as inconsistent); throws CtFetchError when the request fails.
+   */
+  async compactRangeAt(
+    index: number,
+    leafHashValue: Uint8Array,
+    head: TreeHead,
+    signal?: AbortSignal,
+  ): Promise<CompactRange | null> {
+    if (index === 0) return CompactRange.empty();
+    const hash = encodeURIComponent(Buffer.from(leafHashValue).toString("base64"));
+    const url = `${this.url}ct/v1/get-proof-by-hash?hash=${hash}&tree_size=${head.treeSize}`;
+    const opts = { endpoint: "get-proof-by-hash", signal, maxBytes: AUDIT_PATH_MAX_BYTES };
+    const { leafIndex, auditPath } = await this.fetcher.get(url, opts, ({ body }) => {
+      const json = JSON.parse(Buffer.from(body).toString("utf8")) as {
+        leaf_index?: unknown;
+        audit_path?: unknown;
+      };
+      if (typeof json.leaf_index !== "number" || !Number.isSafeInteger(json.leaf_index))
+        throw new Error("get-proof-by-hash: leaf_index is not an integer");
+      if (!Array.isArray(json.audit_path)) throw new Error("get-proof-by-hash: no audit_path array");
+      const path = json.audit_path.map((h, i) => {
+        const b = base64Field(h, `audit_path[${i}]`);
+        if (b.length !== 32) throw new Error(`audit_path[${i}] is not 32 bytes`);
+        return b;
+      });
+      return { leafIndex: json.leaf_index, auditPath: path };
+    });
+    // The same certificate may be logged twice: the log may answer with the other index. Not this entry's path.
+    if (leafIndex !== index) return null;
+    const range = CompactRange.fromInclusionProof(
+      index,
+      head.treeSize,
+      leafHashValue,
+      auditPath,
+      head.rootHash,
+    );
+    if (!range) ctFetchErrors.inc({ log: this.name, kind: "inconsistent" });
+    return range;
   }
 
   /** One get-entries request for [start, end) (end exclusive); returns 1..(end-start) entries or throws. */

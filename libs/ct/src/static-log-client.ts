@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import { type Checkpoint, CheckpointError, parseCheckpoint } from "./checkpoint.ts";
+import type { CompactRange } from "./compact-range.ts";
 import type { DecodedEntry } from "./entry.ts";
 import { CtFetchError } from "./fetch-error.ts";
 import type { IssuerCache } from "./issuer-cache.ts";
 import { LogFetcher, type LogFetcherOptions } from "./log-fetcher.ts";
 import type { LogKey } from "./log-key.ts";
-import type { EntryBatch, LogClient, LogGap, LogRangeItem } from "./log-range.ts";
+import type { EntryBatch, LogClient, LogGap, LogRangeItem, TreeHead } from "./log-range.ts";
 import { leafHash } from "./merkle-hash.ts";
 import { ctFetchErrors, ctGaps, ctTreeSize } from "./metrics.ts";
 import {
@@ -166,6 +167,27 @@ export class StaticLogClient implements LogClient<StaticLogEntry> {
     this.#head = cp;
     ctTreeSize.set({ log: this.name }, cp.treeSize);
     return cp;
+  }
+
+  /** True when head() verifies signatures (the log's key is known): only such heads can verify entries. */
+  get signsHeads(): boolean {
+    return this.#key !== null;
+  }
+
+  /**
+   * The compact range [0, index) of the tree of `head`, read from its hash tiles (one tile per level). The
+   * leaf hash is not needed here: the range is checked, with everything appended to it, at the next tree head
+   * the ingester reaches. Throws CtFetchError when a tile cannot be had.
+   */
+  async compactRangeAt(
+    index: number,
+    _leafHashValue: Uint8Array,
+    head: TreeHead,
+    signal?: AbortSignal,
+  ): Promise<CompactRange> {
+    return this.#tileHashes(head.treeSize, signal)
+      .compactRange(index)
+      .catch((err) => this.#rethrow(err, "hash tiles"));
   }
 
   #rethrow(err: unknown, what: string): never {
