@@ -24,6 +24,11 @@ export interface ParquetWriterOptions {
    * per-row-group domain filters there.
    */
   keyValueMetadata?: Readonly<Record<string, string>>;
+  /**
+   * Target size of a data page (bytes, before compression; parquet-wasm's default is 1 MiB). Smaller pages let a
+   * reader with the offset index fetch a few rows of a column without its whole chunk (the archive search).
+   */
+  dataPageBytes?: number;
 }
 
 export interface WrittenFile {
@@ -509,6 +514,7 @@ export class ParquetWriter {
   private readonly strLimit: number;
   private readonly plainColumns: readonly string[];
   private readonly keyValueMetadata: Readonly<Record<string, string>> | undefined;
+  private readonly dataPageBytes: number | undefined;
 
   constructor(schema: DeltaStructType, options: ParquetWriterOptions = {}) {
     this.schema = schema;
@@ -522,6 +528,7 @@ export class ParquetWriter {
     this.strLimit = options.statsStringLength ?? 64;
     this.plainColumns = options.plainColumns ?? [];
     this.keyValueMetadata = options.keyValueMetadata;
+    this.dataPageBytes = options.dataPageBytes;
   }
 
   /** Encodes rows (objects keyed by column name). */
@@ -568,6 +575,7 @@ export class ParquetWriter {
         false,
       );
     }
+    if (this.dataPageBytes !== undefined) builder = builder.setDataPageSizeLimit(this.dataPageBytes);
     if (this.keyValueMetadata)
       builder = builder.setKeyValueMetadata(new Map(Object.entries(this.keyValueMetadata)));
     const props = builder.build();
