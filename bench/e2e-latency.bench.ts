@@ -20,7 +20,9 @@
  * sampled frames (each entry at about 8 clients, spread over the workers).
  *
  * Printed: deliveries/s, share of the window's entries each client got (min/median), close codes,
- * connections kept, latency p50/p99/max (also split at the ingester's `seen`), streamer RSS at each phase,
+ * connections kept, latency p50/p99/max (also split at the ingester's `seen`, and by stage from the services'
+ * record-age histograms: ingest committed, dedup fetched and committed, streamer received and fanned out),
+ * streamer RSS at each phase,
  * streamer CPU µs per delivery (utime+stime from /proc over the window and drain ÷ deliveries), the CPU of
  * the ingester, Kafka, the workers and this process, and whether the workers were saturated.
  * --at <commit> runs the services of that commit (exported to a temp dir) instead of the working tree.
@@ -43,6 +45,7 @@ import {
 } from "./e2e/measure.ts";
 import type { WorkerReport } from "./e2e/protocol.ts";
 import { exportCommit, type SourceTree, workingTree } from "./e2e/source-tree.ts";
+import { type StageSummary, scrapeStageAges, stageSplit } from "./e2e/stage-ages.ts";
 import { E2eSystem, type LogKind } from "./e2e/system.ts";
 import { ClientWorkers } from "./e2e/workers.ts";
 
@@ -242,6 +245,8 @@ async function run(a: Args, r: Resources): Promise<number> {
   const capacity = Math.ceil(a.rate * a.seconds * 1.25) + 256;
   await workers.begin(from, capacity);
   const loadAvg = loadavg().map((l) => Number(l.toFixed(1)));
+  const metricsUrls = [`${sys.ingesterUrl}/metrics`, `${sys.streamerUrl}/metrics`];
+  const ages0 = await scrapeStageAges(metricsUrls);
   const m0 = cpuMark(pids());
   sys.log.start();
   const tStart = Date.now();
@@ -289,6 +294,7 @@ async function run(a: Args, r: Resources): Promise<number> {
     if (complete || quiet || Date.now() - tStop > a.drainSecs * 1000) break;
   }
   const m1 = cpuMark(pids());
+  const stages = stageSplit(ages0, await scrapeStageAges(metricsUrls));
   const reports = await workers.report(to);
   const serverLoaded = await sys.streamerClients();
   const rssLoaded = rssMb(sys.streamer.pid);
@@ -332,6 +338,7 @@ async function run(a: Args, r: Resources): Promise<number> {
     },
     crashes: sys.crashes,
     loadAvg,
+    stages,
   });
   print(result);
   log(`deliveries/s every ${TICK_MS / 1000} s: ${series.map((x) => x.deliveriesPerSec).join(" ")}`);
@@ -356,6 +363,8 @@ interface SummaryInput {
   crashes: string[];
   /** Load averages when the window started (the machine is shared). */
   loadAvg: number[];
+  /** The services' record-age histograms over the window, per stage (bench/e2e/stage-ages.ts). */
+  stages: Record<string, StageSummary>;
 }
 
 function summarize(i: SummaryInput) {
@@ -413,6 +422,7 @@ function summarize(i: SummaryInput) {
       droppedNotices: sum((w) => w.droppedNotices),
     },
     latencyMs: i.lat,
+    stagesMs: i.stages,
     streamer: {
       rssMb: i.rss,
       corePct: pct(coreShare(m0, m1, "streamer")),
@@ -467,6 +477,10 @@ function print(s: ReturnType<typeof summarize>): void {
     `  publish → ingester seen:   ${d(s.latencyMs.publishToSeen)}`,
     `  seen → client:             ${d(s.latencyMs.seenToClient)}`,
     `  appended → client:         ${d(s.latencyMs.fromAppend)} (as felt from a log publishing continuously)`,
+    `  by stage (services' histograms; from the ingester's read for ingest_committed, else from its produce):`,
+    ...Object.entries(s.stagesMs).map(
+      ([stage, x]) => `    ${stage.padEnd(28)} p50 ${x.p50Ms ?? "-"} ms, p99 ${x.p99Ms ?? "-"} ms (${x.n})`,
+    ),
     `streamer:           RSS MB ${JSON.stringify(s.streamer.rssMb)}; CPU ${s.streamer.corePct}% of a core, ${s.streamer.cpuUsPerDelivery} µs per delivery`,
     `cpu (% of a core):  ingester ${s.cpuPct.ingester}, kafka ${s.cpuPct.kafka}, bench+stand-in ${s.cpuPct.bench}, workers ${s.cpuPct.workersTotal} (max one ${s.cpuPct.workerMax}, event-loop p99 max ${s.cpuPct.workerLoopP99MaxMs} ms); all of these ${s.cpuPct.ours}% of a core; machine ${s.cpuPct.machineBusy}% of its ${availableParallelism()} cores busy (load average ${s.cpuPct.loadAvgAtStart.join(" ")} at the start)`,
     `workers saturated:  ${s.workersSaturated}`,

@@ -23,3 +23,11 @@ export const BATCH_SIZE_BUCKETS: readonly number[] = [
 export const BYTES_BUCKETS: readonly number[] = [
   256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 268435456, 536870912,
 ];
+
+/**
+ * Ages of records along the pipeline (now − when the ingester produced them): fine where the stream's latency
+ * goal lies (a p99 under 500 ms from the log to the client). 5 ms .. 30 s.
+ */
+export const AGE_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2.5, 5, 10, 30,
+];

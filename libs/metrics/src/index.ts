@@ -1,5 +1,6 @@
 // @certstream/metrics: the process registry, metric factories and the shared metrics of every service.
 export {
+  AGE_BUCKETS,
   BATCH_SIZE_BUCKETS,
   BYTES_BUCKETS,
   FLUSH_BUCKETS,

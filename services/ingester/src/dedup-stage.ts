@@ -226,7 +226,9 @@ export class DedupStage {
     const staged = new Map<string, number>();
     let dup = 0;
     let unparsed = 0;
+    const fetchedAt = Date.now();
     for (const msg of messages) {
+      m.recordAge.observe({ stage: "dedup_fetched" }, Math.max(0, fetchedAt - Number(msg.timestamp)) / 1000);
       if (!msg.key || !msg.value) {
         unparsed++;
         continue;
@@ -287,6 +289,9 @@ export class DedupStage {
     for (const [key, at] of staged) st.seen.add(key, at);
     if (st.seen.evicted > evictedBefore) m.dedupCacheEvictions.inc(st.seen.evicted - evictedBefore);
     m.produceLatency.observe({ stage: "dedup" }, (performance.now() - t0) / 1000);
+    const committedAt = Date.now();
+    for (const [, at] of staged)
+      m.recordAge.observe({ stage: "dedup_committed" }, Math.max(0, committedAt - at) / 1000);
     m.batchSize.observe({ stage: "dedup" }, messages.length);
     this.forwarded += out.length;
     this.duplicates += dup;

@@ -2,7 +2,14 @@
 // source lag and idle time, watcher lifecycle, queue depth, state commits, produce latency/errors, dedup.
 // Labels are bounded: `log` is a configured log's name-free id (the log list is finite), `kind`/`reason` come
 // from fixed lists, `partition` is bounded by the topic's partition count.
-import { BATCH_SIZE_BUCKETS, counter, FLUSH_BUCKETS, gauge, histogram } from "@certstream/metrics";
+import {
+  AGE_BUCKETS,
+  BATCH_SIZE_BUCKETS,
+  counter,
+  FLUSH_BUCKETS,
+  gauge,
+  histogram,
+} from "@certstream/metrics";
 
 /** Bounded reasons of the watcher lifecycle counters. */
 export const WATCHER_REASONS = ["assigned", "revoked", "fenced", "error", "shutdown"] as const;
@@ -108,6 +115,20 @@ export const produceLatency = histogram({
   help: "Duration of one transaction (send + commit), by stage (ingest, dedup)",
   labelNames: ["stage"] as const,
   buckets: FLUSH_BUCKETS,
+});
+
+/**
+ * Where the stream's latency goes before the streamer (issue 13), per stage: `ingest_committed` = the ingest
+ * transaction committed, since the batch was read from the log (its `seen`: parse, encode, transaction);
+ * `dedup_fetched` = the dedup stage got the entries record, and `dedup_committed` = its certs transaction
+ * committed, both since the ingester produced the record (its Kafka timestamp; the certs record keeps it, so
+ * the streamer's certstream_streamer_record_age_seconds continues the same clock).
+ */
+export const recordAge = histogram({
+  name: "certstream_ingester_record_age_seconds",
+  help: "Age of a record at each stage (ingest_committed: since read from the log; dedup_fetched, dedup_committed: since produced to entries)",
+  labelNames: ["stage"] as const,
+  buckets: AGE_BUCKETS,
 });
 
 export const produceErrors = counter({

@@ -22,6 +22,8 @@ import { STREAM_FORMATS, type StreamFormat } from "./settings.ts";
 export interface FanoutObserver {
   delivered(format: StreamFormat, count: number): void;
   renderFailed(format: StreamFormat, entry: CertificateEntry, err: unknown): void;
+  /** A record given with its produce time has been queued to every client (`ageMs` since it was produced). */
+  fannedOut?(ageMs: number): void;
 }
 
 /** Clients of one format: unfiltered ones in plain sets, filtered ones in an index per transport. */
@@ -52,6 +54,8 @@ interface Intake {
   entry: CertificateEntry | null;
   partition: number;
   offset: number;
+  /** When the record was produced (ms; its Kafka timestamp), 0 when unknown. */
+  producedAt: number;
 }
 
 /** The longest the fan-out holds the event loop at once (it may run over by one record's fan-out). */
@@ -165,7 +169,7 @@ export class Fanout {
     const cur = this.accepted.get(partition);
     if (cur !== undefined && next <= cur) return;
     this.accepted.set(partition, next);
-    this.intake.push({ entry: null, partition, offset: next });
+    this.intake.push({ entry: null, partition, offset: next, producedAt: 0 });
     this.run(Date.now());
   }
 
@@ -184,12 +188,15 @@ export class Fanout {
     return this.latest;
   }
 
-  /** Takes a record from the live reader; it is fanned out now, or after what waits before it. */
-  publish(entry: CertificateEntry, partition: number, offset: number, now: number): void {
+  /**
+   * Takes a record from the live reader; it is fanned out now, or after what waits before it. `producedAt`:
+   * its Kafka timestamp (ms), for the fanned-out age; 0 when unknown.
+   */
+  publish(entry: CertificateEntry, partition: number, offset: number, now: number, producedAt = 0): void {
     const next = this.accepted.get(partition);
     if (next !== undefined && offset < next) return; // re-read after a rebalance: already taken
     this.accepted.set(partition, offset + 1);
-    this.intake.push({ entry, partition, offset });
+    this.intake.push({ entry, partition, offset, producedAt });
     this.run(now);
   }
 
@@ -222,7 +229,10 @@ export class Fanout {
     const item = this.intake[this.intakeHead];
     this.intake[this.intakeHead++] = DONE;
     if (item.entry === null) this.moveTo(item.partition, item.offset);
-    else this.fanOut(item.entry, item.partition, item.offset, now);
+    else {
+      this.fanOut(item.entry, item.partition, item.offset, now);
+      if (item.producedAt > 0) this.observer.fannedOut?.(Date.now() - item.producedAt);
+    }
   }
 
   private clearIntake(): void {
@@ -336,4 +346,4 @@ function heartbeatFrame(now: number, cursor: string, transport: "ws" | "sse"): B
   return transport === "ws" ? wsTextFrame(msg) : sseEvent(msg, cursor);
 }
 
-const DONE: Intake = { entry: null, partition: -1, offset: -1 };
+const DONE: Intake = { entry: null, partition: -1, offset: -1, producedAt: 0 };

@@ -4,7 +4,7 @@
  * come from the library: HTTP requests/latency (registerHttpMetrics), consumer lag per partition
  * (setConsumerLag, group "streamer"), config reloads (recordConfigReload).
  */
-import { counter, gauge } from "@certstream/metrics";
+import { AGE_BUCKETS, counter, gauge, histogram } from "@certstream/metrics";
 import { STREAM_FORMATS, type StreamFormat } from "./settings.ts";
 
 export interface StreamerStatsSource {
@@ -59,6 +59,18 @@ export const streamerMetrics = {
     name: "certstream_streamer_connections_refused_total",
     help: "Requests refused before a stream started, by kind (auth, max_connections, per_ip_limit, rate_limit, bad_request, draining, not_ready, resume_busy)",
     labelNames: ["kind"],
+  }),
+  /**
+   * Age of a live record (now − its Kafka timestamp, set when the ingester produced it to entries and kept
+   * by the dedup stage) when the live reader handed it over (`received`), and when it had been queued to
+   * every client (`fanned_out`; the sockets send it within streamer.write_coalesce_ms). With the ingester's
+   * certstream_ingester_record_age_seconds it splits the stream's latency by stage.
+   */
+  recordAge: histogram({
+    name: "certstream_streamer_record_age_seconds",
+    help: "Age of a live certificate since the ingester produced it, when received from Kafka (received) and when queued to every client (fanned_out)",
+    labelNames: ["stage"],
+    buckets: AGE_BUCKETS,
   }),
   records: counter({
     name: "certstream_streamer_records_total",

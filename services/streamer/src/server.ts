@@ -47,6 +47,7 @@ export class StreamerServer {
   private readonly readiness: StreamerReadiness;
   private readonly upgrades: WebSocketUpgrade;
   private readonly writeBatch: WriteBatch;
+  private readonly receivedAge: { observe(seconds: number): void };
   private readonly timers: NodeJS.Timeout[] = [];
   private draining = false;
   private rate = { perSecond: 0, lastCount: 0, lastAt: Date.now() };
@@ -62,9 +63,12 @@ export class StreamerServer {
     this.metrics = streamerMetrics;
     const m = this.metrics;
     const deliveries = Object.fromEntries(STREAM_FORMATS.map((f) => [f, m.deliveries.labels(f)]));
+    this.receivedAge = m.recordAge.labels("received");
+    const fannedOutAge = m.recordAge.labels("fanned_out");
     this.fanout = new Fanout(
       {
         delivered: (f, n) => deliveries[f].inc(n),
+        fannedOut: (ageMs) => fannedOutAge.observe(Math.max(0, ageMs) / 1000),
         renderFailed: (f, entry, err) => {
           m.errors.inc({ kind: "render" });
           this.log.warn(
@@ -155,7 +159,9 @@ export class StreamerServer {
     await src.start(
       (r) => {
         this.metrics.records.inc();
-        this.fanout.publish(r.entry, r.partition, r.offset, Date.now());
+        const now = Date.now();
+        this.receivedAge.observe(Math.max(0, now - r.timestampMs) / 1000);
+        this.fanout.publish(r.entry, r.partition, r.offset, now, r.timestampMs);
       },
       () => this.fanout.position,
       (floor) => this.fanout.setFloor(floor),
