@@ -20,9 +20,10 @@ export type CatalogLog = LogDescription;
 /**
  * The logs the ingester watches: the Chrome v3 log list (when `ct_log.log_list_enabled`; `log_list_path` wins
  * over `log_list_url`, signature checked when a key is configured) plus `custom_logs` and `static_logs`, minus
- * the exclusions. Loaded once: a job needs no refresh. Throws when the list cannot be loaded.
+ * the exclusions. Loaded once: a job needs no refresh. Throws when the list cannot be loaded, or when `signal`
+ * aborts (the fetcher retries an unreachable list until then).
  */
-export async function loadCatalog(config: Config): Promise<LogList> {
+export async function loadCatalog(config: Config, signal?: AbortSignal): Promise<LogList> {
   const ct = config.ct_log;
   const selection = logSelection(config);
   if (!ct.log_list_enabled) return parseLogList({ operators: [] }, selection);
@@ -34,6 +35,7 @@ export async function loadCatalog(config: Config): Promise<LogList> {
       requestTimeoutMs: ct.request_timeout_secs * 1000,
     },
     selection,
+    signal,
   );
 }
 

@@ -98,4 +98,11 @@ export const backfill = section({
   wait_timeout_secs: int(900, { min: 1 }),
   /** Progress log lines when stdout is not a terminal. */
   progress_interval_secs: int(10, { min: 1 }),
+  /** Longest wait for each dependency at the start: the CT log list, Kafka, the schema registry. */
+  connect_timeout_secs: int(20, { min: 1 }),
+  /**
+   * On a terminal the job's log goes to this file (appended), not among the progress bars; warnings are counted
+   * and summarised after them. Empty: certstream-backfill.log in the system's temporary directory.
+   */
+  terminal_log_path: str(""),
 });
