@@ -4,5 +4,6 @@ export * from "./entry.ts";
 export * from "./errors.ts";
 export * from "./leaf.ts";
 export * from "./parse-entry.ts";
+export * from "./query-fields.ts";
 export * from "./tls-reader.ts";
 export * from "./x509-certificate.ts";

@@ -9,6 +9,7 @@ import { CertificateCache } from "./certificate-cache.ts";
 import type { DecodedEntry, RawLogEntry } from "./entry.ts";
 import { CtParseError } from "./errors.ts";
 import { decodeRawEntry } from "./leaf.ts";
+import { queryFields } from "./query-fields.ts";
 import { parseCertificate } from "./x509-certificate.ts";
 
 // Shared by every log in the process: issuers are shared across logs too.
@@ -26,6 +27,7 @@ function toParseError(err: unknown): ParseError {
  * Turns a decoded entry into the record every topic carries. Never throws: a leaf that cannot be parsed gives
  * leaf = null and parse_error (kind x509_invalid), with leaf_der kept; an unparseable chain certificate gives
  * cert = null for that link. Precert leaves carry ctlPoisonByte: true whether or not the poison extension parsed.
+ * The query fields (subject_cn, registered_domains, key_algorithm, ...) are set too (src/query-fields.ts).
  */
 export function toCertificateEntry(
   log: LogSource,
@@ -58,6 +60,7 @@ export function toCertificateEntry(
     chain,
     parse_error: parseError,
     raw: null,
+    ...queryFields(log, leaf, decoded.leafDer),
   };
 }
 
@@ -101,6 +104,7 @@ export function fromRawEntry(
       chain: [],
       parse_error: toParseError(err),
       raw: { leaf_input: raw.leafInput, extra_data: raw.extraData },
+      ...queryFields(log, null, EMPTY),
     };
   }
   const entry = toCertificateEntry(log, decoded, seenMicros, chainCache);

@@ -1,4 +1,5 @@
 import { certLink as messageCertLink } from "@certstream/certstream";
+import { queryFields } from "@certstream/ct";
 import type { Certificate, CertificateEntry, ChainCertificate, DistinguishedName } from "@certstream/schema";
 import type { ParquetWriterOptions, Row } from "./parquet-writer.ts";
 import type { DeltaStructType } from "./schema.ts";
@@ -9,8 +10,28 @@ import { arrayOf, field } from "./schema.ts";
  * delta_sink) with the same names and types, as DESIGN.md lists them (as_der is binary here, the DER itself).
  * Then what the archive needs beyond them: the log id, the entry's own timestamp, and for an entry that could not be
  * parsed the reason and its raw bytes, so that every (log, index) has exactly one row.
- * Certificate columns are nullable: they are null in parse-error rows.
+ * Then the query columns (issue 15), nullable, appended so that the columns before them stay exactly as they were:
+ * a table written before them is upgraded in place by a metaData commit (DeltaTable.openOrCreate), and its old
+ * rows read as null. Certificate columns are nullable: they are null in parse-error rows.
  */
+/**
+ * The query columns, the CertificateEntry fields of the same names (libs/ct queryFields): timestamps instead of
+ * epoch seconds, the issuer's parts, registered domains by the Public Suffix List, the log's short name, the key,
+ * and the CA/B Forum validation level.
+ */
+export const QUERY_COLUMNS = [
+  field("not_before_ts", "timestamp"),
+  field("not_after_ts", "timestamp"),
+  field("subject_cn", "string"),
+  field("issuer_cn", "string"),
+  field("issuer_o", "string"),
+  field("registered_domains", arrayOf("string")),
+  field("log_name", "string"),
+  field("key_algorithm", "string"),
+  field("key_bits", "integer"),
+  field("validation_level", "string"),
+];
+
 export const CERTSTREAM_TABLE_SCHEMA: DeltaStructType = {
   type: "struct",
   fields: [
@@ -39,6 +60,7 @@ export const CERTSTREAM_TABLE_SCHEMA: DeltaStructType = {
     field("parse_error", "string"),
     field("raw_leaf_input", "binary"),
     field("raw_extra_data", "binary"),
+    ...QUERY_COLUMNS,
   ],
 };
 
@@ -96,6 +118,17 @@ export interface CertstreamRow extends Row {
   parse_error: string | null;
   raw_leaf_input: Uint8Array | null;
   raw_extra_data: Uint8Array | null;
+  /** µs since the epoch. */
+  not_before_ts: number | null;
+  not_after_ts: number | null;
+  subject_cn: string | null;
+  issuer_cn: string | null;
+  issuer_o: string | null;
+  registered_domains: string[] | null;
+  log_name: string | null;
+  key_algorithm: string | null;
+  key_bits: number | null;
+  validation_level: string | null;
 }
 
 /** Where the entry can be fetched again (the certstream message's cert_link). */
@@ -169,10 +202,21 @@ export function seenDate(seenMicros: number): string {
   return s;
 }
 
-/** Maps one CertificateEntry to its table row. Never throws for a parse-error entry: that is a row too. */
+/** ms → µs, null kept. */
+function micros(ms: number | null | undefined): number | null {
+  return ms === null || ms === undefined ? null : ms * 1000;
+}
+
+/**
+ * Maps one CertificateEntry to its table row. Never throws for a parse-error entry: that is a row too.
+ * A record from a producer older than the query fields (log_name absent or null: newer producers always set it)
+ * gets them derived here, so every row
+ * the sink writes has them.
+ */
 export function toRow(entry: CertificateEntry): CertstreamRow {
   const leaf = entry.leaf;
   const pe = entry.parse_error;
+  const q = entry.log_name == null ? queryFields(entry.log, leaf, entry.leaf_der) : entry;
   return {
     cert_index: entry.index,
     update_type: entry.update_type,
@@ -199,6 +243,16 @@ export function toRow(entry: CertificateEntry): CertstreamRow {
     parse_error: pe ? `${pe.kind}: ${pe.message}` : null,
     raw_leaf_input: entry.raw?.leaf_input ?? null,
     raw_extra_data: entry.raw?.extra_data ?? null,
+    not_before_ts: micros(q.not_before_ts),
+    not_after_ts: micros(q.not_after_ts),
+    subject_cn: q.subject_cn ?? null,
+    issuer_cn: q.issuer_cn ?? null,
+    issuer_o: q.issuer_o ?? null,
+    registered_domains: q.registered_domains ?? null,
+    log_name: q.log_name ?? null,
+    key_algorithm: q.key_algorithm ?? null,
+    key_bits: q.key_bits ?? null,
+    validation_level: q.validation_level ?? null,
   };
 }
 

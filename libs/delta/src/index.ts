@@ -14,6 +14,7 @@ export {
   CERTSTREAM_PARTITION_COLUMNS,
   CERTSTREAM_TABLE_SCHEMA,
   CERTSTREAM_WRITER_OPTIONS,
+  QUERY_COLUMNS,
   certLink,
   chainJson,
   scanArchivedKeys,

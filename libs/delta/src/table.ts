@@ -190,8 +190,55 @@ export class DeltaTable {
       await log.tryCommit(0, [{ protocol }, { metaData }, { commitInfo }]);
     }
     const table = await DeltaTable.open(storage, options);
+    await table.addMissingColumns(create.schema);
     table.checkCompatible(create);
     return table;
+  }
+
+  /**
+   * Schema evolution for an existing table: columns of `wanted` that the table lacks are appended by a metaData
+   * commit (same table id, the existing columns untouched), so a table written by an older version takes the new
+   * nullable columns in place and its old files read them as null. Only nullable columns are added (a non-null
+   * column cannot hold the old rows); two writers upgrading at once are fine: whoever loses the race finds the
+   * columns there. Returns the names added by this call.
+   */
+  async addMissingColumns(wanted: DeltaStructType): Promise<string[]> {
+    const attempts = this.options.maxCommitAttempts ?? 15;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      await this.refresh();
+      const meta = this.snap.metadata;
+      if (!meta) throw new TableStateError(`table at ${this.storage.location} has no metaData`);
+      const have = this.snap.schema;
+      const names = new Set(have.fields.map((f) => f.name.toLowerCase()));
+      const missing = wanted.fields.filter((f) => !names.has(f.name.toLowerCase()));
+      if (missing.length === 0) return [];
+      const required = missing.filter((f) => !f.nullable).map((f) => f.name);
+      if (required.length > 0) {
+        throw new TableStateError(
+          `table at ${this.storage.location} has no column ${required.join(", ")}, and a non-nullable column cannot be added to a table that has rows`,
+        );
+      }
+      checkWritable(this.snap.protocol as ProtocolAction, meta);
+      const schema: DeltaStructType = { type: "struct", fields: [...have.fields, ...missing] };
+      const metaData: MetadataAction = { ...meta, schemaString: JSON.stringify(schema) };
+      const commitInfo = {
+        timestamp: Date.now(),
+        operation: "ADD COLUMNS",
+        operationParameters: { columns: JSON.stringify(missing.map((f) => ({ column: f }))) },
+        clientVersion: "certstream-delta-0.1.0",
+      };
+      const version = this.snap.version + 1;
+      const actions: Action[] = [{ metaData }, { commitInfo }];
+      if (await this.log.tryCommit(version, actions)) {
+        this.snap.apply(actions as unknown as Record<string, unknown>[]);
+        this.snap.version = version;
+        return missing.map((f) => f.name);
+      }
+      this.options.onCommitConflict?.();
+    }
+    throw new CommitConflictError(
+      `gave up adding columns to ${this.storage.location} after ${attempts} lost races`,
+    );
   }
 
   private checkCompatible(create: CreateTableOptions): void {

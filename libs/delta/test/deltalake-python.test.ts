@@ -78,7 +78,8 @@ describe("independent reader: delta-rs", () => {
       for (const [k, v] of Object.entries(w)) {
         const got = r[k];
         if (v instanceof Uint8Array) expect(got, k).toEqual({ b64: Buffer.from(v).toString("base64") });
-        else if (k === "seen" || k === "entry_timestamp") {
+        else if ((k === "not_before_ts" || k === "not_after_ts") && v === null) expect(got, k).toBeNull();
+        else if (k === "seen" || k === "entry_timestamp" || k === "not_before_ts" || k === "not_after_ts") {
           const us = v as number;
           const iso = new Date(Math.floor(us / 1000)).toISOString().slice(0, 19);
           const frac = String(us % 1_000_000).padStart(6, "0");

@@ -67,7 +67,9 @@ describe("DeltaTable", () => {
           k === "not_before" ||
           k === "not_after" ||
           k === "seen" ||
-          k === "entry_timestamp"
+          k === "entry_timestamp" ||
+          k === "not_before_ts" ||
+          k === "not_after_ts"
         ) {
           expect(r[k], k).toBe(v === null ? null : BigInt(v as number));
         } else if (v instanceof Uint8Array) {

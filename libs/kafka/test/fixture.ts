@@ -87,6 +87,16 @@ export function sampleEntry(index = 1_111_014_090): CertificateEntry {
     ],
     parse_error: null,
     raw: null,
+    subject_cn: "example.com",
+    issuer_cn: "R12",
+    issuer_o: "Let's Encrypt",
+    registered_domains: ["example.com"],
+    log_name: "argon2026h2",
+    key_algorithm: "ECDSA",
+    key_bits: 256,
+    validation_level: "DV",
+    not_before_ts: 1_767_225_000_000,
+    not_after_ts: 1_775_001_000_000,
   };
 }
 
@@ -100,6 +110,15 @@ export function unparsedEntry(index = 7): CertificateEntry {
     chain: [],
     parse_error: { kind: "leaf_truncated", message: "leaf_input ends inside the certificate length" },
     raw: { leaf_input: new Uint8Array([0, 0, 1, 2]), extra_data: new Uint8Array(0) },
+    subject_cn: null,
+    issuer_cn: null,
+    issuer_o: null,
+    registered_domains: null,
+    key_algorithm: null,
+    key_bits: null,
+    validation_level: null,
+    not_before_ts: null,
+    not_after_ts: null,
   };
 }
 

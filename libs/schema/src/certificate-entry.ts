@@ -65,7 +65,34 @@ export interface RawEntry {
   extra_data: Uint8Array;
 }
 
-export interface CertificateEntry {
+/** CA/Browser Forum validation level of a certificate (from its policy OIDs). */
+export type ValidationLevel = "DV" | "OV" | "IV" | "EV";
+
+/**
+ * Query-friendly fields derived from the leaf and the log (libs/ct `queryFields`), the same as the archive's
+ * columns of the same names. Added to the schema later: records written before carry none of them (decoded with
+ * the current schema they read as null).
+ */
+export interface QueryFields {
+  subject_cn: string | null;
+  issuer_cn: string | null;
+  /** Issuer organisation, e.g. "Let's Encrypt". */
+  issuer_o: string | null;
+  /** eTLD+1 of all_domains by the Public Suffix List, lower case, first-seen order, no repeats. */
+  registered_domains: string[] | null;
+  /** The log's short name, lower case ("argon2026h2"). */
+  log_name: string | null;
+  /** RSA, RSA-PSS, ECDSA, Ed25519, Ed448, DSA, SM2, or a dotted OID. */
+  key_algorithm: string | null;
+  key_bits: number | null;
+  validation_level: ValidationLevel | null;
+  /** Leaf notBefore / notAfter, milliseconds since the epoch (Avro timestamp-millis). */
+  not_before_ts: number | null;
+  not_after_ts: number | null;
+}
+
+/** Optional in the type: absent in records of older writers and in entries built without them. */
+export interface CertificateEntry extends Partial<QueryFields> {
   log: LogSource;
   index: number;
   /** TimestampedEntry.timestamp, milliseconds since the epoch. */

@@ -28,7 +28,7 @@ import avro from "avsc";
  */
 
 /** MD5 fingerprint (avsc, canonical form) of the CertificateEntry schema this reader implements. */
-export const ROW_READER_SCHEMA_FINGERPRINT = "6e372f847f375a4bd05761d294d48306";
+export const ROW_READER_SCHEMA_FINGERPRINT = "932bc74eb67963b03355d74e4deca8cf";
 
 export interface SchemaInfo {
   /** True when records of writer schema `id` have exactly the local schema's binary layout. */
@@ -201,6 +201,10 @@ export class ArchiveRowDecoder {
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, len);
   }
 
+  private optString(): string | null {
+    return this.unionIndex(2) === 1 ? this.string() : null;
+  }
+
   private boolean(): boolean {
     if (this.pos >= this.end) throw MALFORMED;
     return this.buf[this.pos++] !== 0;
@@ -355,6 +359,22 @@ export class ArchiveRowDecoder {
       raw_leaf_input = this.bytes();
       raw_extra_data = this.bytes();
     }
+    // The query fields, in schema order (each a ["null", T] union).
+    const subject_cn = this.optString();
+    const issuer_cn = this.optString();
+    const issuer_o = this.optString();
+    let registered_domains: string[] | null = null;
+    if (this.unionIndex(2) === 1) {
+      const domains: string[] = [];
+      this.blocks(() => domains.push(this.string()));
+      registered_domains = domains;
+    }
+    const log_name = this.optString();
+    const key_algorithm = this.optString();
+    const key_bits = this.unionIndex(2) === 1 ? this.long() : null;
+    const validation_level = this.optString();
+    const not_before_ts = this.unionIndex(2) === 1 ? this.long() * 1000 : null;
+    const not_after_ts = this.unionIndex(2) === 1 ? this.long() * 1000 : null;
     if (this.pos !== this.end) throw MALFORMED; // avsc: truncated buffer / trailing data
 
     // Same values and key order as toRow.
@@ -384,6 +404,16 @@ export class ArchiveRowDecoder {
       parse_error,
       raw_leaf_input,
       raw_extra_data,
+      not_before_ts,
+      not_after_ts,
+      subject_cn,
+      issuer_cn,
+      issuer_o,
+      registered_domains,
+      log_name,
+      key_algorithm,
+      key_bits,
+      validation_level,
     };
   }
 }
