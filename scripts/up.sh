@@ -71,12 +71,24 @@ start ingester node services/ingester/src/main.ts
 # The streamer's memory settings (why: services/streamer/src/main.ts; the same in deploy/k8s/streamer.yaml).
 STREAMER_NODE_OPTIONS=${STREAMER_NODE_OPTIONS-"--max-semi-space-size=1"}
 STREAMER_MALLOC_ARENA_MAX=${STREAMER_MALLOC_ARENA_MAX-2}
+# The streamer asks the ingester for the dedup stage's counters: /api/stats and the live page show the share.
 start streamer env NODE_OPTIONS="$STREAMER_NODE_OPTIONS" MALLOC_ARENA_MAX="$STREAMER_MALLOC_ARENA_MAX" \
+  CERTSTREAM_STREAMER_DEDUP_STATS_URLS="${CERTSTREAM_STREAMER_DEDUP_STATS_URLS:-http://127.0.0.1:8081/api/logs}" \
   node services/streamer/src/main.ts
 start delta-sink node services/delta-sink/src/main.ts
 wait_http ingester http://127.0.0.1:8081/health
 wait_http streamer http://127.0.0.1:8080/health
 wait_http delta-sink http://127.0.0.1:8082/health
+
+# The dedup share so far: after a restart of the CT logs (or their stand-ins) the stream is quiet for a while
+# because certificates seen before are dropped; this line, /api/stats and the live page say so.
+DEDUP=$(curl -fsS -m 3 http://127.0.0.1:8081/api/logs 2>/dev/null | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    const d = JSON.parse(s || "{}").dedup;
+    if (!d) return console.log("off (dedup.enabled: false)");
+    const seen = d.forwarded + d.duplicates;
+    console.log(seen === 0 ? "no entry seen yet" : `${d.duplicates} of ${seen} entries so far were already seen (${Math.round((100 * d.duplicates) / seen)} %) and not streamed`);
+  });' 2>/dev/null || echo "unknown (ingester API not answering)")
 
 cat <<INFO
 
@@ -89,7 +101,11 @@ certstream is up.
   Metrics     http://127.0.0.1:8080/metrics  http://127.0.0.1:8081/metrics  http://127.0.0.1:8082/metrics
   Prometheus  $PROMETHEUS_URL
   Kafka       $KAFKA_BOOTSTRAP_SERVERS   registry $SCHEMA_REGISTRY_URL
+  Dedup       $DEDUP
+              (only first sightings are streamed: after a restart of the CT logs or stand-ins, the stream is quiet
+              while they re-serve what was seen; /api/stats "dedup" and the live page show the share)
   Delta table .cache/run/delta/certstream
+  Backfill    npm run backfill -- --dry-run
   Logs        .cache/run/*.log (appended; a "=====" line marks each start), .cache/stack/*.log
 Try: node -e 'new (require("ws"))("ws://127.0.0.1:8080/full-stream").on("message", m => console.log(String(m).slice(0, 200)))'
 Stop everything: npm run down

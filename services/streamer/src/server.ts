@@ -6,6 +6,7 @@
  * Readiness and lag come from the Kafka source (readiness.ts). This class owns the lifecycle: listen, start
  * the source, hot reload, periodic work, graceful shutdown.
  */
+
 import type { Logger } from "@certstream/log";
 import { HealthState } from "@certstream/metrics";
 import fastify, { type FastifyInstance } from "fastify";
@@ -14,6 +15,7 @@ import { Admission } from "./admission.ts";
 import type { CertsSource } from "./certs-source.ts";
 import { CLOSE_GOING_AWAY } from "./client.ts";
 import { StreamConnections } from "./connections.ts";
+import { DedupShare } from "./dedup-share.ts";
 import { Fanout } from "./fanout.ts";
 import { type StreamerMetrics, setStatsSource, streamerMetrics } from "./metrics.ts";
 import { StreamerReadiness } from "./readiness.ts";
@@ -49,6 +51,8 @@ export class StreamerServer {
   private readonly writeBatch: WriteBatch;
   private readonly receivedAge: { observe(seconds: number): void };
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The dedup stage's drop share, when `streamer.dedup_stats_urls` names ingester APIs. */
+  private readonly dedupShare: DedupShare | null;
   private draining = false;
   private rate = { perSecond: 0, lastCount: 0, lastAt: Date.now() };
 
@@ -60,6 +64,8 @@ export class StreamerServer {
     this.health = opts.health ?? new HealthState({ logger: opts.logger, service: "streamer" });
     this.access = new Access(opts.settings);
     this.writeBatch = new WriteBatch(opts.settings.streamer.write_coalesce_ms);
+    const dedupUrls = opts.settings.streamer.dedup_stats_urls;
+    this.dedupShare = dedupUrls.length > 0 ? new DedupShare(dedupUrls) : null;
     this.metrics = streamerMetrics;
     const m = this.metrics;
     const deliveries = Object.fromEntries(STREAM_FORMATS.map((f) => [f, m.deliveries.labels(f)]));
@@ -198,6 +204,7 @@ export class StreamerServer {
         partitions: Object.fromEntries(this.readiness.lag),
       },
       ready: this.source?.ready() ?? false,
+      dedup: this.dedupShare?.view() ?? null,
     };
   }
 
@@ -212,6 +219,7 @@ export class StreamerServer {
     this.health.setLive(false, "shutting down", { clients: conns.size });
     this.readiness.refresh();
     for (const t of this.timers) clearInterval(t);
+    this.dedupShare?.stop();
     this.app.server.close();
     this.connections.closeAll(CLOSE_GOING_AWAY, "going away");
     const deadline = Date.now() + this.settings.streamer.shutdown_timeout_ms;
@@ -226,6 +234,7 @@ export class StreamerServer {
 
   private startTimers(): void {
     const s = this.settings;
+    this.dedupShare?.start();
     this.timers.push(
       setInterval(() => {
         const now = Date.now();

@@ -65,4 +65,10 @@ export const streamer = section({
   replay_buffer_size: int(2000, { min: 0, max: 1_000_000 }),
   /** Resumes from Kafka (each a temporary Kafka reader) in progress at once; more get 503 and retry. */
   resume_max_concurrent: int(32, { min: 1 }),
+  /**
+   * Ingester APIs (`http://ingester:8081/api/logs`) asked every 5 s for the dedup stage's counters, so that
+   * /api/stats and the live page show which share of CT log entries were dropped as already seen. Empty: the
+   * share is not shown (`dedup: null`).
+   */
+  dedup_stats_urls: strs(),
 });
