@@ -1,0 +1,363 @@
+import type { DataFile, Snapshot, Storage } from "@certstream/delta";
+import { DeltaTable, storagePath } from "@certstream/delta";
+import type { AsyncBuffer } from "hyparquet";
+import { parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import { RESULT_COLUMNS } from "./archive-schema.ts";
+import type { DataFileFooter } from "./data-file-footer.ts";
+import { FooterCache, PARSERS } from "./data-file-footer.ts";
+import { openDataFile, ReadCounter } from "./data-file-reader.ts";
+import { registeredDomainOf } from "./domain-key.ts";
+import { QueryTooBroadError, SearchError, SearchParamError, StaleReferenceError } from "./errors.ts";
+import { decodeCursor, encodeCursor, queryHash } from "./search-cursor.ts";
+import type { RowRanges } from "./search-plan.ts";
+import {
+  candidateFiles,
+  candidateRows,
+  logShortNameQuery,
+  narrowingHint,
+  rowCount,
+  tableRows,
+} from "./search-plan.ts";
+import type { SearchQuery } from "./search-query.ts";
+import { queryIdentity } from "./search-query.ts";
+import type { SearchResultRow } from "./search-result.ts";
+import { derReference, parseDerReference, resultRow } from "./search-result.ts";
+
+export interface ArchiveSearchOptions {
+  storage: Storage;
+  /** Refuse a query whose candidate rows exceed this share of the table's rows (0 < share ≤ 1). */
+  maxScanShare: number;
+  /** Data file footers kept in memory. */
+  footerCacheFiles?: number;
+  /** How long the latest snapshot is reused before the log is read again for new commits. */
+  refreshIntervalMs?: number;
+  /** Rows examined per read while filtering (bounds memory per search). */
+  chunkRows?: number;
+  /** Skip every pruning step (benchmarks compare against this full scan). */
+  fullScan?: boolean;
+  now?: () => number;
+}
+
+/** What a search did, for the response, logs and metrics. */
+export interface SearchStats {
+  tableVersion: number;
+  tableRows: number;
+  filesInTable: number;
+  filesCandidate: number;
+  rowsCandidate: number;
+  rowsExamined: number;
+  bytesRead: number;
+  readRequests: number;
+  footerCacheHits: number;
+  elapsedMs: number;
+}
+
+export interface SearchResult {
+  rows: SearchResultRow[];
+  /** Pass back as `cursor=` for the next page; null when there is none. */
+  nextCursor: string | null;
+  stats: SearchStats;
+}
+
+/** A row of filter columns read from a file (hyparquet objects). */
+type Values = Record<string, unknown>;
+
+const lower = (v: unknown): string | null => (typeof v === "string" ? v.toLowerCase() : null);
+
+/** Does one row (its filter columns) satisfy every condition of q? */
+function rowMatches(r: Values, q: SearchQuery): boolean {
+  if (q.registered !== undefined || q.suffix !== undefined || q.exactDomain !== undefined) {
+    const domains = r.all_domains as string[] | null | undefined;
+    if (!domains) return false;
+    if (q.registered !== undefined) {
+      const reg = r.registered_domains as string[] | null | undefined;
+      const list = reg ?? domains.map((d) => registeredDomainOf(d));
+      if (!list.includes(q.registered)) return false;
+    }
+    if (q.exactDomain !== undefined) {
+      // Names as written: a certificate for *.example.com covers www.example.com but does not name it.
+      const want = q.exactDomain;
+      let hit = false;
+      for (const d of domains) if (d.toLowerCase() === want) hit = true;
+      if (!hit) return false;
+    }
+    if (q.suffix !== undefined) {
+      const s = q.suffix;
+      let hit = false;
+      for (const d of domains) {
+        let n = d.toLowerCase();
+        if (n.startsWith("*.")) n = n.slice(2);
+        if (n === s || n.endsWith(`.${s}`)) hit = true;
+      }
+      if (!hit) return false;
+    }
+  }
+  if (q.issuer !== undefined) {
+    const want = q.issuer.toLowerCase();
+    if (lower(r.issuer_o) !== want && lower(r.issuer_cn) !== want) return false;
+  }
+  if (q.log !== undefined) {
+    const want = q.log.toLowerCase();
+    if (lower(r.log_name) !== want && lower(r.source_name) !== want) return false;
+  }
+  if (q.from !== undefined || q.to !== undefined) {
+    const t = (q.timeField === "seen" ? r.seen : r.not_before_ts) as number | null | undefined;
+    if (t === null || t === undefined) return false;
+    if (q.from !== undefined && t < q.from) return false;
+    if (q.to !== undefined && t > q.to) return false;
+  }
+  return true;
+}
+
+/** Columns the conditions of q read. */
+function filterColumns(q: SearchQuery): string[] {
+  const cols: string[] = [];
+  if (q.registered !== undefined || q.suffix !== undefined || q.exactDomain !== undefined) {
+    cols.push("all_domains");
+    if (q.registered !== undefined) cols.push("registered_domains");
+  }
+  if (q.issuer !== undefined) cols.push("issuer_o", "issuer_cn");
+  if (q.log !== undefined)
+    cols.push(logShortNameQuery(q) === null ? "source_name" : "log_name", "source_name");
+  if (q.from !== undefined || q.to !== undefined)
+    cols.push(q.timeField === "seen" ? "seen" : "not_before_ts");
+  return [...new Set(cols)];
+}
+
+/**
+ * Searches the archive table: prunes files by partition values, Delta stats and cluster-key tags, row groups by
+ * Parquet stats, granules by the domain filters in clustered files' footers, then reads only the columns the
+ * conditions need over the remaining rows (hyparquet, byte ranges through the offset index), and the result
+ * columns of matching rows only. Stateless between requests except for caches (footers, the latest snapshot).
+ */
+export class ArchiveSearch {
+  readonly #storage: Storage;
+  readonly #maxScanShare: number;
+  readonly #footers: FooterCache;
+  readonly #refreshMs: number;
+  readonly #chunkRows: number;
+  readonly #fullScan: boolean;
+  readonly #now: () => number;
+  #table: DeltaTable | null = null;
+  #refreshedAt = 0;
+  #refreshing: Promise<Snapshot> | null = null;
+  readonly #versions = new Map<number, Promise<Snapshot>>();
+
+  constructor(options: ArchiveSearchOptions) {
+    this.#storage = options.storage;
+    this.#maxScanShare = options.maxScanShare;
+    this.#footers = new FooterCache(options.footerCacheFiles ?? 4096);
+    this.#refreshMs = options.refreshIntervalMs ?? 5000;
+    this.#chunkRows = options.chunkRows ?? 8192;
+    this.#fullScan = options.fullScan ?? false;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The latest snapshot, read again from the log at most every refreshIntervalMs. */
+  async latest(): Promise<Snapshot> {
+    const now = this.#now();
+    if (this.#table && now - this.#refreshedAt < this.#refreshMs) return this.#table.snapshot;
+    if (!this.#refreshing) {
+      this.#refreshing = (async () => {
+        if (!this.#table) this.#table = await DeltaTable.open(this.#storage);
+        else await this.#table.refresh();
+        this.#refreshedAt = this.#now();
+        return this.#table.snapshot.clone();
+      })().finally(() => {
+        this.#refreshing = null;
+      });
+    }
+    return this.#refreshing;
+  }
+
+  /** The snapshot at `version` (what a cursor's first page read); a few are kept. */
+  async #at(version: number): Promise<Snapshot> {
+    const latest = await this.latest();
+    if (latest.version === version) return latest;
+    let s = this.#versions.get(version);
+    if (!s) {
+      s = DeltaTable.open(this.#storage, { version }).then(
+        (t) => t.snapshot,
+        (err: unknown) => {
+          this.#versions.delete(version);
+          throw new StaleReferenceError(
+            `table version ${version} can no longer be read (${err instanceof Error ? err.message : String(err)}): search again`,
+          );
+        },
+      );
+      this.#versions.set(version, s);
+      while (this.#versions.size > 8) this.#versions.delete(this.#versions.keys().next().value as number);
+    }
+    return s;
+  }
+
+  async search(q: SearchQuery): Promise<SearchResult> {
+    const t0 = performance.now();
+    const identity = queryIdentity(q);
+    const cursor = q.cursor !== undefined ? decodeCursor(q.cursor, identity) : null;
+    const snap = cursor ? await this.#at(cursor.version) : await this.latest();
+    const counter = new ReadCounter();
+    const hitsBefore = this.#footers.hits;
+    const files = this.#fullScan ? snap.files() : candidateFiles(snap, q);
+    let startIndex = 0;
+    if (cursor) {
+      startIndex = files.findIndex((f) => f.path === cursor.file);
+      if (startIndex < 0)
+        throw new StaleReferenceError("the cursor's file is not in its table version: search again");
+    }
+    // Plan every candidate file before reading data, so a too-broad query is refused having read only footers.
+    const plans: { file: DataFile; footer: DataFileFooter; ranges: RowRanges }[] = [];
+    let candidateRowsTotal = 0;
+    for (let i = startIndex; i < files.length; i++) {
+      const file = files[i];
+      const footer = await this.#footers.get(this.#storage, file.path, file.size, counter);
+      let ranges: RowRanges = this.#fullScan ? [[0, footer.numRows]] : candidateRows(footer, q);
+      if (cursor && i === startIndex) ranges = clipFrom(ranges, cursor.row);
+      if (ranges.length === 0) continue;
+      plans.push({ file, footer, ranges });
+      candidateRowsTotal += rowCount(ranges);
+    }
+    const total = tableRows(snap);
+    if (!this.#fullScan && total > 0 && candidateRowsTotal / total > this.#maxScanShare) {
+      throw new QueryTooBroadError(candidateRowsTotal / total, this.#maxScanShare, narrowingHint(q));
+    }
+    const rows: SearchResultRow[] = [];
+    let examined = 0;
+    let nextCursor: string | null = null;
+    const fcols = filterColumns(q);
+    outer: for (const plan of plans) {
+      const file = await openDataFile(this.#storage, storagePath(plan.file.path), plan.file.size, counter);
+      const have = plan.footer.columns;
+      const readable = fcols.filter((c) => have.has(c));
+      // Older files without registered_domains: derived from all_domains in rowMatches.
+      if (q.registered !== undefined && !have.has("all_domains")) continue;
+      for (const [rs, re] of plan.ranges) {
+        for (let s = rs; s < re; s += this.#chunkRows) {
+          const e = Math.min(re, s + this.#chunkRows);
+          const values = readable.length > 0 ? await readRows(file, plan.footer, readable, s, e) : null;
+          examined += e - s;
+          const matched: number[] = [];
+          for (let i = 0; i < e - s; i++) {
+            if (values === null || rowMatches(values[i], q)) matched.push(s + i);
+          }
+          if (matched.length === 0) continue;
+          const room = q.limit - rows.length;
+          const take = matched.length > room ? matched.slice(0, room) : matched;
+          for (const r of await readResultRows(file, plan.footer, take)) {
+            rows.push(resultRow(r.values, derReference(snap.version, plan.file.path, r.row)));
+          }
+          if (rows.length >= q.limit) {
+            const lastRow = take[take.length - 1];
+            const more = lastRow + 1 < e || s + this.#chunkRows < re || hasLater(plans, plan, rs);
+            if (more) {
+              nextCursor = encodeCursor({
+                version: snap.version,
+                query: queryHash(identity),
+                file: plan.file.path,
+                row: lastRow + 1,
+              });
+            }
+            break outer;
+          }
+        }
+      }
+    }
+    return {
+      rows,
+      nextCursor,
+      stats: {
+        tableVersion: snap.version,
+        tableRows: total,
+        filesInTable: snap.numFiles,
+        filesCandidate: plans.length,
+        rowsCandidate: candidateRowsTotal,
+        rowsExamined: examined,
+        bytesRead: counter.bytes,
+        readRequests: counter.requests,
+        footerCacheHits: this.#footers.hits - hitsBefore,
+        elapsedMs: performance.now() - t0,
+      },
+    };
+  }
+
+  /** The DER of the certificate a result's `der` reference points at. */
+  async certificateDer(ref: string): Promise<Uint8Array> {
+    const { version, path, row } = parseDerReference(ref);
+    const snap = await this.#at(version);
+    const file = snap.files().find((f) => f.path === path);
+    if (!file)
+      throw new StaleReferenceError("the certificate's data file is not in that table version: search again");
+    const counter = new ReadCounter();
+    const footer = await this.#footers.get(this.#storage, file.path, file.size, counter);
+    if (row >= footer.numRows) throw new SearchParamError("ref", "row out of range");
+    if (!footer.columns.has("as_der"))
+      throw new SearchError("SEARCH_ERR_NOT_FOUND", "this file has no as_der column");
+    const buf = await openDataFile(this.#storage, storagePath(file.path), file.size, counter);
+    const [r] = await readRows(buf, footer, ["as_der"], row, row + 1);
+    const der = r?.as_der;
+    if (!(der instanceof Uint8Array)) {
+      throw new SearchError(
+        "SEARCH_ERR_NOT_FOUND",
+        "no DER for this entry (its certificate could not be parsed)",
+      );
+    }
+    return der;
+  }
+}
+
+function clipFrom(ranges: RowRanges, row: number): RowRanges {
+  const out: RowRanges = [];
+  for (const [s, e] of ranges) {
+    if (e <= row) continue;
+    out.push([Math.max(s, row), e]);
+  }
+  return out;
+}
+
+function hasLater(plans: { ranges: RowRanges }[], plan: { ranges: RowRanges }, rangeStart: number): boolean {
+  const i = plans.indexOf(plan as (typeof plans)[number]);
+  if (i < plans.length - 1) return true;
+  return plan.ranges.some(([s]) => s > rangeStart);
+}
+
+/** Rows [start, end) of `columns` (all present in the file), with only the pages they need. */
+async function readRows(
+  file: AsyncBuffer,
+  footer: DataFileFooter,
+  columns: string[],
+  start: number,
+  end: number,
+): Promise<Values[]> {
+  return (await parquetReadObjects({
+    file,
+    metadata: footer.metadata,
+    columns,
+    rowStart: start,
+    rowEnd: end,
+    compressors,
+    parsers: PARSERS,
+    useOffsetIndex: true,
+  })) as Values[];
+}
+
+/** The result columns of the given rows (ascending), read in runs of nearby rows. */
+async function readResultRows(
+  file: AsyncBuffer,
+  footer: DataFileFooter,
+  rowNumbers: number[],
+): Promise<{ row: number; values: Values }[]> {
+  const cols = RESULT_COLUMNS.filter((c) => footer.columns.has(c));
+  const out: { row: number; values: Values }[] = [];
+  let i = 0;
+  while (i < rowNumbers.length) {
+    let j = i;
+    // Rows within 64 of each other share pages: one read for the run.
+    while (j + 1 < rowNumbers.length && rowNumbers[j + 1] - rowNumbers[j] <= 64) j++;
+    const start = rowNumbers[i];
+    const values = await readRows(file, footer, cols, start, rowNumbers[j] + 1);
+    for (let k = i; k <= j; k++) out.push({ row: rowNumbers[k], values: values[rowNumbers[k] - start] });
+    i = j + 1;
+  }
+  return out;
+}
