@@ -1,3 +1,4 @@
+import { archive_search } from "./archive-search.ts";
 import { ct_log, custom_logs, static_logs } from "./ct-log.ts";
 import { metrics } from "./metrics.ts";
 import { backfill, dedup, delta_sink, ingester, kafka } from "./pipeline.ts";
@@ -23,5 +24,6 @@ export const configFields = {
   ingester,
   delta_sink,
   backfill,
+  archive_search,
   metrics,
 };
