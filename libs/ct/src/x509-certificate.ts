@@ -89,25 +89,16 @@ export function parseCertificate(der: Uint8Array): Certificate {
 
   // Certificate.signatureAlgorithm (falling back to TBSCertificate.signature when the outer one is cut off).
   let signatureAlgorithm = "unknown";
-  const alg = newTlv();
-  if (
-    readTlv(b, tbs.next, cert.end, f) &&
-    f.tag === 0x30 &&
-    readTlv(b, f.start, f.end, alg) &&
-    alg.tag === 0x06
-  ) {
-    signatureAlgorithm = signatureAlgorithmName(b, alg.start, alg.end);
-  } else if (
-    tbsSignatureAlg >= 0 &&
-    readTlv(b, tbsSignatureAlg, tbsSignatureAlgEnd, alg) &&
-    alg.tag === 0x06
-  ) {
-    signatureAlgorithm = signatureAlgorithmName(b, alg.start, alg.end);
+  if (readTlv(b, tbs.next, cert.end, f) && f.tag === 0x30) {
+    signatureAlgorithm = signatureAlgorithmName(b, f.start, f.end);
+  } else if (tbsSignatureAlg >= 0) {
+    signatureAlgorithm = signatureAlgorithmName(b, tbsSignatureAlg, tbsSignatureAlgEnd);
   }
 
-  // all_domains = CN ∪ SAN dNSNames, CN first, no repeats, empty names left out.
+  // all_domains = CN ∪ SAN dNSNames, CN first, no repeats, empty names left out. A CA certificate's CN names
+  // the CA, not a host: like certstream-server-rust and -go, its all_domains is the SAN dNSNames alone, in SAN order.
   const allDomains: string[] = [];
-  if (subject.CN !== null && subject.CN !== "") allDomains.push(subject.CN);
+  if (!parsed.isCa && subject.CN !== null && subject.CN !== "") allDomains.push(subject.CN);
   const dns = parsed.dnsNames;
   for (let i = 0; i < dns.length; i++) {
     if (dns[i] !== "" && !allDomains.includes(dns[i])) allDomains.push(dns[i]);

@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CtParseError } from "../src/errors.ts";
 import { parseCertificate } from "../src/x509-certificate.ts";
@@ -205,5 +206,38 @@ describe("what cannot be parsed at all", () => {
 
   it("every truncation of a real certificate parses or fails with x509_invalid", () => {
     for (let n = 0; n <= der.length; n++) reason(der.subarray(0, n));
+  });
+});
+
+// Certificates made for the fields where we differed from certstream-server-rust and -go (fixtures/x509/README.md).
+describe("RSA-PSS hashes, repeated attributes, CA certificates", () => {
+  const made = (file: string) =>
+    parseCertificate(
+      new X509Certificate(readFileSync(new URL(`./fixtures/x509/${file}`, import.meta.url))).raw,
+    );
+
+  it("signature_algorithm of RSASSA-PSS names the hash of its parameters (RFC 4055)", () => {
+    expect(made("rsa-pss-sha384.pem").signature_algorithm).toBe("sha384, rsa-pss");
+    expect(made("rsa-pss-sha512.pem").signature_algorithm).toBe("sha512, rsa-pss");
+    expect(cert("zlint/rsassapssWithSHA256.pem#0").signature_algorithm).toBe("sha256, rsa-pss");
+  });
+
+  it("a repeated attribute: the key holds the last value, aggregated every value", () => {
+    const c = made("repeated-attributes.pem");
+    expect(c.subject).toMatchObject({ C: "FR", CN: "multi.example", O: "Multi Country Org", OU: "Web" });
+    expect(c.subject.aggregated).toBe(
+      "/C=US/C=DE/C=FR/CN=first.example/CN=multi.example/O=Multi Country Org/OU=Ops/OU=Web",
+    );
+    expect(c.issuer.aggregated).toBe(c.subject.aggregated);
+    // A leaf: the (last) CN first, then the SAN dNSNames.
+    expect(c.is_ca).toBe(false);
+    expect(c.all_domains).toEqual(["multi.example", "www.multi.example"]);
+  });
+
+  it("a CA certificate's all_domains is its SAN dNSNames in SAN order, without the CN", () => {
+    const c = made("ca-with-cn-and-san.pem");
+    expect(c.is_ca).toBe(true);
+    expect(c.subject.CN).toBe("Example Issuing CA");
+    expect(c.all_domains).toEqual(["zz.ca.example", "aa.ca.example"]);
   });
 });

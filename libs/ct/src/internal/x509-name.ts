@@ -7,8 +7,10 @@ import { decodeStringValue } from "./x509-strings.ts";
  * RelativeDistinguishedName ::= SET OF AttributeTypeAndValue
  * AttributeTypeAndValue ::= SEQUENCE { type OBJECT IDENTIFIER, value ANY }
  *
- * certstream keeps C, CN, L, O, OU, ST and emailAddress; a repeated attribute keeps its last value (as the
- * reference servers do), and `aggregated` lists them in the fixed order C, CN, L, O, OU, ST ("/C=US/CN=WR1/O=…").
+ * certstream keeps C, CN, L, O, OU, ST and emailAddress. A name may carry an attribute several times (three C,
+ * two OU). The rule: the single-valued key holds the LAST value in DN order (as certstream-server-rust does, and
+ * Go's crypto/x509 for the CN: the most specific one), and `aggregated` keeps EVERY value, in the fixed
+ * attribute order C, CN, L, O, OU, ST and in DN order within one attribute ("/C=US/C=DE/C=FR/CN=…/O=…").
  */
 
 export function emptyName(): DistinguishedName {
@@ -38,6 +40,13 @@ export function readName(buf: Uint8Array, start: number, end: number): Distingui
   const atv = newTlv();
   const type = newTlv();
   const value = newTlv();
+  // `aggregated` per attribute, every value in DN order; joined in the fixed order at the end.
+  let aggC = "";
+  let aggCN = "";
+  let aggL = "";
+  let aggO = "";
+  let aggOU = "";
+  let aggST = "";
   let p = start;
   while (p < end && readTlv(buf, p, end, rdn)) {
     p = rdn.next;
@@ -50,23 +59,29 @@ export function readName(buf: Uint8Array, start: number, end: number): Distingui
       const len = type.end - s;
       if (len === 3 && buf[s] === 0x55 && buf[s + 1] === 0x04) {
         switch (buf[s + 2]) {
-          case 0x03:
+          case 0x03: // id-at-commonName
             name.CN = decodeStringValue(buf, value.tag, value.start, value.end);
+            aggCN += `/CN=${name.CN}`;
             break;
-          case 0x06:
+          case 0x06: // id-at-countryName
             name.C = decodeStringValue(buf, value.tag, value.start, value.end);
+            aggC += `/C=${name.C}`;
             break;
-          case 0x07:
+          case 0x07: // id-at-localityName
             name.L = decodeStringValue(buf, value.tag, value.start, value.end);
+            aggL += `/L=${name.L}`;
             break;
-          case 0x08:
+          case 0x08: // id-at-stateOrProvinceName
             name.ST = decodeStringValue(buf, value.tag, value.start, value.end);
+            aggST += `/ST=${name.ST}`;
             break;
-          case 0x0a:
+          case 0x0a: // id-at-organizationName
             name.O = decodeStringValue(buf, value.tag, value.start, value.end);
+            aggO += `/O=${name.O}`;
             break;
-          case 0x0b:
+          case 0x0b: // id-at-organizationalUnitName
             name.OU = decodeStringValue(buf, value.tag, value.start, value.end);
+            aggOU += `/OU=${name.OU}`;
             break;
         }
       } else if (isEmailOid(buf, s, type.end)) {
@@ -74,13 +89,6 @@ export function readName(buf: Uint8Array, start: number, end: number): Distingui
       }
     }
   }
-  let agg = "";
-  if (name.C !== null) agg += `/C=${name.C}`;
-  if (name.CN !== null) agg += `/CN=${name.CN}`;
-  if (name.L !== null) agg += `/L=${name.L}`;
-  if (name.O !== null) agg += `/O=${name.O}`;
-  if (name.OU !== null) agg += `/OU=${name.OU}`;
-  if (name.ST !== null) agg += `/ST=${name.ST}`;
-  name.aggregated = agg;
+  name.aggregated = aggC + aggCN + aggL + aggO + aggOU + aggST;
   return name;
 }
