@@ -41,6 +41,15 @@ export interface Faults {
   corruptEntries?: number[];
   /** static-ct-api: in data tiles, the leaf at each of these indexes is replaced by the next one (wrong leaf_index). */
   swapLeaves?: number[];
+  /**
+   * The entries at these indexes are served changed (their TimestampedEntry.timestamp one ms later: they still
+   * decode) while the tree, and so every signed head, keeps the original: a log serving entries not in its tree.
+   */
+  changedEntries?: number[];
+  /** RFC 6962: the entry at each of these indexes is served in place of the next one and vice versa. */
+  reorderedEntries?: number[];
+  /** The next this many tree heads are signed over a fork: the tree with its last leaf replaced. */
+  forkedHeads?: number;
   /** static-ct-api: partial data tiles answer 404 (as after the log replaced them by the full tile). */
   noPartialTiles?: boolean;
   /** Stop injecting after this many faults in total (e.g. 1: exactly one 429). */
@@ -162,6 +171,21 @@ export class FaultInjector {
   refuses(start: number, end: number): boolean {
     const r = this.faults.refuseRange;
     return r !== undefined && start < r.end && end > r.start;
+  }
+
+  takeFork(): boolean {
+    if (!this.faults.forkedHeads || this.faults.forkedHeads <= 0) return false;
+    this.faults.forkedHeads--;
+    this.counts.fork = (this.counts.fork ?? 0) + 1;
+    return true;
+  }
+
+  /** The bytes to serve for the entry at `index` (a TimestampedEntry at `timestampAt`): changed if asked. */
+  served(index: number, bytes: Buffer, timestampAt: number): Buffer {
+    if (!this.faults.changedEntries?.includes(index)) return bytes;
+    const out = Buffer.from(bytes);
+    out.writeBigUInt64BE(out.readBigUInt64BE(timestampAt) + 1n, timestampAt);
+    return out;
   }
 
   takeRollback(): boolean {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { leafHash, nodeHash } from "../../libs/ct/src/merkle-hash.ts";
 import { MerkleTree } from "../../libs/ct/src/merkle-proof.ts";
 import { treeHeadSignatureInput } from "../../libs/ct/src/signed-tree-head.ts";
 import { FaultInjector, type Faults } from "./faults.ts";
@@ -124,12 +125,19 @@ export abstract class GrowingStandInLog {
   /** A tree head of `size` signed now: its timestamp, root hash and DigitallySigned signature. */
   protected signedTreeHead(size: number): { timestamp: number; root: Uint8Array; signature: Buffer } {
     const timestamp = Date.now();
-    const root = this.tree.rootHash(size);
+    const root = size > 0 && this.faults.takeFork() ? this.forkedRoot(size) : this.tree.rootHash(size);
     return {
       timestamp,
       root,
       signature: digitallySign(this.key, treeHeadSignatureInput(timestamp, size, root)),
     };
+  }
+
+  /** Root of the tree of `size` whose last leaf is replaced: every sibling on its audit path is to its left. */
+  protected forkedRoot(size: number): Uint8Array {
+    let r = leafHash(Buffer.from(`fork of ${this.name} at ${size}`));
+    for (const p of this.tree.inclusionProof(size - 1, size)) r = nodeHash(p, r);
+    return r;
   }
 
   /** Counts a request to `endpoint` and remembers its User-Agent. */

@@ -132,6 +132,23 @@ export class Rfc6962StandInLog extends GrowingStandInLog {
         const proof = this.tree.consistencyProof(first, second).map((h) => Buffer.from(h).toString("base64"));
         return json(200, { consistency: proof });
       }
+      case "get-proof-by-hash": {
+        // RFC 6962 §4.5: the first leaf with this hash, and its audit path in the tree of tree_size.
+        const hash = Buffer.from(query.get("hash") ?? "", "base64");
+        const treeSize = Number(query.get("tree_size"));
+        if (hash.length !== 32 || !Number.isSafeInteger(treeSize) || treeSize < 1 || treeSize > this.size) {
+          send(res, 400, "bad hash/tree_size\n");
+          return;
+        }
+        let index = -1;
+        for (let i = 0; i < treeSize && index < 0; i++) if (hash.equals(this.tree.leaf(i))) index = i;
+        if (index < 0) {
+          send(res, 404, "no such leaf in that tree\n");
+          return;
+        }
+        const path = this.tree.inclusionProof(index, treeSize).map((h) => Buffer.from(h).toString("base64"));
+        return json(200, { leaf_index: index, audit_path: path });
+      }
       case "get-entries": {
         const start = Number(query.get("start"));
         const end = Number(query.get("end"));
@@ -157,11 +174,14 @@ export class Rfc6962StandInLog extends GrowingStandInLog {
         if (last > start && this.faults.shortPage(endpoint))
           last = start + Math.floor(this.faults.random() * (last - start));
         const entries = [];
+        const reordered = this.faults.faults.reorderedEntries ?? [];
         for (let i = start; i <= last; i++) {
-          const e = this.#entries[i];
+          const from = reordered.includes(i) ? i + 1 : reordered.includes(i - 1) ? i - 1 : i;
+          const e = this.#entries[from] ?? this.#entries[i];
           const corrupt = this.faults.faults.corruptEntries?.includes(i);
           entries.push({
-            leaf_input: corrupt ? "%%not base64%%" : e.leafInput.toString("base64"),
+            // The MerkleTreeLeaf's timestamp is at byte 2 (after version and leaf_type).
+            leaf_input: corrupt ? "%%not base64%%" : this.faults.served(i, e.leafInput, 2).toString("base64"),
             extra_data: e.extraData.toString("base64"),
           });
         }

@@ -154,7 +154,9 @@ export class StaticStandInLog extends GrowingStandInLog {
       const body = Buffer.concat(
         this.#leaves
           .slice(first, first + t.width)
-          .map((l, k) => (swap.includes(first + k) ? (this.#leaves[first + k + 1] ?? l) : l)),
+          .map((l, k) => (swap.includes(first + k) ? (this.#leaves[first + k + 1] ?? l) : l))
+          // A TileLeaf begins with the TimestampedEntry, so with its timestamp.
+          .map((l, k) => this.faults.served(first + k, l, 0)),
       );
       if (this.gzip) {
         return this.faults.respond(endpoint, res, 200, gzipSync(body), {

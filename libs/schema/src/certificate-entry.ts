@@ -1,3 +1,5 @@
+import type { TreeFields } from "./tree-verification.ts";
+
 /**
  * The unit every topic carries: one entry of one CT log. Mirrors avro/CertificateEntry.avsc field for field;
  * a change here is a schema change (evolve compatibly: add fields with defaults, never rename).
@@ -92,7 +94,7 @@ export interface QueryFields {
 }
 
 /** Optional in the type: absent in records of older writers and in entries built without them. */
-export interface CertificateEntry extends Partial<QueryFields> {
+export interface CertificateEntry extends Partial<QueryFields>, Partial<TreeFields> {
   log: LogSource;
   index: number;
   /** TimestampedEntry.timestamp, milliseconds since the epoch. */

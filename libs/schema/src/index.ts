@@ -1,2 +1,3 @@
 export { certificateEntrySchema, certificateEntrySchemaText } from "./avro.ts";
 export * from "./certificate-entry.ts";
+export * from "./tree-verification.ts";

@@ -1,6 +1,6 @@
 // TODO: import from "@certstream/ct" once its index exports the client types.
 
-import type { LogFetcher } from "@certstream/ct";
+import { type CompactRange, type LogFetcher, leafHash } from "@certstream/ct";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
 import type { LogClient, TreeHead } from "../../../libs/ct/src/log-range.ts";
 import type { LogHead, LogReader, ReadFailure } from "./log-reader.ts";
@@ -27,7 +27,7 @@ export class LogRangeRefused extends Error {
  * ends the read at the gap: the entries before it are returned (and committed); if the gap is first, the read
  * fails, so the watcher retries the same index later rather than leaving a hole in `entries`.
  */
-export class CtLogReader<E> implements LogReader {
+export class CtLogReader<E extends { leafInput: Uint8Array }> implements LogReader {
   readonly log: LogSource;
   private readonly client: ClientWithFetcher<E>;
   private readonly convert: (log: LogSource, e: E, seenMicros: number) => CertificateEntry;
@@ -44,7 +44,23 @@ export class CtLogReader<E> implements LogReader {
 
   async head(signal: AbortSignal): Promise<LogHead> {
     const h: TreeHead = await this.client.head(signal);
-    return { treeSize: h.treeSize, timestamp: h.timestamp };
+    return {
+      treeSize: h.treeSize,
+      timestamp: h.timestamp,
+      rootHash: h.rootHash,
+      signed: this.client.signsHeads === true,
+    };
+  }
+
+  async compactRangeAt(
+    index: number,
+    leafHashValue: Uint8Array,
+    head: LogHead,
+    signal: AbortSignal,
+  ): Promise<CompactRange | null> {
+    if (!this.client.compactRangeAt || !head.rootHash) return null;
+    const th: TreeHead = { treeSize: head.treeSize, timestamp: head.timestamp ?? 0, rootHash: head.rootHash };
+    return this.client.compactRangeAt(index, leafHashValue, th, signal);
   }
 
   lastFailure(): ReadFailure | null {
@@ -61,7 +77,12 @@ export class CtLogReader<E> implements LogReader {
         break;
       }
       const seen = Date.now() * 1000;
-      for (const e of item.entries) out.push(this.convert(this.log, e, seen));
+      for (const e of item.entries) {
+        const ce = this.convert(this.log, e, seen);
+        // RFC 6962 leaf hash of the MerkleTreeLeaf as served: what the log's tree is built from.
+        ce.leaf_hash = leafHash(e.leafInput);
+        out.push(ce);
+      }
     }
     return out;
   }

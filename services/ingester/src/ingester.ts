@@ -175,10 +175,19 @@ export class Ingester {
         lastError: null,
         lastErrorAt: null,
         startedAt: 0,
+        tree: stored?.verification ? { mode: "observe", stored: stored.verification } : undefined,
       };
       out.push({ ...base, owned: w !== undefined, owner: w ? this.replicaId : (stored?.owner ?? null) });
     }
     return out;
+  }
+
+  /**
+   * Resets the tree verification of a log this replica watches (the operator's action after a mismatch);
+   * resolves true once committed. Null when another replica (or none) watches the log.
+   */
+  resetVerification(logId: string): Promise<boolean> | null {
+    return this.watchers.get(logId)?.resetVerification() ?? null;
   }
 
   /** The owned logs that are stalled now, and since when. */

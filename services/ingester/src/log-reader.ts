@@ -1,9 +1,14 @@
+import type { CompactRange } from "@certstream/ct";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
 
 export interface LogHead {
   treeSize: number;
   /** STH / checkpoint timestamp, ms (null when the log does not say). */
   timestamp: number | null;
+  /** The head's root hash (absent from readers that do not know it: nothing is verified then). */
+  rootHash?: Uint8Array | null;
+  /** True when the head's signature was verified with the log's key: only such heads verify entries. */
+  signed?: boolean;
 }
 
 /**
@@ -24,6 +29,17 @@ export interface LogReader {
    * fails): how the watcher sees a stall while the read is still pending. Optional: readers that do not retry.
    */
   lastFailure?(): ReadFailure | null;
+  /**
+   * The compact range [0, index) of the tree of `head`, the entry at `index` having `leafHash` (an audit path,
+   * or hash tiles); null when the log's answer does not verify. Optional: without it a log started past index 0
+   * is not verified.
+   */
+  compactRangeAt?(
+    index: number,
+    leafHash: Uint8Array,
+    head: LogHead,
+    signal: AbortSignal,
+  ): Promise<CompactRange | null>;
 }
 
 /** A failed attempt of a read: bounded reason, message, and when (ms since the epoch). */

@@ -5,12 +5,18 @@ import type { CertificateEntry, LogSource } from "@certstream/schema";
 import type { Kafka, Message, Producer } from "kafkajs";
 import { type EntryEncoder, entryHeaders } from "./entry-record.ts";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
-import type { LogReader } from "./log-reader.ts";
+import type { LogHead, LogReader } from "./log-reader.ts";
 import { type LogStall, STALL_AFTER_MS, STALL_CHECK_MS, stallReason } from "./log-stall.ts";
 import * as m from "./metrics.ts";
 import type { StateCodec } from "./state-codec.ts";
 import { barrierKey, stateKey } from "./state-record.ts";
 import type { Barrier, StateView } from "./state-view.ts";
+import {
+  type BatchVerdict,
+  type StoredVerification,
+  TreeVerifier,
+  type VerifyMode,
+} from "./tree-verifier.ts";
 
 export interface WatcherSettings {
   entriesTopic: string;
@@ -29,6 +35,8 @@ export interface WatcherSettings {
   transactionTimeoutMs: number;
   /** Backoff after a failure (doubles up to 30 s). */
   retryDelayMs: number;
+  /** `ct_log.verify`: tree verification of every entry (tree-verifier.ts). Default observe. */
+  verify?: VerifyMode;
 }
 
 export interface WatcherDeps {
@@ -48,7 +56,7 @@ export interface WatcherDeps {
   isRebalancing(): boolean;
 }
 
-export type WatcherPhase = "starting" | "running" | "idle" | "backoff" | "stopped" | "fenced";
+export type WatcherPhase = "starting" | "running" | "idle" | "backoff" | "stopped" | "fenced" | "halted";
 
 export interface WatcherStatus {
   log: LogSource;
@@ -66,6 +74,8 @@ export interface WatcherStatus {
   startedAt: number;
   /** The log's current stall, absent or null while it progresses. */
   stall?: LogStall | null;
+  /** Tree verification: the mode and the state last committed (null before the position is read). */
+  tree?: { mode: VerifyMode; stored: StoredVerification | null };
 }
 
 class Stopped extends Error {}
@@ -88,6 +98,9 @@ export class LogWatcher {
   private onEnd: ((fenced: boolean) => void) | null = null;
   private readonly label: { log: string };
   private readonly entryPartition: (key: Buffer) => number;
+  private readonly verifier: TreeVerifier;
+  /** An operator asked to reset the tree verification: resolved once the reset state is committed. */
+  private resetRequest: { done: (ok: boolean) => void } | null = null;
 
   constructor(deps: WatcherDeps, cfg: WatcherSettings) {
     this.deps = deps;
@@ -108,7 +121,20 @@ export class LogWatcher {
       lastError: null,
       lastErrorAt: null,
       startedAt: now,
+      tree: { mode: cfg.verify ?? "observe", stored: null },
     };
+    this.verifier = new TreeVerifier(cfg.verify ?? "observe", log, deps.logger);
+  }
+
+  /**
+   * Resets the log's tree verification (the operator's action after a mismatch): no range, no mismatch, not
+   * halted; committed to the state topic before it resolves true. False when the watcher ends first.
+   */
+  resetVerification(): Promise<boolean> {
+    this.resetRequest?.done(false);
+    return new Promise((done) => {
+      this.resetRequest = { done };
+    });
   }
 
   get logId(): string {
@@ -181,6 +207,9 @@ export class LogWatcher {
       }
     }
     if (!fenced) this.status.phase = "stopped";
+    this.resetRequest?.done(false);
+    this.resetRequest = null;
+    this.verifier.clearGauges();
     m.logPosition.remove(this.label);
     m.lagEntries.remove(this.label);
     if (!this.stopped) this.onEnd?.(fenced);
@@ -226,8 +255,11 @@ export class LogWatcher {
     this.status.position = next;
     this.status.phase = "running";
     m.logPosition.set(this.label, next);
+    this.verifier.restore(stored?.verification ?? null, next);
+    this.status.tree = { mode: this.verifier.mode, stored: this.verifier.stored };
 
     let treeSize = -1;
+    let head: LogHead | null = null;
     // The head is read at most once per poll interval, however fast the log grows: the interval is the cadence
     // of the log's own publishing (an STH, a checkpoint), and reading faster only spends the operator's budget.
     let headDueAt = 0;
@@ -236,6 +268,14 @@ export class LogWatcher {
     let ahead: { start: number; end: number; entries: Promise<CertificateEntry[] | null> } | null = null;
     try {
       while (!this.stopped) {
+        if (this.resetRequest) await this.commitReset(producer, next);
+        if (this.verifier.halted) {
+          // enforce after a mismatch: nothing is read or published until an operator resets verification.
+          this.status.phase = "halted";
+          ahead = null;
+          await this.sleep(this.cfg.pollIntervalMs);
+          continue;
+        }
         if (treeSize <= next) {
           const wait = headDueAt - Date.now();
           if (wait > 0) {
@@ -245,9 +285,10 @@ export class LogWatcher {
             continue;
           }
           headDueAt = Date.now() + this.cfg.pollIntervalMs;
-          const head = await this.headOrNull();
-          if (head === null) continue;
-          treeSize = head.treeSize;
+          const h = await this.headOrNull();
+          if (h === null) continue;
+          head = h;
+          treeSize = h.treeSize;
           if (treeSize <= next) continue;
         }
         this.status.phase = "running";
@@ -283,7 +324,18 @@ export class LogWatcher {
             entries: this.fetchOrNull(after, aheadEnd).catch(() => null),
           };
         }
-        await this.commitBatch(producer, batch, treeSize);
+        const verdict = await this.verify(batch, head as LogHead);
+        if (verdict.halt) {
+          ahead?.entries.catch(() => null);
+          ahead = null;
+          await this.commitState(producer, next, treeSize, verdict.stored);
+          this.verifier.adopt(verdict, next);
+          this.status.tree = { mode: this.verifier.mode, stored: this.verifier.stored };
+          continue;
+        }
+        await this.commitBatch(producer, batch, treeSize, verdict.stored);
+        this.verifier.adopt(verdict, next);
+        this.status.tree = { mode: this.verifier.mode, stored: this.verifier.stored };
         next = after;
         onProgress();
       }
@@ -321,7 +373,72 @@ export class LogWatcher {
     }
   }
 
-  private async commitBatch(producer: Producer, batch: CertificateEntry[], treeSize: number): Promise<void> {
+  /** Seeds the range if needed, checks the batch against the head, and marks its entries with the result. */
+  private async verify(batch: CertificateEntry[], head: LogHead): Promise<BatchVerdict> {
+    const reader = this.deps.reader;
+    const compactRangeAt = reader.compactRangeAt?.bind(reader);
+    // Best effort, bounded: a log that cannot seed (no get-proof-by-hash, a tile missing) is read on unverified.
+    const seed = compactRangeAt
+      ? (index: number, leafHash: Uint8Array, h: LogHead) =>
+          compactRangeAt(
+            index,
+            leafHash,
+            h,
+            AbortSignal.any([this.abort.signal, AbortSignal.timeout(SEED_TIMEOUT_MS)]),
+          )
+      : null;
+    await this.verifier.prepare(batch[0].index, batch[0].leaf_hash ?? null, head, seed);
+    const verdict = this.verifier.check(batch, head);
+    for (const e of batch) e.tree_verification = verdict.entry;
+    return verdict;
+  }
+
+  /** Commits the log's state alone (no entries): a halt after a mismatch, or an operator's reset. */
+  private async commitState(
+    producer: Producer,
+    next: number,
+    treeSize: number,
+    verification: StoredVerification | null,
+  ): Promise<void> {
+    const log = this.deps.reader.log;
+    const value = this.deps.stateCodec.encode({
+      log_id: log.id,
+      log_url: log.url,
+      next_index: next,
+      tree_size: treeSize,
+      updated_at: Date.now(),
+      owner: this.cfg.replicaId,
+      verification,
+    });
+    const tx = await producer.transaction();
+    try {
+      await checkedSend(tx, this.cfg.stateTopic, [
+        { key: stateKey(log.id), value, partition: this.deps.stateView.partitionOf(log.id) },
+      ]);
+      await tx.commit();
+    } catch (e) {
+      await tx.abort().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async commitReset(producer: Producer, next: number): Promise<void> {
+    const request = this.resetRequest;
+    if (!request) return;
+    const stored = this.verifier.resetState(next);
+    await this.commitState(producer, next, this.status.head ?? next, stored);
+    this.verifier.adoptReset(stored);
+    this.status.tree = { mode: this.verifier.mode, stored };
+    this.resetRequest = null;
+    request.done(true);
+  }
+
+  private async commitBatch(
+    producer: Producer,
+    batch: CertificateEntry[],
+    treeSize: number,
+    verification: StoredVerification | null,
+  ): Promise<void> {
     const { encoder, stateCodec } = this.deps;
     const log = this.deps.reader.log;
     m.queueDepth.inc({ stage: "produce" }, batch.length);
@@ -346,6 +463,7 @@ export class LogWatcher {
         tree_size: treeSize,
         updated_at: Date.now(),
         owner: this.cfg.replicaId,
+        verification,
       });
       const t0 = performance.now();
       const tx = await producer.transaction();
@@ -404,7 +522,7 @@ export class LogWatcher {
     m.idleSeconds.set(this.label, (now - (s.lastNewEntryAt ?? s.startedAt)) / 1000);
   }
 
-  private async head(): Promise<{ treeSize: number; timestamp: number | null }> {
+  private async head(): Promise<LogHead> {
     for (;;) {
       const h = await this.headOrNull();
       if (h) return h;
@@ -413,7 +531,7 @@ export class LogWatcher {
   }
 
   /** Head of the log, or null after a counted, logged failure and a pause. */
-  private async headOrNull(): Promise<{ treeSize: number; timestamp: number | null } | null> {
+  private async headOrNull(): Promise<LogHead | null> {
     const at = this.status.position;
     try {
       const h = await this.watchRead("head", at, this.deps.reader.head(this.abort.signal));
@@ -555,6 +673,9 @@ export class LogWatcher {
     });
   }
 }
+
+/** A seed of the compact range (one audit path, or a few hash tiles) is given up after this long. */
+const SEED_TIMEOUT_MS = 60_000;
 
 /** Bytes of record values per produce request (the broker's default message.max.bytes is 1 MiB). */
 const MAX_REQUEST_BYTES = 512 * 1024;

@@ -19,6 +19,7 @@ import { type LogCatalog, startLogCatalog } from "./log-catalog.ts";
 import { StateCodec } from "./state-codec.ts";
 import { StateView } from "./state-view.ts";
 import { waitForTopicLeaders } from "./topic-leaders.ts";
+import type { VerifyMode } from "./tree-verifier.ts";
 
 export interface IngesterService {
   replicaId: string;
@@ -159,6 +160,8 @@ export async function startIngesterService(
         startOverlapLeaves: config.ct_log.start_overlap_leaves,
         transactionTimeoutMs: ic.transaction_timeout_ms,
         retryDelayMs: config.ct_log.retry_initial_delay_ms,
+        // One of VERIFY_MODES: the config's oneOf has checked it.
+        verify: config.ct_log.verify as VerifyMode,
       },
     });
     const ing = ingester;

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { StoredVerification } from "./tree-verifier.ts";
 
 /** The value of `certstream.ingester.state` for one log (see avro/IngesterState.avsc). */
 export interface IngesterState {
@@ -12,6 +13,8 @@ export interface IngesterState {
   updated_at: number;
   /** Replica id of the writer. */
   owner: string;
+  /** The log's compact range and verification state (null: verification off, or an older state). */
+  verification?: StoredVerification | null;
 }
 
 export const ingesterStateSchemaText: string = readFileSync(
@@ -53,5 +56,32 @@ export function asIngesterState(value: unknown): IngesterState | null {
     tree_size: tree,
     updated_at: at,
     owner: typeof v.owner === "string" ? v.owner : "",
+    verification: asStoredVerification(v.verification),
+  };
+}
+
+function asStoredVerification(value: unknown): StoredVerification | null {
+  if (typeof value !== "object" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const n = (x: unknown): number => (typeof x === "bigint" ? Number(x) : typeof x === "number" ? x : 0);
+  const bytes = (x: unknown): Uint8Array | null => (x instanceof Uint8Array ? x : null);
+  const mm = v.mismatch as Record<string, unknown> | null | undefined;
+  return {
+    range_size: n(v.range_size),
+    range_hashes: bytes(v.range_hashes),
+    seeded_at: v.seeded_at === null || v.seeded_at === undefined ? null : n(v.seeded_at),
+    verified_size: n(v.verified_size),
+    verified_timestamp: n(v.verified_timestamp),
+    mismatch:
+      mm && typeof mm === "object"
+        ? {
+            tree_size: n(mm.tree_size),
+            tree_timestamp: n(mm.tree_timestamp),
+            log_root: bytes(mm.log_root) ?? new Uint8Array(),
+            computed_root: bytes(mm.computed_root) ?? new Uint8Array(),
+            detected_at: n(mm.detected_at),
+          }
+        : null,
+    halted: v.halted === true,
   };
 }

@@ -41,6 +41,13 @@ export const ct_log = section({
   /** static-ct-api: check each checkpoint's consistency with the previous one and every data tile's inclusion
    * against the log's hash tiles (a few extra tile requests per checkpoint). */
   verify_static_merkle: bool(false),
+  /**
+   * Tree verification of every entry (issue 18, docs/verification.md): the ingester hashes each log's entries
+   * into its compact Merkle range, stored with the position, and compares the root with every signed tree head
+   * its position reaches. off: nothing hashed; observe: a mismatch is a metric, an alert and a log line;
+   * enforce: and the log stops publishing until an operator resets it (POST /api/logs/<id>/verification/reset).
+   */
+  verify: str("observe", { oneOf: ["off", "observe", "enforce"] }),
 });
 
 const logFields = {
