@@ -1,0 +1,2 @@
+export type { ArchiveSearchService } from "./service.ts";
+export { searchTablePath, startArchiveSearchService } from "./service.ts";
