@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { CertsTopic, realEntries } from "../services/streamer/test/harness.ts";
 import { ServiceProcess, waitForHttp } from "../test/service-process.ts";
 import { kafkaBrokers, registryUrl, repoRoot } from "../test/stack.ts";
+import { streamerLaunch } from "./streamer-launch.ts";
 
 // A child process of this bench (see addClients) runs only the clients.
 if (process.argv[2] === "--clients") await runClients(process.argv[3], Number(process.argv[4]));
@@ -79,16 +80,6 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The memory settings scripts/up.sh starts the streamer with (STREAMER_NODE_OPTIONS, STREAMER_MALLOC_ARENA_MAX). */
-function launchSettings(): { nodeOptions: string; mallocArenaMax: string } {
-  const up = readFileSync(join(repoRoot, "scripts/up.sh"), "utf8");
-  const get = (name: string) => new RegExp(`^${name}=\\$\\{${name}-"?([^"}]*)"?\\}`, "m").exec(up)?.[1] ?? "";
-  return {
-    nodeOptions: process.env.FOOTPRINT_NODE_OPTIONS ?? get("STREAMER_NODE_OPTIONS"),
-    mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? get("STREAMER_MALLOC_ARENA_MAX"),
-  };
-}
-
 /** utime + stime of the process, in seconds (clock ticks of 10 ms). */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -133,11 +124,14 @@ writeFileSync(
   configPath,
   `host: 127.0.0.1\nport: ${port}\nlog_level: warn\nconnection_limit:\n  enabled: false\nkafka:\n  brokers: [${kafkaBrokers().join(", ")}]\n  schema_registry_url: ${registryUrl()}\n  topics:\n    certs: ${topic.topic}\n${EXTRA_YAML}\n`,
 );
-const launch = launchSettings();
-const nodeOptions = `${launch.nodeOptions} --import ${probePath}`.trim();
+const launch = streamerLaunch(repoRoot, { nodeOptions: process.env.FOOTPRINT_NODE_OPTIONS });
+launch.warm(configPath);
+const mallocArenaMax = process.env.MALLOC_ARENA_MAX ?? launch.env.MALLOC_ARENA_MAX ?? "";
+const nodeOptions = `${launch.env.NODE_OPTIONS ?? ""} --import ${probePath}`.trim();
 const streamer = new ServiceProcess("streamer", ["--config", configPath], join(dir, "streamer.log")).start({
+  ...launch.env,
   NODE_OPTIONS: nodeOptions,
-  ...(launch.mallocArenaMax === "" ? {} : { MALLOC_ARENA_MAX: launch.mallocArenaMax }),
+  ...(mallocArenaMax === "" ? {} : { MALLOC_ARENA_MAX: mallocArenaMax }),
   FOOTPRINT_SNAPSHOT_DIR: SNAPSHOT_DIR,
   FOOTPRINT_V8_FLAGS: process.env.FOOTPRINT_V8_FLAGS ?? "",
 });
@@ -205,7 +199,7 @@ async function dropClients(): Promise<number> {
 const mib = (n: number) => (n / MiB).toFixed(1).padStart(7);
 const rows: string[] = [];
 console.log(
-  `streamer pid ${pid}, NODE_OPTIONS "${launch.nodeOptions}", MALLOC_ARENA_MAX ${launch.mallocArenaMax || "unset"}, ${RATE} certificates/s over 6 partitions, clients on ${PATHS.map((p) => `${p.path} ${Math.round((100 * p.share) / SHARES)}%`).join(", ")}${EXTRA_YAML ? `, config: ${EXTRA_YAML.replaceAll("\n", " ")}` : ""}`,
+  `streamer pid ${pid}, NODE_OPTIONS "${launch.env.NODE_OPTIONS ?? ""}", MALLOC_ARENA_MAX ${mallocArenaMax || "unset"}, compile cache ${launch.env.NODE_COMPILE_CACHE ?? "none"}, ${RATE} certificates/s over 6 partitions, clients on ${PATHS.map((p) => `${p.path} ${Math.round((100 * p.share) / SHARES)}%`).join(", ")}${EXTRA_YAML ? `, config: ${EXTRA_YAML.replaceAll("\n", " ")}` : ""}`,
 );
 console.log(
   "step              clients | cpu% | peak    rss   (anon   file) | heapTot heapUsed external arrayBuf | after full GC: rss heapTot heapUsed external arrayBuf | heap spaces after GC (used/size MiB)",

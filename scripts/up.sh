@@ -26,6 +26,11 @@ export CERTSTREAM_CONFIG=$CONFIG
 export CERTSTREAM_KAFKA_BROKERS=$KAFKA_BOOTSTRAP_SERVERS
 export CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL
 
+# Node's compile cache: a service whose every module is in it never loads the TypeScript stripper (amaro, 15-20 MB
+# of RSS for the process's lifetime) and starts faster. Keyed by file content and the V8 flags: a service is
+# warmed with its own NODE_OPTIONS (services/streamer/src/main.ts, Memory).
+export NODE_COMPILE_CACHE=${NODE_COMPILE_CACHE-$ROOT/.cache/node-compile}
+
 alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 
 # start NAME CMD...: runs CMD in the background unless NAME already runs; output appended to .cache/run/NAME.log
@@ -71,6 +76,9 @@ start ingester node services/ingester/src/main.ts
 # The streamer's memory settings (why: services/streamer/src/main.ts; the same in deploy/k8s/streamer.yaml).
 STREAMER_NODE_OPTIONS=${STREAMER_NODE_OPTIONS-"--max-semi-space-size=1"}
 STREAMER_MALLOC_ARENA_MAX=${STREAMER_MALLOC_ARENA_MAX-2}
+# Warm: --validate-config loads every module of the streamer and exits (a second of CPU; nothing is started).
+NODE_OPTIONS="$STREAMER_NODE_OPTIONS" node services/streamer/src/main.ts --validate-config >/dev/null ||
+  die "the streamer refuses the config: node services/streamer/src/main.ts --validate-config says why"
 # The streamer asks the ingester for the dedup stage's counters: /api/stats and the live page show the share.
 start streamer env NODE_OPTIONS="$STREAMER_NODE_OPTIONS" MALLOC_ARENA_MAX="$STREAMER_MALLOC_ARENA_MAX" \
   CERTSTREAM_STREAMER_DEDUP_STATS_URLS="${CERTSTREAM_STREAMER_DEDUP_STATS_URLS:-http://127.0.0.1:8081/api/logs}" \

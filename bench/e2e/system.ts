@@ -7,13 +7,14 @@
  * and the partitions, what a run sets (poll interval, partial tile wait), and ingestion from the first grown
  * entry.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Names, uniqueNames } from "../../services/ingester/test/harness.ts";
 import { type StandInLog, StandInServer } from "../../test/ct-standin/server.ts";
 import { KafkaCluster } from "../../test/kafka-cluster.ts";
 import { freePort, type ServiceProcess } from "../../test/service-process.ts";
 import { clusterEnv, systemConfig } from "../../test/system-config.ts";
+import { streamerLaunch } from "../streamer-launch.ts";
 
 type ServiceProcessModule = typeof import("../../test/service-process.ts");
 
@@ -52,7 +53,7 @@ export class E2eSystem {
   readonly ingesterUrl: string;
   /** Services that exited on their own (a run with one is void). */
   readonly crashes: string[];
-  /** What the streamer was started with beyond the config (scripts/up.sh's memory settings). */
+  /** What the streamer was started with beyond the config (scripts/up.sh's memory settings and compile cache). */
   readonly streamerEnv: Record<string, string>;
 
   private constructor(
@@ -110,7 +111,8 @@ export class E2eSystem {
     ingester.start(env);
     await sp.waitForHttp(`http://127.0.0.1:${ports.ingester}/health`, ingester, 120_000);
     const launch = streamerLaunch(o.root);
-    streamer.start({ ...env, ...launch });
+    launch.warm(configPath, env);
+    streamer.start({ ...env, ...launch.env });
     await sp.waitForHttp(`http://127.0.0.1:${ports.streamer}/health/ready`, streamer, 120_000);
     for (const s of [ingester, streamer])
       void s.exitStatus.then((e) => {
@@ -118,7 +120,7 @@ export class E2eSystem {
         crashes.push(s.service);
         o.log(`${s.service} EXITED on its own (code ${e.code}, signal ${e.signal}): see ${s.logPath}`);
       });
-    return new E2eSystem(cluster, server, ingester, streamer, ports, crashes, launch);
+    return new E2eSystem(cluster, server, ingester, streamer, ports, crashes, launch.env);
   }
 
   /** The ingester's committed position in the log (next index to ingest); null when it does not answer. */
@@ -151,27 +153,6 @@ export class E2eSystem {
       return null;
     }
   }
-}
-
-/**
- * The environment scripts/up.sh of the tree measured starts the streamer with (STREAMER_NODE_OPTIONS and
- * STREAMER_MALLOC_ARENA_MAX defaults, as bench/streamer-footprint.bench.ts reads them): memory figures are
- * those of the streamer as it is deployed. A tree without them: none.
- */
-function streamerLaunch(root: string): Record<string, string> {
-  let up = "";
-  try {
-    up = readFileSync(join(root, "scripts/up.sh"), "utf8");
-  } catch {
-    return {};
-  }
-  const get = (name: string) => new RegExp(`^${name}=\\$\\{${name}-"?([^"}]*)"?\\}`, "m").exec(up)?.[1] ?? "";
-  const nodeOptions = get("STREAMER_NODE_OPTIONS");
-  const arenas = get("STREAMER_MALLOC_ARENA_MAX");
-  return {
-    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
-    ...(arenas ? { MALLOC_ARENA_MAX: arenas } : {}),
-  };
 }
 
 /** test/system-config.ts's config with the services' own defaults for what this run does not set. */

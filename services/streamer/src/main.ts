@@ -5,7 +5,10 @@
  * Memory: started with NODE_OPTIONS=--max-semi-space-size=1 and MALLOC_ARENA_MAX=2 (scripts/up.sh,
  * deploy/k8s/streamer.yaml). Under the fan-out's allocation rate V8 grows its young generation up to 2×64 MiB
  * (30–100 MiB of RSS that a 1 MiB semi-space does without; CPU within this bench's noise), and glibc's per-thread
- * malloc arenas keep what V8's worker threads freed (~25 MiB). bench/streamer-footprint.bench.ts measures it.
+ * malloc arenas keep what V8's worker threads freed (~25 MiB). And it starts from Node's compile cache
+ * (NODE_COMPILE_CACHE, warmed with these NODE_OPTIONS by scripts/up.sh and the Dockerfile): a process that strips
+ * TypeScript itself keeps the stripper (amaro, a 3 MB script and its WebAssembly) loaded, 15-20 MiB of RSS.
+ * bench/streamer-footprint.bench.ts measures it.
  */
 import { hostname } from "node:os";
 import { startupConfig } from "@certstream/config";
