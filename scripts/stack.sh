@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # The local infrastructure as plain processes (no Docker): Kafka 4.3.1 (KRaft, single node by default, or a
-# three-node cluster), Apicurio Registry 3.3.3 (Confluent-compatible API) and Prometheus, all on 127.0.0.1.
+# three-node cluster), Apicurio Registry 3.3.3 (Confluent-compatible API), Prometheus and an S3-compatible
+# object store (moto's server mode, from PyPI into .venv; in memory: its buckets are gone after down), all on
+# 127.0.0.1.
 #
 #   scripts/stack.sh up       start what is not running, wait until each answers (idempotent: a healthy
 #                             running stack is reused; a Kafka node that died is started again)
 #   scripts/stack.sh up kafka-2   only those components (here: one node of the cluster)
 #   scripts/stack.sh down     stop everything it started; verifies that no process is left
 #   scripts/stack.sh status   one line per component (per Kafka node); exit 0 only when all are healthy
-#   scripts/stack.sh env      `export KAFKA_BOOTSTRAP_SERVERS=... SCHEMA_REGISTRY_URL=... PROMETHEUS_URL=...`
+#   scripts/stack.sh env      `export KAFKA_BOOTSTRAP_SERVERS=... SCHEMA_REGISTRY_URL=... PROMETHEUS_URL=...
+#                             S3_ENDPOINT_URL=...`
 #                             (+ CERTSTREAM_KAFKA_BROKERS / CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL for services)
-#   scripts/stack.sh logs [kafka|kafka-N|registry|prometheus] [-f]
+#   scripts/stack.sh logs [kafka|kafka-N|registry|prometheus|s3] [-f]
 #   scripts/stack.sh reset    down, then delete the stack's data (topics, schemas, metrics)
 #
 # Ports (environment, defaults): STACK_KAFKA_PORT=19092 STACK_KAFKA_CONTROLLER_PORT=19093
-# STACK_REGISTRY_PORT=18081 STACK_REGISTRY_MGMT_PORT=19001 STACK_PROMETHEUS_PORT=19090.
+# STACK_REGISTRY_PORT=18081 STACK_REGISTRY_MGMT_PORT=19001 STACK_PROMETHEUS_PORT=19090 STACK_S3_PORT=19080.
 # State (pids, logs, data) lives in STACK_DIR (default .cache/stack). Data survives down/up: Kafka's log dir
 # and the registry's H2 database are kept together, so ids in stored records keep matching their schemas.
 #
-# STACK_COMPONENTS="kafka registry prometheus" (default) selects what up/down/status/env/reset act on, e.g.
+# STACK_COMPONENTS="kafka registry prometheus s3" (default) selects what up/down/status/env/reset act on, e.g.
 # STACK_COMPONENTS=kafka for a private Kafka alone in its own STACK_DIR with its own ports.
 # STACK_KAFKA_NODES=3 (default 1) runs Kafka as a three-node KRaft cluster instead of the single node: three
 # combined controller+broker processes, node i (1..3) with broker port STACK_KAFKA_PORT+2(i-1) and controller
@@ -35,6 +38,7 @@ KAFKA_CONTROLLER_PORT=${STACK_KAFKA_CONTROLLER_PORT:-19093}
 REGISTRY_PORT=${STACK_REGISTRY_PORT:-18081}
 REGISTRY_MGMT_PORT=${STACK_REGISTRY_MGMT_PORT:-19001}
 PROMETHEUS_PORT=${STACK_PROMETHEUS_PORT:-19090}
+S3_PORT=${STACK_S3_PORT:-19080}
 STACK_DIR=${STACK_DIR:-$ROOT/.cache/stack}
 case "$STACK_DIR" in /*) ;; *) STACK_DIR=$ROOT/$STACK_DIR ;; esac
 KAFKA_JAVA=${KAFKA_JAVA:-java}
@@ -76,16 +80,17 @@ if [ "$KAFKA_NODES" -gt 1 ]; then
 fi
 REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7
 PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
+S3_URL=http://127.0.0.1:$S3_PORT
 
 # The selected components, in start order; Kafka expands to its node(s): kafka, or kafka-1 kafka-2 kafka-3.
 SELECTED=()
-for name in kafka registry prometheus; do
-  case " $(echo "${STACK_COMPONENTS:-kafka registry prometheus}" | tr ',' ' ') " in *" $name "*) SELECTED+=("$name") ;; esac
+for name in kafka registry prometheus s3; do
+  case " $(echo "${STACK_COMPONENTS:-kafka registry prometheus s3}" | tr ',' ' ') " in *" $name "*) SELECTED+=("$name") ;; esac
 done
 for name in $(echo "${STACK_COMPONENTS:-}" | tr ',' ' '); do
-  case "$name" in kafka | registry | prometheus) ;; *) die "STACK_COMPONENTS: unknown component '$name' (kafka registry prometheus)" ;; esac
+  case "$name" in kafka | registry | prometheus | s3) ;; *) die "STACK_COMPONENTS: unknown component '$name' (kafka registry prometheus s3)" ;; esac
 done
-[ ${#SELECTED[@]} -gt 0 ] || die "STACK_COMPONENTS selects nothing (kafka registry prometheus)"
+[ ${#SELECTED[@]} -gt 0 ] || die "STACK_COMPONENTS selects nothing (kafka registry prometheus s3)"
 # has WORD LIST...: WORD is one of LIST.
 has() {
   local x=$1
@@ -125,6 +130,7 @@ healthy() {
   kafka | kafka-*) node --no-warnings "$ROOT/scripts/kafka-ready.mjs" "$(node_bootstrap "$1")" 3 >/dev/null 2>&1 ;;
   registry) curl -fs -m 3 -o /dev/null "$REGISTRY_URL/subjects" ;;
   prometheus) curl -fs -m 3 -o /dev/null "$PROMETHEUS_URL/-/ready" ;;
+  s3) curl -fs -m 3 -o /dev/null "$S3_URL/" ;;
   esac
 }
 
@@ -133,6 +139,7 @@ component_ports() {
   kafka | kafka-*) echo "$(node_port "$(node_id "$1")") $(node_controller_port "$(node_id "$1")")" ;;
   registry) echo "$REGISTRY_PORT $REGISTRY_MGMT_PORT" ;;
   prometheus) echo "$PROMETHEUS_PORT" ;;
+  s3) echo "$S3_PORT" ;;
   esac
 }
 
@@ -152,7 +159,8 @@ check_artifacts() {
   if [ ! -x node_modules/.bin/node ]; then die "node_modules missing: run scripts/setup.sh first"; fi
   if { selected kafka && [ ! -f .cache/kafka/libs/kafka_2.13-4.3.1.jar ]; } ||
     { selected registry && [ ! -f .cache/apicurio/app/quarkus-run.jar ]; } ||
-    { selected prometheus && [ ! -x .cache/prometheus/root/usr/bin/prometheus ]; }; then
+    { selected prometheus && [ ! -x .cache/prometheus/root/usr/bin/prometheus ]; } ||
+    { selected s3 && ! compgen -G ".venv/lib/python3*/site-packages/moto/server.py" >/dev/null; }; then
     log "fetching stack artifacts (scripts/setup.sh --stack-only)"
     bash scripts/setup.sh --stack-only
   fi
@@ -248,6 +256,14 @@ start_prometheus() {
     --storage.tsdb.retention.time=2h --web.enable-lifecycle
 }
 
+# moto's server (S3 API, If-None-Match honoured; in memory). The state dir is on its command line so that
+# running_pid and down recognise it; moto itself keeps nothing on disk.
+start_s3() {
+  mkdir -p "$STACK_DIR/s3"
+  spawn s3 "$ROOT/.venv/bin/python" -c 'import sys; from moto.server import main; main(sys.argv[2:])' \
+    "$STACK_DIR/s3" -H 127.0.0.1 -p "$S3_PORT"
+}
+
 wait_ready() {
   local name=$1 pid=$2 deadline=$((SECONDS + UP_TIMEOUT))
   case "$name" in kafka | kafka-*)
@@ -325,6 +341,7 @@ cmd_up() {
   ! selected kafka || where+=" · kafka $BOOTSTRAP"
   ! selected registry || where+=" · registry $REGISTRY_URL"
   ! selected prometheus || where+=" · prometheus $PROMETHEUS_URL"
+  ! selected s3 || where+=" · s3 $S3_URL"
   log "${where# · }"
 }
 
@@ -332,7 +349,7 @@ cmd_up() {
 stack_processes() {
   local pid name cmdline
   for pid in $(pgrep -f -- "$STACK_DIR/" || true); do
-    case "$(cat "/proc/$pid/comm" 2>/dev/null)" in java | prometheus) ;; *) continue ;; esac
+    case "$(cat "/proc/$pid/comm" 2>/dev/null)" in java | prometheus | python*) ;; *) continue ;; esac
     cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
     for name in "${SELECTED[@]}"; do
       # kafka matches the single node's dir and the cluster nodes' (kafka-N) alike.
@@ -415,6 +432,7 @@ cmd_env() {
   ! selected kafka || echo "export KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP"
   ! selected registry || echo "export SCHEMA_REGISTRY_URL=$REGISTRY_URL"
   ! selected prometheus || echo "export PROMETHEUS_URL=$PROMETHEUS_URL"
+  ! selected s3 || echo "export S3_ENDPOINT_URL=$S3_URL"
   # The same addresses under the services' own config keys (kafka.brokers, kafka.schema_registry_url), so a
   # service started from this shell, or spawned by a test, talks to this stack.
   ! selected kafka || echo "export CERTSTREAM_KAFKA_BROKERS=$BOOTSTRAP"
@@ -460,7 +478,7 @@ main() {
   env) cmd_env ;;
   logs) cmd_logs "$@" ;;
   *)
-    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
   esac

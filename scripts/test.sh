@@ -21,13 +21,13 @@ choose_ports() {
   local offset p ok
   for offset in 0 100 200 300 400 500 600 700 800; do
     ok=1
-    for p in $((19092 + offset)) $((19093 + offset)) $((18081 + offset)) $((19001 + offset)) $((19090 + offset)); do
+    for p in $((19092 + offset)) $((19093 + offset)) $((18081 + offset)) $((19001 + offset)) $((19090 + offset)) $((19080 + offset)); do
       free_port "$p" || ok=0
     done
     if [ $ok -eq 1 ]; then
       export STACK_KAFKA_PORT=$((19092 + offset)) STACK_KAFKA_CONTROLLER_PORT=$((19093 + offset))
       export STACK_REGISTRY_PORT=$((18081 + offset)) STACK_REGISTRY_MGMT_PORT=$((19001 + offset))
-      export STACK_PROMETHEUS_PORT=$((19090 + offset))
+      export STACK_PROMETHEUS_PORT=$((19090 + offset)) STACK_S3_PORT=$((19080 + offset))
       [ $offset -eq 0 ] || echo "[test] default stack ports busy: using ports +$offset" >&2
       return 0
     fi

@@ -21,15 +21,16 @@ function portFree(port: number): Promise<boolean> {
 
 async function freePortBlock(): Promise<Record<string, string>> {
   for (let offset = 1000; offset < 3000; offset += 100) {
-    const ports = [19092, 19093, 18081, 19001, 19090].map((p) => p + offset);
+    const ports = [19092, 19093, 18081, 19001, 19090, 19080].map((p) => p + offset);
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) {
-      const [kafka, controller, registry, mgmt, prometheus] = ports.map(String);
+      const [kafka, controller, registry, mgmt, prometheus, s3] = ports.map(String);
       return {
         STACK_KAFKA_PORT: kafka,
         STACK_KAFKA_CONTROLLER_PORT: controller,
         STACK_REGISTRY_PORT: registry,
         STACK_REGISTRY_MGMT_PORT: mgmt,
         STACK_PROMETHEUS_PORT: prometheus,
+        STACK_S3_PORT: s3,
       };
     }
   }
@@ -87,6 +88,7 @@ describe("scripts/stack.sh", () => {
       KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${env.STACK_KAFKA_PORT}`,
       SCHEMA_REGISTRY_URL: `http://127.0.0.1:${env.STACK_REGISTRY_PORT}/apis/ccompat/v7`,
       PROMETHEUS_URL: `http://127.0.0.1:${env.STACK_PROMETHEUS_PORT}`,
+      S3_ENDPOINT_URL: `http://127.0.0.1:${env.STACK_S3_PORT}`,
       CERTSTREAM_KAFKA_BROKERS: `127.0.0.1:${env.STACK_KAFKA_PORT}`,
       CERTSTREAM_KAFKA_SCHEMA_REGISTRY_URL: `http://127.0.0.1:${env.STACK_REGISTRY_PORT}/apis/ccompat/v7`,
     });

@@ -38,6 +38,25 @@ export function prometheusUrl(): string {
   return required("PROMETHEUS_URL").replace(/\/+$/, "");
 }
 
+/** The stack's S3-compatible endpoint (S3_ENDPOINT_URL: moto's server mode, started by scripts/stack.sh). */
+export function s3EndpointUrl(): string {
+  return required("S3_ENDPOINT_URL").replace(/\/+$/, "");
+}
+
+/**
+ * delta-rs storage options for the stack's S3 endpoint (it accepts any key; these are test values). The same
+ * names the delta sink's `delta_sink.storage_options` and Python `deltalake` take.
+ */
+export function s3StorageOptions(): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: s3EndpointUrl(),
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "certstream-test",
+    AWS_SECRET_ACCESS_KEY: "certstream-test-secret",
+    AWS_ALLOW_HTTP: "true",
+  };
+}
+
 /** A topic / group / subject name no other test (or earlier run) uses: `<prefix>-<time>-<random>`. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;

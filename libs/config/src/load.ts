@@ -91,5 +91,11 @@ function checkCrossField(c: Config): void {
 
 /** The effective config for printing: secrets replaced. */
 export function redactConfig(c: Config): Config {
-  return { ...c, auth: { ...c.auth, tokens: c.auth.tokens.map(() => "[redacted]") } };
+  const storage = { ...c.delta_sink.storage_options };
+  for (const k of ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]) if (storage[k]) storage[k] = "[redacted]";
+  return {
+    ...c,
+    auth: { ...c.auth, tokens: c.auth.tokens.map(() => "[redacted]") },
+    delta_sink: { ...c.delta_sink, storage_options: storage },
+  };
 }

@@ -1,5 +1,5 @@
 import type { Action } from "./actions.ts";
-import { commitPath, decodeCommit, encodeCommit } from "./actions.ts";
+import { commitPath, decodeCommit, encodeCommit, versionPrefix } from "./actions.ts";
 import { Checkpoint } from "./checkpoint.ts";
 import { TableStateError } from "./errors.ts";
 import { Snapshot } from "./snapshot.ts";
@@ -32,8 +32,11 @@ export class DeltaLog {
     this.storage = storage;
   }
 
-  async listing(): Promise<LogListing> {
-    const objects = await this.storage.list("_delta_log");
+  /** Lists `_delta_log`, or only what sorts after version `fromVersion`'s prefix (that version's files included). */
+  async listing(fromVersion?: number): Promise<LogListing> {
+    const startAfter =
+      fromVersion === undefined || fromVersion <= 0 ? undefined : `_delta_log/${versionPrefix(fromVersion)}`;
+    const objects = await this.storage.list("_delta_log", false, { startAfter });
     const commits = new Set<number>();
     const classic = new Map<number, string>();
     const multi = new Map<string, { version: number; total: number; parts: Map<number, string> }>();
@@ -96,7 +99,11 @@ export class DeltaLog {
    * every commit after it in order. Validates that we can read the table (refuses unsupported features).
    */
   async snapshot(version?: number, options: { validate?: boolean } = {}): Promise<Snapshot> {
-    const listing = await this.listing();
+    // For the latest version, list from the last checkpoint on (a long log on S3 is many list pages); when that
+    // checkpoint is not there (stale or damaged _last_checkpoint), list everything.
+    const lastHint = version === undefined ? (await Checkpoint.readLastCheckpoint(this.storage)).value : null;
+    let listing = await this.listing(lastHint?.version);
+    if (lastHint && !listing.checkpoints.has(lastHint.version)) listing = await this.listing();
     if (listing.latestVersion < 0) {
       throw new TableStateError(`no Delta table at ${this.storage.location}: _delta_log has no commits`);
     }

@@ -14,9 +14,9 @@ export {
   CERTSTREAM_PARTITION_COLUMNS,
   CERTSTREAM_TABLE_SCHEMA,
   CERTSTREAM_WRITER_OPTIONS,
-  QUERY_COLUMNS,
   certLink,
   chainJson,
+  QUERY_COLUMNS,
   scanArchivedKeys,
   seenDate,
   toRow,
@@ -38,6 +38,8 @@ export type { OptimizeOptions, OptimizeResult } from "./optimize.ts";
 export { mergeStats, optimize } from "./optimize.ts";
 export type { ParquetWriterOptions, Row, WrittenFile } from "./parquet-writer.ts";
 export { ParquetWriter } from "./parquet-writer.ts";
+export type { S3StorageOptions } from "./s3-storage.ts";
+export { S3Storage } from "./s3-storage.ts";
 export type {
   DeltaArrayType,
   DeltaMapType,
@@ -51,7 +53,6 @@ export type { DataFile } from "./snapshot.ts";
 export { Snapshot } from "./snapshot.ts";
 export type { Storage, StoredObject } from "./storage.ts";
 export { LocalStorage } from "./storage.ts";
-export { encodeLogPath, newDataFilePath } from "./table-paths.ts";
 export type {
   AppendResult,
   CommitOptions,
@@ -61,5 +62,16 @@ export type {
   ScanOptions,
 } from "./table.ts";
 export { DeltaTable } from "./table.ts";
+export type { TableLocation, TableLocationConfig } from "./table-location.ts";
+export {
+  parseTableLocation,
+  STORAGE_OPTION_KEYS,
+  StorageConfigError,
+  s3ClientConfig,
+  storageFor,
+  tableLocationText,
+  verifyStorage,
+} from "./table-location.ts";
+export { encodeLogPath, newDataFilePath } from "./table-paths.ts";
 export type { VacuumOptions, VacuumResult } from "./vacuum.ts";
 export { vacuum } from "./vacuum.ts";

@@ -24,10 +24,21 @@ export interface Storage {
   put(path: string, bytes: Uint8Array): Promise<void>;
   /** The bytes at `path`, or null when absent. */
   get(path: string): Promise<Uint8Array | null>;
-  /** Objects directly under `prefix` (a folder, "" for the root) and, with `recursive`, below it. */
-  list(prefix: string, recursive?: boolean): Promise<StoredObject[]>;
+  /**
+   * Objects directly under `prefix` (a folder, "" for the root) and, with `recursive`, below it. `startAfter`
+   * (a table-relative path) lists only paths after it in byte order (S3 ListObjectsV2 StartAfter).
+   */
+  list(prefix: string, recursive?: boolean, options?: ListOptions): Promise<StoredObject[]>;
+  /** Bytes [start, end) of `path` (optional: stores that read ranges cheaply; readers fall back to get). */
+  getRange?(path: string, start: number, end: number): Promise<Uint8Array>;
+  /** Size of `path` in bytes, or null when absent (optional, with getRange). */
+  size?(path: string): Promise<number | null>;
   /** Removes `path`; absent is not an error. */
   delete(path: string): Promise<void>;
+}
+
+export interface ListOptions {
+  startAfter?: string;
 }
 
 function isErrno(err: unknown, code: string): boolean {
@@ -106,7 +117,7 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async list(prefix: string, recursive = false): Promise<StoredObject[]> {
+  async list(prefix: string, recursive = false, options: ListOptions = {}): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
     const walk = async (dir: string): Promise<void> => {
       let entries: import("node:fs").Dirent[];
@@ -137,7 +148,8 @@ export class LocalStorage implements Storage {
       }
     };
     await walk(prefix === "" ? this.root : this.abs(prefix));
-    return out;
+    const after = options.startAfter;
+    return after === undefined ? out : out.filter((o) => o.path > after);
   }
 
   async delete(path: string): Promise<void> {

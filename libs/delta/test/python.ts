@@ -24,11 +24,22 @@ export interface DeltaRsView {
   rows: Record<string, unknown>[];
 }
 
-/** Reads a table with delta-rs (an independent implementation) and returns what it sees. */
-export async function readWithDeltaRs(tablePath: string, appIds: string[] = []): Promise<DeltaRsView> {
+/**
+ * Reads a table with delta-rs (an independent implementation) and returns what it sees. `tablePath` may be an
+ * s3:// URI, with delta-rs `storageOptions` (AWS_ENDPOINT_URL, AWS_ALLOW_HTTP, ...).
+ */
+export async function readWithDeltaRs(
+  tablePath: string,
+  appIds: string[] = [],
+  storageOptions?: Record<string, string>,
+): Promise<DeltaRsView> {
   const script = fileURLToPath(new URL("./python/read_table.py", import.meta.url));
+  const env = storageOptions
+    ? { ...process.env, DELTA_STORAGE_OPTIONS: JSON.stringify(storageOptions) }
+    : process.env;
   const { stdout } = await promisify(execFile)(python(), [script, tablePath, ...appIds], {
     maxBuffer: 1 << 30,
+    env,
   });
   return JSON.parse(stdout) as DeltaRsView;
 }

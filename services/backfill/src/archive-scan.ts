@@ -123,7 +123,9 @@ export async function readGapColumns(
   // A local file is read by byte ranges: the footer, then only the two columns' chunks. An archive row is a few KB
   // (DER, chain) and these two columns a few bytes of it, so this is most of the cost on a real table.
   const source =
-    storage instanceof LocalStorage ? await openRanged(join(storage.root, ...path.split("/"))) : null;
+    storage instanceof LocalStorage
+      ? await openRanged(join(storage.root, ...path.split("/")))
+      : await openRangedObject(storage, path);
   try {
     let file: AsyncBuffer | ArrayBuffer;
     if (source) file = source.buffer;
@@ -156,6 +158,25 @@ export async function readGapColumns(
   } finally {
     await source?.close();
   }
+}
+
+/** An object of a store with range reads (S3) as hyparquet's AsyncBuffer: one ranged GET per slice. */
+async function openRangedObject(
+  storage: Storage,
+  path: string,
+): Promise<{ buffer: AsyncBuffer; close: () => Promise<void> } | null> {
+  const { getRange, size } = storage;
+  if (!getRange || !size) return null;
+  const length = await size.call(storage, path);
+  if (length === null) throw new Error(`data file not found: ${path} (table ${storage.location})`);
+  const buffer: AsyncBuffer = {
+    byteLength: length,
+    async slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const bytes = await getRange.call(storage, path, start, Math.min(end ?? length, length));
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    },
+  };
+  return { buffer, close: async () => {} };
 }
 
 /** A local file as hyparquet's AsyncBuffer: positional reads straight into fresh ArrayBuffers. */

@@ -1,10 +1,11 @@
 import type { Config } from "@certstream/config";
 import { IssuerCache, OperatorBudgets } from "@certstream/ct";
+import { storageFor, tableLocationText } from "@certstream/delta";
 import { StateCodec } from "@certstream/ingester";
 import type { CertificateEntryCodec } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import type { Kafka } from "kafkajs";
-import { scanArchive, sinkTxnVersions } from "./archive-scan.ts";
+import { openArchive, scanArchive, sinkTxnVersions } from "./archive-scan.ts";
 import { BackfillProducer, backfillTransactionalId } from "./backfill-producer.ts";
 import type { BackfillArgs } from "./cli-args.ts";
 import { type ArchiveScanStats, gapsForLog, type LogGaps, withoutPending } from "./gap-detection.ts";
@@ -100,7 +101,7 @@ export async function planBackfill(
 
   const ids = deps.logs.map((l) => l.id);
   let lastNote = Date.now();
-  const scan = await scanArchive(config.delta_sink.table_path, ids, {
+  const scan = await scanArchive(await openArchive(storageFor(config.delta_sink, { sync: false })), ids, {
     // A large table takes a while: say how far the scan is (the TTY bars only start with the fetching).
     onFileRead: (_rows, done, total) => {
       deps.progress.status?.(`scanning the archive: ${done}/${total} files read`);
@@ -116,7 +117,7 @@ export async function planBackfill(
   backfillGapScanFiles.inc({ decision: "read" }, st.read.files);
   logger.info(
     {
-      table: config.delta_sink.table_path,
+      table: tableLocationText(config.delta_sink),
       version: scan.snapshot?.version ?? null,
       ms: Math.round(scan.durationMs),
       stats_only: st.dense,
@@ -244,7 +245,7 @@ export async function runBackfill(deps: BackfillJobDeps): Promise<BackfillResult
     });
 
     if (args.dryRun) {
-      deps.print(formatPlan(plan, args, config.delta_sink.table_path));
+      deps.print(formatPlan(plan, args, tableLocationText(config.delta_sink)));
       const outcomes: LogOutcome[] = plan.logs.map((p) => ({
         name: p.log.name,
         id: p.log.id,
@@ -407,6 +408,7 @@ async function waitAndVerify(
   );
   const waited = await waitForSink({
     tablePath: config.delta_sink.table_path,
+    storage: storageFor(config.delta_sink, { sync: false }),
     topic: config.kafka.topics.backfill,
     lastOffsets,
     timeoutMs: config.backfill.wait_timeout_secs * 1000,
@@ -422,7 +424,7 @@ async function waitAndVerify(
   const filled = outcomes.filter((o) => o.missing > 0 && o.state === "completed");
   if (filled.length === 0) return;
   const scan = await scanArchive(
-    config.delta_sink.table_path,
+    await openArchive(storageFor(config.delta_sink, { sync: false })),
     filled.map((o) => o.id),
   );
   for (const o of filled) {

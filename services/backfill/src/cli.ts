@@ -1,4 +1,5 @@
 import { type Config, ConfigError, loadConfig, redactConfig } from "@certstream/config";
+import { tableLocationText } from "@certstream/delta";
 import {
   CertificateEntryCodec,
   createKafka,
@@ -218,7 +219,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       : args.dryRun && io.stderr.isTTY
         ? { status: (text) => status.set(text), render: () => undefined }
         : new LogLineProgress(logger, config.backfill.progress_interval_secs * 1000);
-    status.set(args.dryRun ? `scanning ${config.delta_sink.table_path} for gaps` : "finding the gaps");
+    status.set(
+      args.dryRun ? `scanning ${tableLocationText(config.delta_sink)} for gaps` : "finding the gaps",
+    );
     health.setReady(true, "connected to Kafka and the registry");
     logger.info(
       {
@@ -227,7 +230,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         logs: logs.map((l) => l.name),
         dry_run: args.dryRun,
         wait: args.wait,
-        table: config.delta_sink.table_path,
+        table: tableLocationText(config.delta_sink),
       },
       "backfill starting",
     );

@@ -1,4 +1,4 @@
-import { DeltaLog, DeltaTable, LocalStorage } from "@certstream/delta";
+import { DeltaLog, DeltaTable, LocalStorage, type Storage } from "@certstream/delta";
 import { sinkTxnVersions } from "./archive-scan.ts";
 
 export interface WaitResult {
@@ -14,6 +14,8 @@ export interface WaitResult {
  */
 export async function waitForSink(opts: {
   tablePath: string;
+  /** The table's storage (S3); default: a local directory at tablePath. */
+  storage?: Storage;
   topic: string;
   lastOffsets: Map<number, bigint>;
   timeoutMs: number;
@@ -21,7 +23,7 @@ export async function waitForSink(opts: {
   signal?: AbortSignal;
 }): Promise<WaitResult> {
   const started = Date.now();
-  const storage = new LocalStorage(opts.tablePath, { sync: false });
+  const storage = opts.storage ?? new LocalStorage(opts.tablePath, { sync: false });
   let table: DeltaTable | null = null;
   const behind = new Map<number, [bigint | null, bigint]>();
   for (;;) {

@@ -2,9 +2,10 @@ import type { Config } from "@certstream/config";
 import {
   CERTSTREAM_WRITER_OPTIONS,
   DeltaTable,
-  LocalStorage,
   type OptimizeResult,
   optimize,
+  storageFor,
+  tableLocationText,
   type VacuumResult,
   vacuum,
 } from "@certstream/delta";
@@ -47,11 +48,16 @@ export async function runOptimize(
 ): Promise<OptimizeResult> {
   const before = options.before ?? new Date().toISOString().slice(0, 10);
   const target = options.targetFileBytes ?? config.delta_sink.optimize_target_file_mb * 1024 * 1024;
-  const table = await DeltaTable.open(new LocalStorage(config.delta_sink.table_path), {
+  const table = await DeltaTable.open(storageFor(config.delta_sink), {
     checkpointInterval: config.delta_sink.checkpoint_interval,
   });
   logger.info(
-    { table: config.delta_sink.table_path, before, target_bytes: target, files: table.snapshot.numFiles },
+    {
+      table: tableLocationText(config.delta_sink),
+      before,
+      target_bytes: target,
+      files: table.snapshot.numFiles,
+    },
     "optimize: starting",
   );
   const result = await optimize(table, {
@@ -81,11 +87,11 @@ export async function runVacuum(
   const retentionHours = i >= 0 ? Number(argv[i + 1]) : 168;
   if (!(retentionHours >= 1))
     throw new Error("--retention-hours wants a number >= 1 (files younger may belong to a commit in flight)");
-  const table = await DeltaTable.open(new LocalStorage(config.delta_sink.table_path));
+  const table = await DeltaTable.open(storageFor(config.delta_sink));
   const result = await vacuum(table, { retentionHours, dryRun: argv.includes("--dry-run") });
   logger.info(
     {
-      table: config.delta_sink.table_path,
+      table: tableLocationText(config.delta_sink),
       deleted: result.deleted.length,
       bytes: result.bytes,
       dry_run: argv.includes("--dry-run"),

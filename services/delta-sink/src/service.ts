@@ -1,5 +1,5 @@
 import type { Config } from "@certstream/config";
-import { LocalStorage } from "@certstream/delta";
+import { StorageConfigError, storageFor, tableLocationText, verifyStorage } from "@certstream/delta";
 import { CertificateEntryCodec, createKafka, ensureTopics, topicNames, topicSpecs } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { HealthState, registerHttpMetrics, registerMetricsRoute } from "@certstream/metrics";
@@ -47,6 +47,16 @@ export async function startDeltaSinkService(config: Config, logger: Logger): Pro
     clientId: `${config.kafka.client_id}-delta-sink`,
     logger,
   });
+  // A table location that cannot work (bad URI, missing bucket, refused credentials, a store that ignores
+  // If-None-Match) stops the start with the key named; an unreachable store only delays readiness.
+  const storage = storageFor(ds);
+  await verifyStorage(storage).catch((err: unknown) => {
+    if (err instanceof StorageConfigError) throw err;
+    logger.warn(
+      { table: storage.location, err: String(err) },
+      "delta-sink: storage check failed; opening retries",
+    );
+  });
   const names = topicNames(config.kafka);
   if (config.kafka.create_topics) {
     const admin = kafka.admin();
@@ -66,7 +76,7 @@ export async function startDeltaSinkService(config: Config, logger: Logger): Pro
       registryUrl: config.kafka.schema_registry_url,
       clientId: "certstream-delta-sink",
     }),
-    storage: new LocalStorage(ds.table_path),
+    storage,
     topics: [names.entries, names.backfill],
     groupId: ds.group_id,
     appId: ds.app_id,
@@ -86,7 +96,7 @@ export async function startDeltaSinkService(config: Config, logger: Logger): Pro
   const http = buildHttp(health, sink);
   const url = await http.listen({ host: config.host, port: ds.port });
   logger.info(
-    { url, table: ds.table_path, topics: [names.entries, names.backfill], group: ds.group_id },
+    { url, table: tableLocationText(ds), topics: [names.entries, names.backfill], group: ds.group_id },
     "delta-sink: listening",
   );
   void sink.start();

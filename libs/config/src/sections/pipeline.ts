@@ -1,4 +1,4 @@
-import { bool, int, optStr, section, str, strs } from "../spec.ts";
+import { bool, int, map, optStr, section, str, strs } from "../spec.ts";
 
 export const kafka = section({
   brokers: strs(["127.0.0.1:19092"]),
@@ -60,7 +60,20 @@ export const ingester = section({
 export const delta_sink = section({
   enabled: bool(true),
   port: int(8082, { min: 0, max: 65535 }),
+  /** Local directory of the table; used when table_uri is empty. */
   table_path: str("./data/certstream"),
+  /**
+   * Where the table lives: `s3://bucket/prefix` (S3 or an S3-compatible store) or a local path; empty = table_path.
+   * Every sink replica, the backfill job and optimize/vacuum of one deployment use the same URI.
+   */
+  table_uri: str(""),
+  /**
+   * Object store settings, named as delta-rs names them: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+   * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ALLOW_HTTP, AWS_VIRTUAL_HOSTED_STYLE_REQUEST. Each one not set
+   * here is read from the environment variable of the same name; credentials left out come from the AWS SDK's
+   * default chain (environment, profile, web identity for Kubernetes service accounts, instance metadata).
+   */
+  storage_options: map(str("")),
   group_id: str("certstream-delta-sink"),
   batch_size: int(10_000, { min: 1 }),
   max_batch_bytes: int(64 * 1024 * 1024, { min: 1024 }),

@@ -4,6 +4,7 @@ Independent of our TypeScript reader: schema, partitioning, protocol, version, t
 """
 import base64
 import json
+import os
 import sys
 
 from deltalake import DeltaTable
@@ -21,7 +22,9 @@ def value(v):
 
 def main() -> None:
     path = sys.argv[1]
-    t = DeltaTable(path)
+    # s3:// tables: delta-rs storage options as JSON in DELTA_STORAGE_OPTIONS (endpoint, keys, AWS_ALLOW_HTTP).
+    options = json.loads(os.environ.get("DELTA_STORAGE_OPTIONS") or "null")
+    t = DeltaTable(path, storage_options=options)
     data = t.to_pyarrow_table()
     arrow_schema = data.schema
     rows = data.to_pylist()
