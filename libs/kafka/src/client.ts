@@ -2,6 +2,7 @@ import type { Logger } from "@certstream/log";
 import { Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
 import { applyKafkajsAbortedOrderFix } from "./kafkajs-patches/aborted-order.ts";
 import { applyKafkajsIdleTimerFix } from "./kafkajs-patches/idle-timer.ts";
+import { applyKafkajsPartitionAddsFix } from "./kafkajs-patches/partition-adds.ts";
 
 export interface CreateKafkaOptions {
   brokers: string[];
@@ -21,6 +22,8 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   applyKafkajsIdleTimerFix();
   // kafkajs 2.2.4 can hand aborted records to a read_committed reader: see kafkajs-patches/aborted-order.ts.
   applyKafkajsAbortedOrderFix();
+  // Parallel per-partition sends made concurrent AddPartitionsToTxn requests: see kafkajs-patches/partition-adds.ts.
+  applyKafkajsPartitionAddsFix();
   const { logger } = options;
   return new Kafka({
     ...options.kafkaConfig,
@@ -49,7 +52,8 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       // Our producers use the (Java-compatible) default partitioner on purpose: its v2 notice is noise.
       if (message.startsWith("KafkaJS v2.0.0 switched default partitioner")) return;
       const retried = namespace === "Connection" || "retryCount" in extra || "retryTime" in extra;
-      const level = kafkaLevel === logLevel.ERROR && retried ? logLevel.WARN : kafkaLevel;
+      let level = kafkaLevel === logLevel.ERROR && retried ? logLevel.WARN : kafkaLevel;
+      if (isHarmlessNotice(message, extra)) level = logLevel.DEBUG;
       const fields = { namespace, ...extra };
       switch (level) {
         case logLevel.ERROR:
@@ -65,6 +69,24 @@ export function kafkaLogCreator(logger: Logger): logCreator {
           child.trace(fields, message);
       }
     };
+}
+
+/**
+ * kafkajs notices that are expected and handled, kept out of the operator's way (logged at trace):
+ * - "Limiting retries for the idempotent producer may invalidate EoS guarantees": every idempotent producer here
+ *   is transactional with a bounded retry (TRANSACTIONAL_RETRY). A send that gives up fails its transaction,
+ *   which is aborted and redone from the last committed state; nothing is committed twice or lost. kafkajs's
+ *   concern is the plain idempotent producer, whose records a later retry could reorder.
+ * - CONCURRENT_TRANSACTIONS answers that kafkajs retries: after a commit the coordinator is still writing the
+ *   markers of the transaction that ended and refuses the next one's first AddPartitionsToTxn for a few ms (the
+ *   Java client retries it silently). Concurrent adds of our own no longer happen (kafkajs-patches/partition-adds.ts).
+ */
+const CONCURRENT_TRANSACTIONS =
+  "The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing";
+
+export function isHarmlessNotice(message: string, extra: Record<string, unknown>): boolean {
+  if (message === "Limiting retries for the idempotent producer may invalidate EoS guarantees") return true;
+  return message.includes(CONCURRENT_TRANSACTIONS) || extra.error === CONCURRENT_TRANSACTIONS;
 }
 
 let warningFilterInstalled = false;

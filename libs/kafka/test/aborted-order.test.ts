@@ -2,12 +2,18 @@
 // around it): the broker lists aborted transactions in abort order, kafkajs 2.2.4's filter assumes first-offset
 // order and hands the early one's first records to a read_committed reader. Real broker; the unpatched kafkajs
 // is read first (this file runs in its own process, and nothing here has called createKafka yet).
+
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaBrokers, uniqueName } from "../../../test/stack.ts";
 import { ensureTopics } from "../src/index.ts";
 import { dropAbortedRecords } from "../src/kafkajs-patches/aborted-order.ts";
+import { applyKafkajsIdleTimerFix } from "../src/kafkajs-patches/idle-timer.ts";
 import { readCommitted, testKafka } from "./fixture.ts";
+
+// kafkajs built here without createKafka: its idle-timer fix (a negative setTimeout Node 24 warns about) is applied
+// by hand, or every run of this file prints a TimeoutNegativeWarning.
+applyKafkajsIdleTimerFix();
 
 describe("aborted transactions out of first-offset order (real broker)", () => {
   const topic = uniqueName("t.aborted-order");

@@ -1,11 +1,16 @@
 // initMetrics() instruments KafkaJS and the schema registry client that services import themselves: the
 // connection gauges follow real clients against the real broker and registry, with no wiring in the caller.
 import { createServer } from "node:net";
+import { applyKafkajsIdleTimerFix } from "@certstream/kafka";
 import { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { kafkaBrokers, registryUrl } from "../../../test/stack.ts";
 import { initMetrics, registry } from "../src/index.ts";
+
+// kafkajs built here without createKafka: its idle-timer fix (a negative setTimeout Node 24 warns about) is applied
+// by hand, or every run of this file prints a TimeoutNegativeWarning.
+applyKafkajsIdleTimerFix();
 
 const value = async (name: string) => /\s(\S+)\n?$/.exec(await registry.getSingleMetricAsString(name))?.[1];
 
