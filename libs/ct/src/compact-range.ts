@@ -1,5 +1,4 @@
-import { createHash, hash } from "node:crypto";
-import { nodeHash } from "./merkle-hash.ts";
+import { leafHash, nodeHash } from "./merkle-hash.ts";
 
 // The compact range [0, size) of an RFC 6962 §2.1 Merkle tree (Trillian/Tessera's "compact range", the "tree
 // state" of a CT monitor): the roots of the perfect subtrees that the binary decomposition of `size` splits
@@ -25,16 +24,6 @@ export function compactRangeHeights(size: number): number[] {
   const out: number[] = [];
   for (let h = 0, x = size; x > 0; h++, x = Math.floor(x / 2)) if (x % 2 === 1) out.unshift(h);
   return out;
-}
-
-// A 65-byte scratch block 0x01 || left || right, hashed in one call: the append path allocates one digest per
-// node and nothing else (crypto.hash is Node's one-shot digest).
-const nodeBlock = Buffer.alloc(65);
-nodeBlock[0] = 0x01;
-function nodeHashFast(left: Uint8Array, right: Uint8Array): Uint8Array {
-  nodeBlock.set(left, 1);
-  nodeBlock.set(right, 33);
-  return hash("sha256", nodeBlock, "buffer");
 }
 
 export class CompactRange {
@@ -127,7 +116,7 @@ export class CompactRange {
     let h = leafHashValue;
     // Each trailing 1-bit of size is a perfect subtree of the same height as the one being built: merge.
     for (let s = this.#size; s % 2 === 1; s = Math.floor(s / 2)) {
-      h = nodeHashFast(this.#hashes.pop() as Uint8Array, h);
+      h = nodeHash(this.#hashes.pop() as Uint8Array, h);
     }
     this.#hashes.push(h);
     this.#size++;
@@ -135,7 +124,7 @@ export class CompactRange {
 
   /** Appends the leaf whose MerkleTreeLeaf bytes are `merkleTreeLeaf`. */
   appendLeaf(merkleTreeLeaf: Uint8Array): void {
-    this.append(createHash("sha256").update(LEAF_PREFIX).update(merkleTreeLeaf).digest());
+    this.append(leafHash(merkleTreeLeaf));
   }
 
   /** MTH(D[0:size]): the root a tree head of this size must carry. */
@@ -143,7 +132,7 @@ export class CompactRange {
     const n = this.#hashes.length;
     if (n === 0) return new Uint8Array(EMPTY_ROOT);
     let r = this.#hashes[n - 1];
-    for (let i = n - 2; i >= 0; i--) r = nodeHashFast(this.#hashes[i], r);
+    for (let i = n - 2; i >= 0; i--) r = nodeHash(this.#hashes[i], r);
     return new Uint8Array(r);
   }
 
@@ -164,5 +153,3 @@ export class CompactRange {
     return CompactRange.of(size, list);
   }
 }
-
-const LEAF_PREFIX = Buffer.from([0x00]);
