@@ -35,10 +35,20 @@ function serialInTbs(buf: Buffer, tbsPos: number): { pos: number; len: number } 
   return { pos: p + t.headerLen, len: t.len };
 }
 
+/**
+ * Keeps the first content byte (sign and minimal-encoding rules); overwrites up to 4 trailing bytes with the low
+ * 32 bits of `variant`, and the 3 bytes before them with its bits above 32 when it has any (a start epoch: see
+ * GrowingLogOptions.certEpoch), so that a variant below 2^32 stamps exactly what it always did. A serial too
+ * short for those 3 bytes gets the epoch mixed into the low 32 bits instead (a bijection for one epoch).
+ */
 function stamp(buf: Buffer, at: { pos: number; len: number }, variant: number): void {
-  // Keep the first content byte (sign and minimal-encoding rules); overwrite up to 4 trailing bytes.
-  const n = Math.min(4, at.len - 1);
-  for (let i = 0; i < n; i++) buf[at.pos + at.len - 1 - i] = (variant >>> (8 * i)) & 0xff;
+  let low = variant % 2 ** 32;
+  const epoch = Math.floor(variant / 2 ** 32);
+  let n = Math.min(4, at.len - 1);
+  if (epoch > 0 && at.len - 1 >= 7) n = 7;
+  else if (epoch > 0) low = (low ^ Math.imul(epoch, 0x9e3779b1)) >>> 0;
+  for (let i = 0; i < n; i++)
+    buf[at.pos + at.len - 1 - i] = (i < 4 ? low / 2 ** (8 * i) : epoch / 2 ** (8 * (i - 4))) & 0xff;
 }
 
 /** A copy of a DER Certificate with its serial stamped with `variant`. */

@@ -22,6 +22,12 @@ export interface GrowingLogOptions {
   mode?: CertMode;
   /** Logs with the same certSeed serve the same certificates at the same indexes (dedup tests). */
   certSeed?: number;
+  /**
+   * Distinct mode: 0 (the default) serves the same certificates at the same indexes on every start; any other
+   * value (1 .. 2^21-1) is stamped into the serials too, so a stand-in restarted with a new epoch (the CLI takes the
+   * start time) serves certificates no earlier start served, and dedup does not drop its stream after a restart.
+   */
+  certEpoch?: number;
   faults?: Faults;
   key?: StandInKey;
   operator?: string;
@@ -40,6 +46,8 @@ export abstract class GrowingStandInLog {
   protected readonly tree = new MerkleTree();
   readonly #mode: CertMode;
   readonly #seed: number;
+  /** certEpoch × 2^32: added to each variant, stamped into serial bytes above the low 32 bits. */
+  readonly #epochBits: number;
   readonly #maxSize: number;
   #growTimer: NodeJS.Timeout | undefined;
   #growCarry = 0;
@@ -56,6 +64,10 @@ export abstract class GrowingStandInLog {
     this.growRate = opts.growRate ?? 0;
     this.#mode = opts.mode ?? "same";
     this.#seed = opts.certSeed ?? 0;
+    const epoch = opts.certEpoch ?? 0;
+    if (!Number.isInteger(epoch) || epoch < 0 || epoch >= 2 ** 21)
+      throw new Error(`certEpoch must be an integer in 0 .. 2^21-1, got ${epoch}`);
+    this.#epochBits = epoch * 2 ** 32;
     this.#maxSize = opts.maxSize ?? Number.MAX_SAFE_INTEGER;
   }
 
@@ -76,7 +88,8 @@ export abstract class GrowingStandInLog {
     for (let k = 0; k < n && this.size < this.#maxSize; k++) {
       const i = this.size;
       const reserved = i >= this.realCount;
-      const variant = reserved && this.#mode === "distinct" ? (this.#seed * 1_000_003 + i) >>> 0 : null;
+      const variant =
+        reserved && this.#mode === "distinct" ? ((this.#seed * 1_000_003 + i) >>> 0) + this.#epochBits : null;
       this.append(i, reserved, variant, now);
     }
   }

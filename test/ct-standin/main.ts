@@ -1,6 +1,10 @@
 // CLI: run stand-in CT logs for demos and benchmarks.
 //   node test/ct-standin/main.ts --rfc6962 --static --port 16900 --grow-rate 50 [--logs 2] [--mode distinct]
 //        [--page-size 32] [--share] [--no-gzip] [--fault-429 0.05] [--fault-503 0.05] [--fault-slow-ms 200]
+//        [--cert-epoch N]
+// --cert-epoch: stamped into the serials of re-served certificates (distinct mode). Default: from the start time,
+// so a restarted stand-in serves certificates no earlier start served (dedup would drop those for its TTL and the
+// stream would go quiet); 0 serves the same ones on every start.
 // Prints one JSON line with the base URL and each log's url/key/log_id, then serves until SIGINT/SIGTERM.
 // The log list of the stand-ins is at <base>/log_list.json.
 import { parseArgs } from "node:util";
@@ -24,6 +28,7 @@ const { values } = parseArgs({
     "fault-503": { type: "string" },
     "fault-slow-ms": { type: "string" },
     "fault-short": { type: "string" },
+    "cert-epoch": { type: "string" },
   },
 });
 
@@ -34,7 +39,12 @@ const faults: Faults = {
   slowMs: values["fault-slow-ms"] ? Number(values["fault-slow-ms"]) : undefined,
   shortPage: values["fault-short"] ? Number(values["fault-short"]) : undefined,
 };
-const common = { growRate: Number(values["grow-rate"]), mode: values.mode as CertMode, faults };
+// Seconds since the start of 2026, folded into 1 .. 2^21-1 (24 days of starts before one repeats).
+const certEpoch =
+  values["cert-epoch"] !== undefined
+    ? Number(values["cert-epoch"])
+    : 1 + (Math.floor((Date.now() - Date.UTC(2026, 0, 1)) / 1000) % (2 ** 21 - 1));
+const common = { growRate: Number(values["grow-rate"]), mode: values.mode as CertMode, faults, certEpoch };
 if (!values.rfc6962 && !values.static) values.rfc6962 = true;
 const server = new StandInServer({
   port: Number(values.port),

@@ -22,6 +22,9 @@ const server = new StandInServer({
     { name: "b", mode: "distinct", certSeed: 1, initialSize: 200 },
     { name: "c", mode: "distinct", certSeed: 2, initialSize: 200 },
     { name: "same", mode: "same", initialSize: 200 },
+    // Restarted stand-ins: the same log, started again with another certificate epoch.
+    { name: "epoch1", mode: "distinct", certSeed: 1, certEpoch: 1_000, initialSize: 200 },
+    { name: "epoch2", mode: "distinct", certSeed: 1, certEpoch: 2_000, initialSize: 200 },
   ],
   static: [
     { name: "s1", mode: "distinct", certSeed: 5, initialSize: 1100 },
@@ -49,6 +52,21 @@ describe("stand-in logs", () => {
     const orig = new X509Certificate(certOf(a.entry(i % 27).leafInput));
     expect(d.serialNumber).not.toBe(orig.serialNumber);
     expect(d.subject).toBe(orig.subject);
+  });
+
+  it("a start with another certEpoch (a restarted CLI stand-in) serves certificates no other start served", () => {
+    const [a, e1, e2] = ["a", "epoch1", "epoch2"].map((n) => server.rfc(n));
+    let compared = 0;
+    for (let i = 27; i < 200; i++) {
+      if (a.entry(i).leafInput.readUInt16BE(10) !== 0) continue;
+      const certs = [a, e1, e2].map((l) => certOf(l.entry(i).leafInput));
+      expect(certs[0].equals(certs[1]) || certs[0].equals(certs[2]) || certs[1].equals(certs[2])).toBe(false);
+      // Still the real certificate it copies, with another serial.
+      const orig = new X509Certificate(certOf(a.entry(i % 27).leafInput));
+      expect(new X509Certificate(certs[2]).subject).toBe(orig.subject);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(50);
   });
 
   it("logs with the same certSeed share certificates (dedup tests); other seeds do not", () => {
