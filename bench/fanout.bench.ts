@@ -56,7 +56,7 @@ const server = new StreamerServer({
   settings: streamerSettings({
     host: "127.0.0.1",
     port: 0,
-    streamer: { write_coalesce_ms: Number(process.env.BENCH_COALESCE_MS ?? 25) },
+    streamer: { write_coalesce_ms: Number(process.env.BENCH_COALESCE_MS ?? 0) },
   }),
   logger,
   source: null,
@@ -223,7 +223,7 @@ function filterCost(label: string, clients: number, filterFor: (i: number) => st
 }
 
 console.log(
-  `fan-out benchmark, ${SECONDS}s per run, write_coalesce_ms=${process.env.BENCH_COALESCE_MS ?? 25}, node ${process.version}, load average ${(
+  `fan-out benchmark, ${SECONDS}s per run, write_coalesce_ms=${process.env.BENCH_COALESCE_MS ?? 0}, node ${process.version}, load average ${(
     await import("node:os")
   )
     .loadavg()

@@ -51,8 +51,12 @@ export const ingester = section({
   transaction_timeout_ms: int(30_000, { min: 1_000 }),
   /** Entries per transaction (one batch of one log, plus its position). */
   max_batch_entries: int(1000, { min: 1, max: 100_000 }),
-  /** Entries partitions the dedup stage processes at once. */
-  dedup_partitions_concurrency: int(2, { min: 1, max: 64 }),
+  /**
+   * Entries partitions the dedup stage processes at once (each its own transaction on its own producer): as many
+   * as the topic has (kafka.partitions), so that an ingest batch spread over every partition reaches `certs` in
+   * one round of transactions, not one round per two partitions.
+   */
+  dedup_partitions_concurrency: int(6, { min: 1, max: 64 }),
   /** Run the log watchers in this process (off: a dedup-only replica). */
   watchers_enabled: bool(true),
 });
