@@ -49,7 +49,7 @@ export default function setup(): (() => void) | undefined {
     return undefined;
   }
   for (const line of stack("env", false).split("\n")) {
-    const m = /^export ([A-Z_]+)=(.*)$/.exec(line.trim());
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
     if (m) process.env[m[1]] = m[2];
   }
   if (wasRunning) return undefined;

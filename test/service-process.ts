@@ -47,11 +47,12 @@ export class ServiceProcess {
     return this.running;
   }
 
-  start(env: NodeJS.ProcessEnv = {}): this {
+  /** Starts the service; `cwd` (default: the repository) is its working directory. */
+  start(env: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): this {
     const proc = spawn(
       join(repoRoot, "node_modules/.bin/node"),
       [join(repoRoot, `services/${this.service}/src/main.ts`), ...this.args],
-      { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+      { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     const out = this.logPath ? createWriteStream(this.logPath, { flags: "a" }) : null;
     for (const stream of ["stdout", "stderr"] as const) {

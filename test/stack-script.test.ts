@@ -78,11 +78,13 @@ describe("scripts/stack.sh", () => {
     expect(again.stderr).toContain("stack already up");
     expect(stack("status").status).toBe(0);
 
+    const envRun = stack("env");
+    expect(envRun.status, envRun.stderr).toBe(0);
     const exported = Object.fromEntries(
-      stack("env")
-        .stdout.trim()
+      envRun.stdout
+        .trim()
         .split("\n")
-        .map((l) => /^export ([A-Z_]+)=(.*)$/.exec(l)!.slice(1, 3)),
+        .map((l) => /^export ([A-Z0-9_]+)=(.*)$/.exec(l)!.slice(1, 3)),
     );
     expect(exported).toEqual({
       KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${env.STACK_KAFKA_PORT}`,
