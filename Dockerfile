@@ -27,10 +27,17 @@ ARG SERVICE=streamer
 ENV NODE_ENV=production SERVICE=${SERVICE}
 WORKDIR /app
 # /data: the delta sink's table lives in a volume mounted here; a new volume takes this directory's owner.
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data /app/.cache/node-compile && chown node:node /data /app/.cache/node-compile
 COPY --from=deps /app /app
 COPY --chown=node:node . .
 USER node
+# Node's compile cache, warmed here: a service whose every module is in it never loads the TypeScript stripper
+# (15-20 MB of RSS for the process's lifetime) and starts faster. --validate-config loads a service's modules and
+# exits. Entries are keyed by the V8 flags too: the streamer is warmed with the NODE_OPTIONS it runs with
+# (docker-compose.yml, deploy/k8s/streamer.yaml); a process started with other flags strips types as before.
+ENV NODE_COMPILE_CACHE=/app/.cache/node-compile
+RUN for s in ingester delta-sink backfill; do node "services/$s/src/main.ts" --validate-config >/dev/null || exit 1; done \
+ && NODE_OPTIONS=--max-semi-space-size=1 node services/streamer/src/main.ts --validate-config >/dev/null
 # streamer 8080, ingester 8081, delta-sink 8082, backfill 8083 (config keys `port`, `<service>.port`).
 EXPOSE 8080 8081 8082 8083
 # exec: node is PID 1's only child-free process and receives SIGTERM for a graceful shutdown.
