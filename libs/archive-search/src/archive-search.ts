@@ -337,6 +337,8 @@ async function readRows(
     rowEnd: end,
     compressors,
     parsers: PARSERS,
+    // Binary columns (as_der) stay bytes; string columns are annotated as such and still decode to strings.
+    utf8: false,
     useOffsetIndex: true,
   })) as Values[];
 }

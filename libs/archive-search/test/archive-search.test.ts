@@ -1,0 +1,262 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { SearchQuery } from "@certstream/archive-search";
+import {
+  ARCHIVE_SCHEMA,
+  ArchiveSearch,
+  parseSearchParams,
+  QueryTooBroadError,
+  registeredDomainOf,
+  SearchParamError,
+  writeClusteredFile,
+  writeSyntheticArchive,
+} from "@certstream/archive-search";
+import { DeltaTable, LocalStorage, toRow } from "@certstream/delta";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { realEntries } from "../../delta/test/fixtures/entries.ts";
+import { python } from "../../delta/test/python.ts";
+
+interface RefRow {
+  cert_index: number;
+  log_name: string | null;
+  source_name: string;
+  all_domains: string[] | null;
+  registered_domains: string[] | null;
+  issuer_o: string | null;
+  issuer_cn: string | null;
+  seen: number;
+  not_before_ts: number | null;
+  sha256: string | null;
+}
+
+/** Every row as delta-rs reads it (an independent reader, no pruning). */
+async function referenceRows(table: string): Promise<RefRow[]> {
+  const script = fileURLToPath(new URL("./python/table_rows.py", import.meta.url));
+  const { stdout } = await promisify(execFile)(python(), [script, table], { maxBuffer: 1 << 28 });
+  return stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as RefRow);
+}
+
+/** The naive answer: every condition checked on every row. */
+function naive(rows: RefRow[], q: SearchQuery): string[] {
+  return rows
+    .filter((r) => {
+      const names = (r.all_domains ?? []).map((d) => d.toLowerCase());
+      if (q.exactDomain && !names.includes(q.exactDomain)) return false;
+      if (q.suffix) {
+        const s = q.suffix;
+        if (!names.some((d) => d.replace(/^\*\./, "") === s || d.endsWith(`.${s}`))) return false;
+      }
+      if (q.registered && !(r.registered_domains ?? []).includes(q.registered)) return false;
+      if (q.issuer) {
+        const i = q.issuer.toLowerCase();
+        if (r.issuer_o?.toLowerCase() !== i && r.issuer_cn?.toLowerCase() !== i) return false;
+      }
+      if (q.log && r.log_name !== q.log.toLowerCase() && r.source_name.toLowerCase() !== q.log.toLowerCase())
+        return false;
+      const t = q.timeField === "seen" ? r.seen : r.not_before_ts;
+      if (q.from !== undefined && (t === null || t < q.from)) return false;
+      if (q.to !== undefined && (t === null || t > q.to)) return false;
+      return true;
+    })
+    .map((r) => `${r.log_name}/${r.cert_index}`)
+    .sort();
+}
+
+/** Every page of a search, following the cursor. */
+async function allPages(
+  s: ArchiveSearch,
+  qs: string,
+): Promise<{ keys: string[]; pages: number; bytes: number }> {
+  const keys: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  let bytes = 0;
+  do {
+    const p = new URLSearchParams(qs);
+    if (cursor) p.set("cursor", cursor);
+    const r = await s.search(parseSearchParams(p, NOW));
+    for (const row of r.rows) keys.push(`${row.log.name}/${row.index}`);
+    cursor = r.nextCursor;
+    bytes += r.stats.bytesRead;
+    pages++;
+  } while (cursor !== null && pages < 100);
+  return { keys: keys.sort(), pages, bytes };
+}
+
+const NOW = Date.UTC(2026, 5, 1);
+const dirs: string[] = [];
+let clustered: string;
+let unclustered: string;
+let reference: RefRow[];
+let top: string[];
+
+beforeAll(async () => {
+  clustered = mkdtempSync(join(tmpdir(), "archive-search-"));
+  unclustered = mkdtempSync(join(tmpdir(), "archive-search-plain-"));
+  dirs.push(clustered, unclustered);
+  const common = { rows: 12_000, days: 3, endMs: NOW, seed: 5, maxFileRows: 3000, registeredDomains: 2000 };
+  const r = await writeSyntheticArchive(new LocalStorage(clustered, { sync: false }), common);
+  top = r.topDomains;
+  await writeSyntheticArchive(new LocalStorage(unclustered, { sync: false }), {
+    ...common,
+    clustered: false,
+  });
+  reference = await referenceRows(clustered);
+  expect(reference.length).toBe(12_000);
+});
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("search answers what a full read with delta-rs answers", () => {
+  const queries = (): string[] => [
+    `domain=www.${top[0]}&limit=1000`,
+    `domain=${top[3]}&limit=37`,
+    `domain=*.${top[1]}&limit=1000`,
+    `registered=${top[2]}&limit=50`,
+    "domain=*.github.io&limit=1000",
+    `registered=${top[0]}&issuer=Let's Encrypt&limit=1000`,
+    `registered=${top[4]}&on=not_before&from=${new Date(NOW - 2 * 86_400_000).toISOString().slice(0, 10)}&limit=1000`,
+    `issuer=sectigo limited&log=argon2026h1&from=${Math.floor(NOW / 1000) - 86_400}&limit=200`,
+  ];
+
+  it("on clustered files, every page followed, and reads a small part of the table", async () => {
+    const s = new ArchiveSearch({ storage: new LocalStorage(clustered), maxScanShare: 1 });
+    for (const qs of queries()) {
+      const want = naive(reference, parseSearchParams(new URLSearchParams(qs), NOW));
+      const got = await allPages(s, qs);
+      expect(got.keys, qs).toEqual(want);
+    }
+    // A domain of the long tail: only its granules' pages are read, far from the whole table.
+    const counts = new Map<string, number>();
+    for (const row of reference)
+      for (const d of row.registered_domains ?? []) counts.set(d, (counts.get(d) ?? 0) + 1);
+    const rare = [...counts].find(([, n]) => n >= 2 && n <= 4)?.[0];
+    const r = await s.search(parseSearchParams(new URLSearchParams(`registered=${rare}`), NOW));
+    expect(r.rows.length).toBe(counts.get(rare as string));
+    const size = (await DeltaTable.open(new LocalStorage(clustered))).snapshot;
+    const tableBytes = size.files().reduce((n, f) => n + f.size, 0);
+    expect(r.stats.rowsCandidate).toBeLessThan(12_000 / 2);
+    // A small table without DER (footers weigh a lot here): the 10 M-row figures are in bench/archive-search.bench.ts.
+    expect(r.stats.bytesRead).toBeLessThan(tableBytes * 0.25);
+  });
+
+  it("on files as the sink writes them (no domain filters), the same answers", async () => {
+    const s = new ArchiveSearch({ storage: new LocalStorage(unclustered), maxScanShare: 1 });
+    const plainRef = await referenceRows(unclustered);
+    for (const qs of queries().slice(0, 4)) {
+      const want = naive(plainRef, parseSearchParams(new URLSearchParams(qs), NOW));
+      expect((await allPages(s, qs)).keys, qs).toEqual(want);
+    }
+  });
+});
+
+describe("bad requests and broad queries", () => {
+  it("names the parameter", () => {
+    const bad: [string, string][] = [
+      ["isuer=x", "isuer"],
+      ["domain=", "domain"],
+      ["domain=exa mple.com", "domain"],
+      ["domain=co.uk", "domain"],
+      ["registered=www.example.com", "registered"],
+      ["limit=1001", "limit"],
+      ["limit=0", "limit"],
+      ["from=yesterday", "from"],
+      ["from=2026-05-02&to=2026-05-01", "from"],
+      ["on=issued", "on"],
+      ["domain=a.com&domain=b.com", "domain"],
+    ];
+    for (const [qs, param] of bad) {
+      let err: unknown;
+      try {
+        parseSearchParams(new URLSearchParams(qs), NOW);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, qs).toBeInstanceOf(SearchParamError);
+      expect((err as SearchParamError).param, qs).toBe(param);
+    }
+  });
+
+  it("refuses a query that would scan more than the configured share, saying how to narrow it", async () => {
+    const s = new ArchiveSearch({ storage: new LocalStorage(clustered), maxScanShare: 0.4 });
+    await expect(
+      s.search(parseSearchParams(new URLSearchParams("issuer=Let's Encrypt"), NOW)),
+    ).rejects.toThrow(QueryTooBroadError);
+    const err = await s
+      .search(parseSearchParams(new URLSearchParams("limit=5"), NOW))
+      .catch((e: unknown) => e);
+    expect((err as QueryTooBroadError).hint).toMatch(/domain=/);
+    // The same issuer within one day passes (one of three day partitions).
+    const from = new Date(NOW - 86_400_000).toISOString().slice(0, 10);
+    const ok = await s.search(
+      parseSearchParams(new URLSearchParams(`issuer=ZeroSSL&from=${from}T00:00:00Z&limit=5`), NOW),
+    );
+    expect(ok.rows.length).toBeGreaterThan(0);
+  });
+
+  it("a cursor belongs to its query", async () => {
+    const s = new ArchiveSearch({ storage: new LocalStorage(clustered), maxScanShare: 1 });
+    const r = await s.search(parseSearchParams(new URLSearchParams(`registered=${top[0]}&limit=3`), NOW));
+    expect(r.nextCursor).not.toBeNull();
+    const other = new URLSearchParams(`registered=${top[1]}&limit=3&cursor=${r.nextCursor}`);
+    await expect(s.search(parseSearchParams(other, NOW))).rejects.toThrow(/different query/);
+    const garbage = new URLSearchParams("registered=a.com&cursor=zzz");
+    await expect(s.search(parseSearchParams(garbage, NOW))).rejects.toThrow(SearchParamError);
+  });
+});
+
+describe("real certificates", () => {
+  it("finds a real entry by its names and returns its DER", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archive-search-real-"));
+    dirs.push(dir);
+    const storage = new LocalStorage(dir, { sync: false });
+    const table = await DeltaTable.openOrCreate(storage, {
+      schema: ARCHIVE_SCHEMA,
+      partitionColumns: ["seen_date"],
+    });
+    const rows = realEntries().map((e) => {
+      const r = toRow(e) as Record<string, unknown>;
+      // Tables written before the query columns existed: derive what the search needs.
+      r.registered_domains ??= [
+        ...new Set(((r.all_domains as string[]) ?? []).map(registeredDomainOf)),
+      ].filter((d) => d !== null);
+      return r;
+    });
+    const cols: Record<string, unknown[]> = {};
+    for (const f of ARCHIVE_SCHEMA.fields) cols[f.name] = rows.map((r) => r[f.name] ?? null);
+    const add = await writeClusteredFile(
+      storage,
+      ARCHIVE_SCHEMA,
+      ["seen_date"],
+      { seen_date: rows[0].seen_date as string },
+      cols,
+      rows.length,
+      { granuleRows: 4 },
+    );
+    await table.commit([{ add }], { operation: "WRITE" });
+    const withDomain = rows.find((r) => ((r.all_domains as string[]) ?? []).length > 0);
+    if (!withDomain) throw new Error("the real entries name no domain");
+    const name = (withDomain.all_domains as string[])[0].replace(/^\*\./, "");
+    const s = new ArchiveSearch({ storage: new LocalStorage(dir), maxScanShare: 1 });
+    const r = await s.search(parseSearchParams(new URLSearchParams(`domain=*.${name}`), NOW));
+    expect(r.rows.map((x) => x.leaf_cert.sha256)).toContain(withDomain.sha256);
+    const hit = r.rows.find((x) => x.leaf_cert.sha256 === withDomain.sha256);
+    expect(hit?.cert_link).toBe(withDomain.cert_link);
+    const der = await s.certificateDer(hit?.der as string);
+    expect(createHash("sha256").update(der).digest("hex")).toBe(
+      createHash("sha256")
+        .update(withDomain.as_der as Uint8Array)
+        .digest("hex"),
+    );
+  });
+});
