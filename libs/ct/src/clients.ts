@@ -18,6 +18,7 @@ export * from "./response-limits.ts";
 export * from "./rfc-log-client.ts";
 export * from "./signed-tree-head.ts";
 export * from "./static-log-client.ts";
+export * from "./tbs-hash.ts";
 export * from "./tile-hashes.ts";
 export * from "./tile-leaf.ts";
 export * from "./tile-path.ts";

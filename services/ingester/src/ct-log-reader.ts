@@ -1,6 +1,6 @@
 // TODO: import from "@certstream/ct" once its index exports the client types.
 
-import { type CompactRange, type LogFetcher, leafHash } from "@certstream/ct";
+import { type CompactRange, entryTbsHash, type LogFetcher, leafHash } from "@certstream/ct";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
 import type { LogClient, TreeHead } from "../../../libs/ct/src/log-range.ts";
 import type { LogHead, LogReader, ReadFailure } from "./log-reader.ts";
@@ -81,6 +81,8 @@ export class CtLogReader<E extends { leafInput: Uint8Array }> implements LogRead
         const ce = this.convert(this.log, e, seen);
         // RFC 6962 leaf hash of the MerkleTreeLeaf as served: what the log's tree is built from.
         ce.leaf_hash = leafHash(e.leafInput);
+        // The precert/final-certificate link: both share it (libs/ct tbs-hash.ts).
+        ce.tbs_hash = ce.leaf ? entryTbsHash(ce.update_type, e.leafInput, ce.leaf_der) : null;
         out.push(ce);
       }
     }
