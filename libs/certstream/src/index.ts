@@ -4,3 +4,5 @@ export type { MessageFormat } from "./message-format.ts";
 export { messageFormats } from "./message-format.ts";
 export type { RenderedMessages } from "./messages.ts";
 export { renderDomainsOnly, renderFull, renderHeartbeat, renderLite, renderMessages } from "./messages.ts";
+export type { PrecertSighting } from "./messages-v2.ts";
+export { PrecertIndex, renderV2 } from "./messages-v2.ts";

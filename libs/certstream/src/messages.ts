@@ -50,7 +50,8 @@ function dataTail(entry: CertificateEntry): string {
   );
 }
 
-function chainJson(entry: CertificateEntry, cache: ChainJsonCache): string {
+/** The chain array of a full message (each parsed chain certificate, rendered once per cache). */
+export function chainJson(entry: CertificateEntry, cache: ChainJsonCache): string {
   let s = "";
   const chain = entry.chain;
   for (let i = 0; i < chain.length; i++) {
