@@ -27,6 +27,8 @@ export interface SyntheticArchiveOptions {
   oldShare?: number;
   /** Clustered files (sorted by domain, granule filters) as `cluster` leaves them; false: as the sink writes. */
   clustered?: boolean;
+  /** Rows per domain-filter granule of clustered files (see ClusteredFileOptions). Default 1024. */
+  granuleRows?: number;
   /** Most rows in one data file. Default 500,000. */
   maxFileRows?: number;
   /** DER templates (real certificates); their last 256 bytes are replaced per row. */
@@ -455,7 +457,9 @@ export async function writeSyntheticArchive(
       const partitionValues = { seen_date: day };
       let add: AddAction;
       if (options.clustered ?? true) {
-        add = await writeClusteredFile(storage, ARCHIVE_SCHEMA, ["seen_date"], partitionValues, cols, n);
+        add = await writeClusteredFile(storage, ARCHIVE_SCHEMA, ["seen_date"], partitionValues, cols, n, {
+          granuleRows: options.granuleRows,
+        });
       } else {
         const schema = {
           type: "struct" as const,

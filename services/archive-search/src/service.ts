@@ -38,7 +38,8 @@ export async function startArchiveSearchService(
     footerCacheFiles: cfg.footer_cache_files,
     refreshIntervalMs: cfg.refresh_interval_ms,
   });
-  const app = Fastify({ logger: false });
+  // A DER reference (table version, data file path, row) is longer than fastify's default 100-character parameter.
+  const app = Fastify({ logger: false, maxParamLength: 1024 });
   registerHttpMetrics(app, { ignoreRoutes: ["/metrics"] });
   app.get("/health", async (_req, reply) =>
     reply.code(health.live ? 200 : 503).send({ status: health.live ? "ok" : "down", health: health.status }),
