@@ -3,7 +3,6 @@
 // rows, Parquet, commit), plus the file sizes before and after `optimize`. One Node process (Parquet encoding in
 // parquet-wasm is single-threaded), so the figures are for one core. Prints figures; asserts nothing.
 // Run: eval "$(bash scripts/stack.sh env)"; node bench/delta.bench.ts   (BENCH_ROWS=n, BENCH_KAFKA_ROWS=n)
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,8 +18,6 @@ import {
   toRow,
 } from "@certstream/delta";
 import { CertificateEntryCodec } from "@certstream/kafka";
-import type { CertificateEntry } from "@certstream/schema";
-import { syntheticEntries } from "../libs/delta/test/fixtures/entries.ts";
 import { DeltaSink } from "../services/delta-sink/src/sink.ts";
 import {
   createTopics,
@@ -30,6 +27,7 @@ import {
   testKafka,
 } from "../services/delta-sink/test/harness.ts";
 import { registryUrl, uniqueName } from "../test/stack.ts";
+import { realisticEntries } from "./realistic-entries.ts";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const KAFKA_ROWS = Number(process.env.BENCH_KAFKA_ROWS ?? 50_000);
@@ -49,33 +47,6 @@ async function timed<T>(fn: () => Promise<T> | T): Promise<{ value: T; wall: num
 }
 const rate = (n: number, t: { wall: number; cpu: number }) =>
   `${(n / t.cpu).toFixed(0).padStart(8)} rows/CPU-s ${(n / t.wall).toFixed(0).padStart(8)} rows/s wall`;
-
-/**
- * Entries with per-row entropy like real ones: the 20 real certificates cycled, but each leaf's last 300 bytes
- * (signature) random, unique fingerprints and domains. Without this the repeated DER would compress away.
- */
-function realisticEntries(n: number, start: number): CertificateEntry[] {
-  return syntheticEntries(n, { start, logs: 4, days: 1 }).map((e, i) => {
-    if (!e.leaf) return e;
-    const der = new Uint8Array(e.leaf_der);
-    der.set(randomBytes(Math.min(300, der.length - 100)), der.length - Math.min(300, der.length - 100));
-    const hex = randomBytes(32).toString("hex").toUpperCase();
-    const colon = (h: string) => h.match(/../g)?.join(":") ?? h;
-    const host = `h${start + i}-${hex.slice(0, 8).toLowerCase()}.example.com`;
-    return {
-      ...e,
-      leaf_der: der,
-      leaf: {
-        ...e.leaf,
-        sha256: colon(hex),
-        sha1: colon(hex.slice(0, 40)),
-        fingerprint: colon(hex.slice(0, 40)),
-        serial_number: hex.slice(0, 32),
-        all_domains: [host, `www.${host}`],
-      },
-    };
-  });
-}
 
 const dir = await mkdtemp(join(tmpdir(), "delta-bench-"));
 try {

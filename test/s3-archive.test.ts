@@ -4,8 +4,10 @@
  * while `optimize` compacts the table; then the backfill job finds the holes the live stream left in the S3 table
  * and fills them. Python `deltalake` reads the table from the S3 endpoint: every (log, index) exactly once.
  */
+import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeltaTable, s3ClientConfig, storageFor } from "@certstream/delta";
 import type { Kafka } from "kafkajs";
@@ -27,7 +29,7 @@ import {
 } from "../services/backfill/test/harness.ts";
 import { StandInServer } from "./ct-standin/server.ts";
 import { ServiceProcess } from "./service-process.ts";
-import { s3StorageOptions, uniqueName } from "./stack.ts";
+import { repoRoot, s3StorageOptions, uniqueName } from "./stack.ts";
 
 const SIZE = 600;
 const HOLES = [
@@ -173,6 +175,17 @@ describe("archive on S3: several sinks, kill -9, optimize, backfill (real broker
       expect({ missing, doubled }).toEqual({ missing: [], doubled: [] });
       expect(counts.size).toBe(SIZE);
       expect(new Set(view.rows.map((r) => r.log_name))).toEqual(new Set(["alpha"]));
+
+      // `files` lists exactly the active files, as URIs a Parquet reader (DuckDB's read_parquet) can take.
+      const { stdout } = await promisify(execFile)(
+        join(repoRoot, "node_modules/.bin/node"),
+        [join(repoRoot, "services/delta-sink/src/main.ts"), "--config", cfg, "files"],
+        { env: { ...process.env, LOG_LEVEL: "warn" } },
+      );
+      const uris = stdout.trim().split("\n");
+      expect(uris).toHaveLength(view.num_files);
+      for (const u of uris)
+        expect(u).toMatch(new RegExp(`^${tableUri}/seen_date=\\d{4}-\\d{2}-\\d{2}/.+\\.parquet$`));
     } finally {
       await Promise.all(sinks.map((s) => (s.alive ? s.stop(15_000) : Promise.resolve())));
     }

@@ -1,10 +1,11 @@
 // The delta-sink process: `main.ts [--config file]` runs the sink; `main.ts optimize [--before YYYY-MM-DD]
 // [--target-mb N]` compacts closed date partitions and exits (safe while sinks run); `main.ts vacuum
-// [--retention-hours N] [--dry-run]` deletes unreferenced data files older than the retention.
+// [--retention-hours N] [--dry-run]` deletes unreferenced data files older than the retention; `main.ts files
+// [--version N]` prints the active data files' URIs (for read_parquet in DuckDB and other Parquet readers).
 import { startupConfig } from "@certstream/config";
 import { createLogger } from "@certstream/log";
 import { initMetrics, installPanicHandlers } from "@certstream/metrics";
-import { parseOptimizeArgs, runOptimize, runVacuum } from "./optimize-command.ts";
+import { activeFileUris, parseOptimizeArgs, runOptimize, runVacuum } from "./optimize-command.ts";
 import { startDeltaSinkService } from "./service.ts";
 
 const { config } = startupConfig("delta-sink");
@@ -30,6 +31,17 @@ if (process.argv.slice(2).includes("vacuum")) {
     process.exit(0);
   } catch (err) {
     logger.fatal({ err: String(err) }, "vacuum failed");
+    process.exit(1);
+  }
+}
+
+if (process.argv.slice(2).includes("files")) {
+  try {
+    const uris = await activeFileUris(config, process.argv.slice(2));
+    process.stdout.write(uris.length > 0 ? `${uris.join("\n")}\n` : "");
+    process.exit(0);
+  } catch (err) {
+    logger.fatal({ err: String(err) }, "files failed");
     process.exit(1);
   }
 }

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Config } from "@certstream/config";
 import {
   CERTSTREAM_WRITER_OPTIONS,
@@ -5,6 +6,7 @@ import {
   type OptimizeResult,
   optimize,
   storageFor,
+  storagePath,
   tableLocationText,
   type VacuumResult,
   vacuum,
@@ -99,4 +101,20 @@ export async function runVacuum(
     "vacuum: done",
   );
   return result;
+}
+
+/**
+ * `files [--version N]`: the table's active data files (one URI a line: `s3://bucket/prefix/...` or an absolute
+ * local path), for readers without a Delta reader, e.g. DuckDB's `read_parquet([...], hive_partitioning = true)`.
+ * Only these files are the table: others in the directory are compacted-away or uncommitted ones.
+ */
+export async function activeFileUris(config: Config, argv: readonly string[]): Promise<string[]> {
+  const i = argv.indexOf("--version");
+  const version = i >= 0 ? Number(argv[i + 1]) : undefined;
+  if (version !== undefined && !(Number.isInteger(version) && version >= 0))
+    throw new Error("--version wants a table version (an integer >= 0)");
+  const table = await DeltaTable.open(storageFor(config.delta_sink), { version });
+  const base = tableLocationText(config.delta_sink);
+  const root = base.startsWith("s3://") ? base : resolve(base);
+  return table.snapshot.files().map((f) => `${root.replace(/\/+$/, "")}/${storagePath(f.path)}`);
 }
