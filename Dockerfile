@@ -36,10 +36,10 @@ USER node
 # exits. Entries are keyed by the V8 flags too: the streamer is warmed with the NODE_OPTIONS it runs with
 # (docker-compose.yml, deploy/k8s/streamer.yaml); a process started with other flags strips types as before.
 ENV NODE_COMPILE_CACHE=/app/.cache/node-compile
-RUN for s in ingester delta-sink backfill; do node "services/$s/src/main.ts" --validate-config >/dev/null || exit 1; done \
+RUN for s in ingester delta-sink backfill archive-search; do node "services/$s/src/main.ts" --validate-config >/dev/null || exit 1; done \
  && NODE_OPTIONS=--max-semi-space-size=1 node services/streamer/src/main.ts --validate-config >/dev/null
-# streamer 8080, ingester 8081, delta-sink 8082, backfill 8083 (config keys `port`, `<service>.port`).
-EXPOSE 8080 8081 8082 8083
+# streamer 8080, ingester 8081, delta-sink 8082, backfill 8083, archive-search 8084 (`port`, `<service>.port`).
+EXPOSE 8080 8081 8082 8083 8084
 # exec: node is PID 1's only child-free process and receives SIGTERM for a graceful shutdown.
 ENTRYPOINT ["sh", "-c", "exec node \"services/${SERVICE}/src/main.ts\" \"$@\"", "--"]
 CMD []

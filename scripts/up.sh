@@ -84,9 +84,11 @@ start streamer env NODE_OPTIONS="$STREAMER_NODE_OPTIONS" MALLOC_ARENA_MAX="$STRE
   CERTSTREAM_STREAMER_DEDUP_STATS_URLS="${CERTSTREAM_STREAMER_DEDUP_STATS_URLS:-http://127.0.0.1:8081/api/logs}" \
   node services/streamer/src/main.ts
 start delta-sink node services/delta-sink/src/main.ts
+start archive-search node services/archive-search/src/main.ts
 wait_http ingester http://127.0.0.1:8081/health
 wait_http streamer http://127.0.0.1:8080/health
 wait_http delta-sink http://127.0.0.1:8082/health
+wait_http archive-search http://127.0.0.1:8084/health
 
 # The dedup share so far: after a restart of the CT logs (or their stand-ins) the stream is quiet for a while
 # because certificates seen before are dropped; this line, /api/stats and the live page say so.
@@ -106,7 +108,8 @@ certstream is up.
   Live page   http://127.0.0.1:8080/
   JSON        http://127.0.0.1:8080/latest.json   http://127.0.0.1:8080/example.json   http://127.0.0.1:8080/api/stats
   CT logs     http://127.0.0.1:8081/api/logs  (ingester)
-  Metrics     http://127.0.0.1:8080/metrics  http://127.0.0.1:8081/metrics  http://127.0.0.1:8082/metrics
+  Search      http://127.0.0.1:8084/api/search?domain=example.com   (CLI: node services/archive-search/src/cli.ts example.com)
+  Metrics     http://127.0.0.1:8080/metrics  http://127.0.0.1:8081/metrics  http://127.0.0.1:8082/metrics  http://127.0.0.1:8084/metrics
   Prometheus  $PROMETHEUS_URL
   Kafka       $KAFKA_BOOTSTRAP_SERVERS   registry $SCHEMA_REGISTRY_URL
   Dedup       $DEDUP

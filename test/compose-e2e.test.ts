@@ -187,9 +187,10 @@ describe.skipIf(missing !== null)("docker compose up on this machine (podman + d
     );
   }, 300_000);
 
-  it("runs every service healthy: kafka, registry, prometheus, ct-standin, ingester, delta-sink, 3 streamers", async () => {
+  it("runs every service healthy: kafka, registry, prometheus, ct-standin, ingester, delta-sink, archive-search, 3 streamers", async () => {
     const names = (await containers()).map((c) => c.name.replace(`${project}_`, "")).sort();
     expect(names).toEqual([
+      "archive-search_1",
       "ct-standin_1",
       "delta-sink_1",
       "ingester_1",

@@ -28,8 +28,9 @@ describe("docker-compose.yml, checked statically (test/compose-e2e.test.ts runs 
     );
   });
 
-  it("runs the four services from one image, each with a health check", () => {
+  it("runs the five services from one image, each with a health check", () => {
     expect(appServices.map(([name]) => name).sort()).toEqual([
+      "archive-search",
       "backfill",
       "delta-sink",
       "ingester",
@@ -67,6 +68,7 @@ describe("docker-compose.yml, checked statically (test/compose-e2e.test.ts runs 
         streamer: config.port,
         ingester: config.ingester.port,
         "delta-sink": config.delta_sink.port,
+        "archive-search": config.archive_search.port,
       }[name as "streamer"];
       if (port !== undefined) expect(Number(s.environment?.HEALTH_PORT), name).toBe(port);
     }

@@ -54,6 +54,7 @@ describe("deploy/k8s", () => {
     ["streamer", 8080],
     ["ingester", 8081],
     ["delta-sink", 8082],
+    ["archive-search", 8084],
   ] as const) {
     it(`${name}: Deployment with probes, graceful termination, config and scrape annotations`, () => {
       const d = find("Deployment", name);
@@ -174,7 +175,7 @@ describe("deploy/k8s is consistent with docker-compose.yml", () => {
   const podOf = (name: string) =>
     (name === "backfill" ? find("Job", "backfill") : find("Deployment", name)).spec.template.spec;
 
-  for (const name of ["streamer", "ingester", "delta-sink", "backfill"]) {
+  for (const name of ["streamer", "ingester", "delta-sink", "backfill", "archive-search"]) {
     it(`${name}: image, settings, port, probe, user, data mount and grace period match`, () => {
       const svc = compose.services[name];
       const pod = podOf(name);
@@ -202,6 +203,7 @@ describe("deploy/k8s is consistent with docker-compose.yml", () => {
         ingester: fromK8s.ingester.port,
         "delta-sink": fromK8s.delta_sink.port,
         backfill: fromK8s.backfill.port,
+        "archive-search": fromK8s.archive_search.port,
       }[name];
       expect(Number(svc.environment?.HEALTH_PORT)).toBe(port);
       expect(c.ports[0].containerPort).toBe(port);
