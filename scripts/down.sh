@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 RUN=$PWD/.cache/run
 
-for name in streamer ingester delta-sink ct-standin; do
+for name in streamer ingester delta-sink archive-search ct-standin; do
   f=$RUN/$name.pid
   [ -f "$f" ] || continue
   pid=$(cat "$f")
