@@ -15,7 +15,7 @@ import { cursorBefore, encodeCursor, type Position } from "./cursor.ts";
 import { FilterIndex } from "./filter-index.ts";
 import type { EntryKeys } from "./filters.ts";
 import { sseEvent, withoutId, wsTextFrame } from "./frames.ts";
-import { heartbeatMessage, renderFormat } from "./render.ts";
+import { heartbeatMessage, notePrecert, renderFormat } from "./render.ts";
 import { ReplayBuffer, type ReplayRecord } from "./replay-buffer.ts";
 import { STREAM_FORMATS, type StreamFormat } from "./settings.ts";
 
@@ -76,6 +76,9 @@ export class Fanout {
     lite: formatClients(),
     full: formatClients(),
     domains: formatClients(),
+    lite_v2: formatClients(),
+    full_v2: formatClients(),
+    domains_v2: formatClients(),
   };
   private readonly observer: FanoutObserver;
   private cursorCache: string | null = null;
@@ -267,6 +270,7 @@ export class Fanout {
     }
     this.latest.push(entry);
     if (this.latest.length > this.latestSize) this.latest.shift();
+    notePrecert(entry);
     // Lower-cased match keys, built once per certificate and only when some client filters.
     const keys: EntryKeys | null = this.filtered > 0 ? entryKeys(entry) : null;
     this.replay?.push({ partition, offset, entry, cursor: this.cursor(), keys });

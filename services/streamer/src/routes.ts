@@ -112,5 +112,8 @@ export function registerStreamerRoutes(app: FastifyInstance, deps: StreamerRoute
       reply.header("access-control-allow-origin", "*").send(deps.stats()),
     );
   }
-  if (p.sse) app.get("/sse", deps.sse.handle);
+  if (p.sse) {
+    app.get("/sse", deps.sse.handle);
+    app.get("/v2/sse", deps.sse.handle);
+  }
 }

@@ -5,8 +5,37 @@
  */
 import { type Config, loadConfig } from "@certstream/config";
 
-export type StreamFormat = "lite" | "full" | "domains";
-export const STREAM_FORMATS: readonly StreamFormat[] = ["lite", "full", "domains"];
+/** The three certstream streams, in v1 (certstream's messages) and v2 (issue 18: opt-in, verified state etc.). */
+export type StreamFormat = "lite" | "full" | "domains" | "lite_v2" | "full_v2" | "domains_v2";
+export const STREAM_FORMATS: readonly StreamFormat[] = [
+  "lite",
+  "full",
+  "domains",
+  "lite_v2",
+  "full_v2",
+  "domains_v2",
+];
+
+/** The stream a format belongs to, whatever its version. */
+export function baseStream(f: StreamFormat): "lite" | "full" | "domains" {
+  return f === "lite_v2" ? "lite" : f === "full_v2" ? "full" : f === "domains_v2" ? "domains" : f;
+}
+
+/**
+ * The format a request asks for: the path's stream, in v2 when the path is under /v2/ or the query says
+ * `format=v2`; null when `format` is something else than v1 or v2 (the caller answers 400).
+ */
+export function requestedFormat(
+  stream: StreamFormat,
+  query: URLSearchParams,
+  v2Path: boolean,
+): StreamFormat | null {
+  const asked = query.get("format");
+  if (asked !== null && asked !== "v1" && asked !== "v2") return null;
+  if (!v2Path && asked !== "v2") return stream;
+  const base = baseStream(stream);
+  return base === "lite" ? "lite_v2" : base === "full" ? "full_v2" : "domains_v2";
+}
 
 export type StreamerSettings = Pick<
   Config,
@@ -43,5 +72,6 @@ export function streamerSettings(over: DeepPartial<StreamerSettings> = {}): Stre
 }
 
 export function streamEnabled(s: StreamerSettings, f: StreamFormat): boolean {
-  return f === "lite" ? s.streams.lite : f === "full" ? s.streams.full : s.streams.domains_only;
+  const b = baseStream(f);
+  return b === "lite" ? s.streams.lite : b === "full" ? s.streams.full : s.streams.domains_only;
 }

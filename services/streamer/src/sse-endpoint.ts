@@ -14,7 +14,7 @@ import type { StreamConnections } from "./connections.ts";
 import { sseEvent } from "./frames.ts";
 import type { StreamerMetrics } from "./metrics.ts";
 import { parseRequestTarget } from "./request-target.ts";
-import { type StreamerSettings, type StreamFormat, streamEnabled } from "./settings.ts";
+import { requestedFormat, type StreamerSettings, type StreamFormat, streamEnabled } from "./settings.ts";
 import type { WriteBatch } from "./write-batch.ts";
 
 const SSE_STREAMS: Record<string, StreamFormat> = {
@@ -50,7 +50,13 @@ export class SseEndpoint {
     if (target === null) return reply.code(400).send({ error: "request target must be a path" });
     const stream = target.query.get("stream") ?? "lite";
     // own keys only: `?stream=constructor` is no stream
-    const format = Object.hasOwn(SSE_STREAMS, stream) ? SSE_STREAMS[stream] : undefined;
+    const base = Object.hasOwn(SSE_STREAMS, stream) ? SSE_STREAMS[stream] : undefined;
+    // v2 (issue 18): /v2/sse, or format=v2 on /sse.
+    const format =
+      base === undefined
+        ? undefined
+        : requestedFormat(base, target.query, target.pathname.startsWith("/v2/"));
+    if (format === null) return reply.code(400).send({ error: "format must be v1 or v2" });
     if (format === undefined || !streamEnabled(this.deps.settings(), format)) {
       return reply.code(400).send({ error: "stream must be lite, full or domains" });
     }

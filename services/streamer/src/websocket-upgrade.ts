@@ -19,7 +19,13 @@ import type { StreamConnections } from "./connections.ts";
 import { wsTextFrame } from "./frames.ts";
 import type { StreamerMetrics } from "./metrics.ts";
 import { parseRequestTarget } from "./request-target.ts";
-import { type StreamerSettings, type StreamFormat, streamEnabled } from "./settings.ts";
+import {
+  baseStream,
+  requestedFormat,
+  type StreamerSettings,
+  type StreamFormat,
+  streamEnabled,
+} from "./settings.ts";
 import type { WriteBatch } from "./write-batch.ts";
 
 const WS_PATHS: Record<string, StreamFormat> = {
@@ -28,6 +34,13 @@ const WS_PATHS: Record<string, StreamFormat> = {
   "/full-stream/": "full",
   "/domains-only": "domains",
   "/domains-only/": "domains",
+  // v2 (issue 18): the same streams with the v2 message; `?format=v2` on the paths above does the same.
+  "/v2": "lite_v2",
+  "/v2/": "lite_v2",
+  "/v2/full-stream": "full_v2",
+  "/v2/full-stream/": "full_v2",
+  "/v2/domains-only": "domains_v2",
+  "/v2/domains-only/": "domains_v2",
 };
 
 /** The stream of a WebSocket path (own keys only: `/__proto__` is no stream). */
@@ -87,7 +100,16 @@ export class WebSocketUpgrade {
       refuseSocket(socket, 400, "request target must be a path");
       return;
     }
-    const format = wsPathFormat(target.pathname);
+    const pathFormat = wsPathFormat(target.pathname);
+    // A /v2/ path is v2 whatever the query; a v1 path is v2 with `format=v2`.
+    const format =
+      pathFormat === undefined
+        ? undefined
+        : requestedFormat(pathFormat, target.query, pathFormat !== baseStream(pathFormat));
+    if (format === null) {
+      refuseSocket(socket, 400, "format must be v1 or v2");
+      return;
+    }
     const s = settings();
     if (!s.protocols.websocket || format === undefined || !streamEnabled(s, format)) {
       refuseSocket(socket, 404, "no such stream");
