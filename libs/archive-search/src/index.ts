@@ -2,6 +2,8 @@
 export { ARCHIVE_SCHEMA, RESULT_COLUMNS } from "./archive-schema.ts";
 export type { ArchiveSearchOptions, SearchResult, SearchStats } from "./archive-search.ts";
 export { ArchiveSearch } from "./archive-search.ts";
+export type { ClusterOptions, ClusterResult } from "./cluster-table.ts";
+export { clusterTable, isClustered } from "./cluster-table.ts";
 export type { ClusteredFileOptions, ColumnData } from "./clustered-file.ts";
 export { clusterOrder, writeClusteredFile } from "./clustered-file.ts";
 export type { FileDomainFilters, GranuleFilter } from "./domain-filter.ts";
