@@ -129,5 +129,14 @@ await sleep(1000);
 memory("clients gone");
 await sleep(10_000);
 memory("clients gone + 10 s");
+// The streamer gives a burst's memory back once the load has fallen (memory-release.ts: a check every 5 s, at
+// most one release per 30 s): wait for it.
+const releases = await sum(server.metrics.memoryReleases);
+const waitFrom = Date.now();
+while ((await sum(server.metrics.memoryReleases)) === releases && Date.now() - waitFrom < 40_000)
+  await sleep(500);
+memory(
+  `released ${(await sum(server.metrics.memoryReleases)) - releases}x, +${Math.round((Date.now() - waitFrom) / 1000)} s`,
+);
 await server.shutdown();
 process.exit(0);

@@ -72,6 +72,10 @@ export const streamerMetrics = {
     labelNames: ["stage"],
     buckets: AGE_BUCKETS,
   }),
+  memoryReleases: counter({
+    name: "certstream_streamer_memory_releases_total",
+    help: "Times the memory of a burst was given back (a last-resort GC after the load fell; memory-release.ts)",
+  }),
   records: counter({
     name: "certstream_streamer_records_total",
     help: "Certificates read from the certs topic by the live reader",

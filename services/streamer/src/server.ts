@@ -17,6 +17,7 @@ import { CLOSE_GOING_AWAY } from "./client.ts";
 import { StreamConnections } from "./connections.ts";
 import { DedupShare } from "./dedup-share.ts";
 import { Fanout } from "./fanout.ts";
+import { MemoryRelease, releaseV8Memory } from "./memory-release.ts";
 import { type StreamerMetrics, setStatsSource, streamerMetrics } from "./metrics.ts";
 import { StreamerReadiness } from "./readiness.ts";
 import { registerStreamerRoutes } from "./routes.ts";
@@ -24,6 +25,10 @@ import { STREAM_FORMATS, type StreamerSettings } from "./settings.ts";
 import { SseEndpoint } from "./sse-endpoint.ts";
 import { WebSocketUpgrade } from "./websocket-upgrade.ts";
 import { WriteBatch } from "./write-batch.ts";
+
+/** RSS growth since the last release worth giving back, and the shortest time between two releases. */
+const MEMORY_RELEASE_SLACK_BYTES = 32 * 1024 * 1024;
+const MEMORY_RELEASE_MIN_INTERVAL_MS = 30_000;
 
 export interface StreamerServerOptions {
   settings: StreamerSettings;
@@ -55,6 +60,17 @@ export class StreamerServer {
   private readonly dedupShare: DedupShare | null;
   private draining = false;
   private rate = { perSecond: 0, lastCount: 0, lastAt: Date.now() };
+  /** Messages queued to clients so far (all streams): the load the memory release watches. */
+  private deliveredTotal = 0;
+  private readonly memory = new MemoryRelease(
+    {
+      slackBytes: MEMORY_RELEASE_SLACK_BYTES,
+      minIntervalMs: MEMORY_RELEASE_MIN_INTERVAL_MS,
+      rss: () => process.memoryUsage.rss(),
+      release: releaseV8Memory,
+    },
+    Date.now(),
+  );
 
   constructor(opts: StreamerServerOptions) {
     this.settings = opts.settings;
@@ -73,7 +89,10 @@ export class StreamerServer {
     const fannedOutAge = m.recordAge.labels("fanned_out");
     this.fanout = new Fanout(
       {
-        delivered: (f, n) => deliveries[f].inc(n),
+        delivered: (f, n) => {
+          deliveries[f].inc(n);
+          this.deliveredTotal += n;
+        },
         fannedOut: (ageMs) => fannedOutAge.observe(Math.max(0, ageMs) / 1000),
         renderFailed: (f, entry, err) => {
           m.errors.inc({ kind: "render" });
@@ -232,6 +251,22 @@ export class StreamerServer {
     ]);
   }
 
+  /** After a burst or once clients have left: V8's pooled pages back to the system (memory-release.ts). */
+  private releaseMemory(now: number): void {
+    const done = this.memory.check(now, this.deliveredTotal);
+    if (done === null) return;
+    this.metrics.memoryReleases.inc();
+    this.log.info(
+      {
+        rss_before_mb: Math.round(done.rssBefore / 1048576),
+        rss_after_mb: Math.round(done.rssAfter / 1048576),
+        ms: Math.round(done.ms),
+        clients: this.connections.all.size,
+      },
+      "load fell: memory released",
+    );
+  }
+
   private startTimers(): void {
     const s = this.settings;
     this.dedupShare?.start();
@@ -253,6 +288,7 @@ export class StreamerServer {
         this.rate.lastAt = now;
         this.access.evictIdle(now);
         void this.readiness.poll();
+        this.releaseMemory(now);
       }, 5000),
     );
     for (const t of this.timers) t.unref();
