@@ -28,7 +28,7 @@ import avro from "avsc";
  */
 
 /** MD5 fingerprint (avsc, canonical form) of the CertificateEntry schema this reader implements. */
-export const ROW_READER_SCHEMA_FINGERPRINT = "932bc74eb67963b03355d74e4deca8cf";
+export const ROW_READER_SCHEMA_FINGERPRINT = "3d70cc8cced31ebf77ca2dd60f925ab0";
 
 export interface SchemaInfo {
   /** True when records of writer schema `id` have exactly the local schema's binary layout. */
@@ -308,7 +308,7 @@ export class ArchiveRowDecoder {
     return json;
   }
 
-  private readEntry(): CertstreamRow {
+  private readEntry(): CertstreamRow | null {
     const log = this.logSource();
     const index = this.long();
     const timestamp = this.long();
@@ -375,7 +375,18 @@ export class ArchiveRowDecoder {
     const validation_level = this.optString();
     const not_before_ts = this.unionIndex(2) === 1 ? this.long() * 1000 : null;
     const not_after_ts = this.unionIndex(2) === 1 ? this.long() * 1000 : null;
+    // Not archived: leaf_hash, tree_verification { state, tree_size, tree_timestamp }, tbs_hash (issue 18).
+    if (this.unionIndex(2) === 1) this.skipString();
+    if (this.unionIndex(2) === 1) {
+      this.enumIndex(4);
+      if (this.unionIndex(2) === 1) this.long();
+      if (this.unionIndex(2) === 1) this.long();
+    }
+    if (this.unionIndex(2) === 1) this.skipString();
     if (this.pos !== this.end) throw MALFORMED; // avsc: truncated buffer / trailing data
+    // No query fields (a producer that left them out): toRow derives them from the leaf, which this reader does not
+    // build; the general path does it.
+    if (log_name === null) return null;
 
     // Same values and key order as toRow.
     return {

@@ -1,3 +1,4 @@
+import { queryFields } from "@certstream/ct";
 import { type CertstreamRow, toRow } from "@certstream/delta";
 import { CertificateEntryCodec, valueSubject } from "@certstream/kafka";
 import { type CertificateEntry, certificateEntrySchema } from "@certstream/schema";
@@ -39,8 +40,13 @@ async function slowRow(buf: Buffer) {
 }
 
 /** Odd but valid entries: unicode, empty arrays, multi-block-worthy domain lists, no chain cert parsed. */
+/** What producers send: the entry with its query fields (libs/ct queryFields), as the ingester builds it. */
+function produced(e: CertificateEntry): CertificateEntry {
+  return { ...e, ...queryFields(e.log, e.leaf, e.leaf_der) };
+}
+
 function oddEntries(): CertificateEntry[] {
-  const [a, b] = realEntries();
+  const [a, b] = realEntries().map(produced);
   return [
     {
       ...a,
@@ -57,8 +63,21 @@ function oddEntries(): CertificateEntry[] {
       },
       chain: [...b.chain, { der: new Uint8Array([1, 2, 3]), cert: null }, ...a.chain],
       parse_error: { kind: "x509_partial", message: "kept with a warning" },
+      registered_domains: ["例え.jp"],
+      key_bits: 2 ** 30,
+      not_before_ts: -5_000,
+      not_after_ts: 253_402_300_799_000,
+      validation_level: "EV",
+      leaf_hash: Buffer.alloc(32, 7),
+      tree_verification: { state: "mismatch", tree_size: 2 ** 40, tree_timestamp: 1_700_000_000_000 },
+      tbs_hash: Buffer.alloc(32, 9),
     },
-    { ...b, leaf: b.leaf && { ...b.leaf, all_domains: [] }, chain: [] },
+    {
+      ...b,
+      leaf: b.leaf && { ...b.leaf, all_domains: [] },
+      chain: [],
+      tree_verification: { state: "pending", tree_size: null, tree_timestamp: null },
+    },
   ];
 }
 
@@ -69,8 +88,8 @@ describe("ArchiveRowDecoder (rows straight from Avro bytes)", () => {
 
   it("gives exactly toRow(codec.decode(record)) for real, synthetic, parse-error and odd entries", async () => {
     const entries = [
-      ...realEntries(),
-      ...syntheticEntries(400, { start: 50, logs: 3, days: 2 }),
+      ...realEntries().map(produced),
+      ...syntheticEntries(400, { start: 50, logs: 3, days: 2 }).map(produced),
       sampleEntry(),
       unparsedEntry(),
       ...oddEntries(),
@@ -91,9 +110,19 @@ describe("ArchiveRowDecoder (rows straight from Avro bytes)", () => {
     expect(fastRows).toBe(entries.length * 2);
   });
 
+  it("leaves a record without query fields to the general path, which derives them", async () => {
+    const e = realEntries()[0];
+    const buf = codec.encodeSync(e);
+    expect(await new ArchiveRowDecoder(reader).decode(buf)).toBeNull();
+    const row = toRow(await reader.decode(buf));
+    expect(row.log_name).toBe("argon2026h2");
+    expect(row.key_algorithm).not.toBeNull();
+    expect(row.subject_cn).toBe(e.leaf?.subject.CN ?? null);
+  });
+
   it("declines malformed records and foreign framing (the general path reports them)", async () => {
     const fast = new ArchiveRowDecoder(reader);
-    const good = codec.encodeSync(realEntries()[0]);
+    const good = codec.encodeSync(produced(realEntries()[0]));
     expect(await fast.decode(good)).not.toBeNull();
     expect(await fast.decode(good.subarray(0, good.length - 7))).toBeNull(); // truncated
     expect(await fast.decode(Buffer.concat([good, Buffer.from([0])]))).toBeNull(); // trailing byte
