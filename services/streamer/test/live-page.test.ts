@@ -176,6 +176,17 @@ it("live page: pause, hover pause, row details, search, counters, sparkline, ded
     expect(await page.textContent("#search-count")).toMatch(/^\d+ of \d+ received match$/);
     await page.fill("#search", "");
 
+    // A filter the server refuses: the page says why instead of retrying in silence.
+    await page.fill("input[name=domain]", "foo.*.com");
+    await page.click("#filters button");
+    await page.waitForSelector("#conn.lost", { timeout: 10_000 });
+    await waitFor(
+      async () => ((await page.textContent("#conn")) ?? "").startsWith("refused (400)"),
+      10_000,
+      "refusal",
+    );
+    expect(await page.textContent("#conn")).toContain('a wildcard is only allowed as "*.suffix"');
+
     // The server-side filter: a new connection that only carries matching certificates.
     await page.fill("input[name=domain]", "*.dragonjar.org");
     await page.click("#filters button");
