@@ -74,7 +74,7 @@ it("live page: pause, hover pause, row details, search, counters, sparkline, ded
     ],
     // launch() gives every run a fresh profile (a new temporary --user-data-dir) of its own.
   });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1250 } });
   await page.goto(`${streamer.url}/`);
   await page.waitForSelector("#conn.connected", { timeout: 20_000 });
 
