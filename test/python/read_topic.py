@@ -7,6 +7,7 @@ prints one JSON line per record: {"partition", "offset", "key" (hex), "headers",
 is the fully decoded CertificateEntry with bytes as lowercase hex. Exits 1 when fewer records arrive.
 """
 
+import datetime
 import json
 import sys
 import uuid
@@ -20,6 +21,9 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 def plain(v):
     if isinstance(v, (bytes, bytearray)):
         return v.hex()
+    # timestamp-millis fields (not_before_ts, not_after_ts) decode to aware datetimes.
+    if isinstance(v, datetime.datetime):
+        return v.isoformat()
     if isinstance(v, dict):
         return {k: plain(x) for k, x in v.items()}
     if isinstance(v, list):

@@ -97,6 +97,9 @@ export function sampleEntry(index = 1_111_014_090): CertificateEntry {
     validation_level: "DV",
     not_before_ts: 1_767_225_000_000,
     not_after_ts: 1_775_001_000_000,
+    leaf_hash: null,
+    tree_verification: null,
+    tbs_hash: null,
   };
 }
 

@@ -20,6 +20,9 @@ interface PythonRecord {
     leaf: { all_domains: string[] } | null;
     chain: unknown[];
     parse_error: unknown;
+    issuer_o?: string | null;
+    registered_domains?: string[] | null;
+    not_before_ts?: string | null;
   };
 }
 
@@ -36,6 +39,9 @@ function summary({ key, schema_id, value: v }: PythonRecord) {
     all_domains: v.leaf ? v.leaf.all_domains : null,
     chain_len: v.chain.length,
     parse_error: v.parse_error,
+    issuer_o: v.issuer_o,
+    registered_domains: v.registered_domains,
+    not_before_ts: v.not_before_ts,
   };
 }
 
@@ -79,6 +85,10 @@ describe("records are readable by an independent client", () => {
         all_domains: ["example.com", "www.example.com"],
         chain_len: 2,
         parse_error: null,
+        // The query fields; timestamp-millis reaches Python as a UTC datetime.
+        issuer_o: entries[0].issuer_o,
+        registered_domains: entries[0].registered_domains,
+        not_before_ts: new Date(entries[0].not_before_ts ?? 0).toISOString().replace(".000Z", "+00:00"),
       });
       expect(rows[1]).toMatchObject({
         index: 43,
