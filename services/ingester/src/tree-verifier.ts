@@ -244,7 +244,7 @@ export class TreeVerifier {
         this.#logger.error(
           {
             log: this.#log.id,
-            name: this.#log.name,
+            log_name: this.#log.name,
             url: this.#log.url,
             tree_size: mm.tree_size,
             tree_timestamp: mm.tree_timestamp,
