@@ -1,3 +1,4 @@
+import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import type { Storage } from "@certstream/delta";
@@ -27,6 +28,51 @@ function toArrayBuffer(b: Uint8Array): ArrayBuffer {
 }
 
 /**
+ * Open data files of local tables, least recently used closed past the bound: a search makes tens of small
+ * reads per file, and an open/close around each cost more than the reads. Data files never change; one removed
+ * by vacuum stays readable through its open handle until evicted.
+ */
+const handles = new Map<string, Promise<FileHandle>>();
+const MAX_HANDLES = 256;
+
+function handle(abs: string): Promise<FileHandle> {
+  let h = handles.get(abs);
+  if (h) {
+    handles.delete(abs);
+    handles.set(abs, h);
+    return h;
+  }
+  h = open(abs, "r");
+  h.catch(() => handles.delete(abs));
+  handles.set(abs, h);
+  while (handles.size > MAX_HANDLES) {
+    const [oldest, p] = handles.entries().next().value as [string, Promise<FileHandle>];
+    handles.delete(oldest);
+    p.then((fh) => fh.close()).catch(() => {});
+  }
+  return h;
+}
+
+/**
+ * Small ranges (a column chunk's offset index, a few hundred bytes, read again by every search touching the chunk)
+ * kept in memory: half of a search's reads were these. Bounded by total bytes.
+ */
+const smallRanges = new Map<string, ArrayBuffer>();
+const SMALL_RANGE_MAX = 8 * 1024;
+const SMALL_RANGES_BYTES = 64 * 1024 * 1024;
+let smallRangesBytes = 0;
+
+function rememberSmall(key: string, buf: ArrayBuffer): void {
+  smallRanges.set(key, buf);
+  smallRangesBytes += buf.byteLength;
+  while (smallRangesBytes > SMALL_RANGES_BYTES) {
+    const [oldest, b] = smallRanges.entries().next().value as [string, ArrayBuffer];
+    smallRanges.delete(oldest);
+    smallRangesBytes -= b.byteLength;
+  }
+}
+
+/**
  * A hyparquet AsyncBuffer over one data file that reads only the byte ranges asked for: pread on a local table,
  * the storage's getRange where it has one (S3), else the whole object once (kept for the file's lifetime).
  */
@@ -42,20 +88,24 @@ export async function openDataFile(
       byteLength: size,
       async slice(start: number, end?: number): Promise<ArrayBuffer> {
         const stop = end ?? size;
+        const small = stop - start <= SMALL_RANGE_MAX;
+        const key = small ? `${abs}:${start}:${stop}` : "";
+        if (small) {
+          const hit = smallRanges.get(key);
+          // A copy: hyparquet may keep views of what it is given.
+          if (hit) return hit.slice(0);
+        }
         const buf = new Uint8Array(stop - start);
-        const fh = await open(abs, "r");
-        try {
-          let at = 0;
-          while (at < buf.length) {
-            const { bytesRead } = await fh.read(buf, at, buf.length - at, start + at);
-            if (bytesRead === 0) break;
-            at += bytesRead;
-          }
-        } finally {
-          await fh.close();
+        const fh = await handle(abs);
+        let at = 0;
+        while (at < buf.length) {
+          const { bytesRead } = await fh.read(buf, at, buf.length - at, start + at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
         }
         counter.bytes += buf.length;
         counter.requests++;
+        if (small) rememberSmall(key, buf.buffer.slice(0));
         return buf.buffer;
       },
     };
