@@ -1,4 +1,5 @@
 import { leafHash, nodeHash } from "./merkle-hash.ts";
+import { inclusionProofRoot } from "./merkle-proof.ts";
 
 // The compact range [0, size) of an RFC 6962 §2.1 Merkle tree (Trillian/Tessera's "compact range", the "tree
 // state" of a CT monitor): the roots of the perfect subtrees that the binary decomposition of `size` splits
@@ -70,31 +71,9 @@ export class CompactRange {
     proof: readonly Uint8Array[],
     root: Uint8Array,
   ): CompactRange | null {
-    if (index < 0 || index >= treeSize) return null;
-    let fn = index;
-    let sn = treeSize - 1;
-    let r = leafHashValue;
     const left: Uint8Array[] = [];
-    for (const p of proof) {
-      if (sn === 0) return null;
-      if (fn % 2 === 1 || fn === sn) {
-        r = nodeHash(p, r);
-        // fn even here means the node had no right sibling and was promoted: p is still a left sibling,
-        // at the height where fn becomes odd, i.e. a 1-bit of index.
-        left.push(p);
-        if (fn % 2 === 0) {
-          while (fn % 2 === 0 && fn !== 0) {
-            fn = Math.floor(fn / 2);
-            sn = Math.floor(sn / 2);
-          }
-        }
-      } else {
-        r = nodeHash(r, p);
-      }
-      fn = Math.floor(fn / 2);
-      sn = Math.floor(sn / 2);
-    }
-    if (sn !== 0 || Buffer.compare(r, root) !== 0) return null;
+    const r = inclusionProofRoot(index, treeSize, leafHashValue, proof, (node) => left.push(node));
+    if (r === null || Buffer.compare(r, root) !== 0) return null;
     // Left siblings come lowest first: the range wants the largest first.
     left.reverse();
     if (left.length !== popcount(index)) return null;

@@ -9,22 +9,28 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** True when `leafHash` at `index` is in the tree of `treeSize` with root `root`, given its audit path. */
-export function verifyInclusionProof(
+/**
+ * The root an audit path of `leafHash` at `index` in the tree of `treeSize` leads to (RFC 9162 §2.1.3.2), or
+ * null when the path has the wrong length. `onLeftSibling` sees each path node that is a left sibling, lowest
+ * first: exactly the perfect subtrees of [0, index), which seed a compact range (compact-range.ts).
+ */
+export function inclusionProofRoot(
   index: number,
   treeSize: number,
   leafHashValue: Uint8Array,
   proof: readonly Uint8Array[],
-  root: Uint8Array,
-): boolean {
-  if (index < 0 || index >= treeSize) return false;
+  onLeftSibling?: (node: Uint8Array) => void,
+): Uint8Array | null {
+  if (index < 0 || index >= treeSize) return null;
   let fn = index;
   let sn = treeSize - 1;
   let r = leafHashValue;
   for (const p of proof) {
-    if (sn === 0) return false;
+    if (sn === 0) return null;
     if (fn % 2 === 1 || fn === sn) {
       r = nodeHash(p, r);
+      // fn even here: the node had no right sibling and was promoted; p is still a left sibling.
+      onLeftSibling?.(p);
       if (fn % 2 === 0) {
         while (fn % 2 === 0 && fn !== 0) {
           fn = Math.floor(fn / 2);
@@ -37,7 +43,19 @@ export function verifyInclusionProof(
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  return sn === 0 && equalBytes(r, root);
+  return sn === 0 ? r : null;
+}
+
+/** True when `leafHash` at `index` is in the tree of `treeSize` with root `root`, given its audit path. */
+export function verifyInclusionProof(
+  index: number,
+  treeSize: number,
+  leafHashValue: Uint8Array,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
+  const r = inclusionProofRoot(index, treeSize, leafHashValue, proof);
+  return r !== null && equalBytes(r, root);
 }
 
 /**
