@@ -3,13 +3,15 @@
 # registries reachable). Idempotent: every step is skipped when its result is already there.
 #
 #   scripts/setup.sh               everything: npm ci, Debian packages, Python venv, Kafka/Apicurio/Prometheus
-#   scripts/setup.sh --stack-only  only what scripts/stack.sh runs (Kafka jars, Apicurio, Prometheus)
+#   scripts/setup.sh --stack-only  only what scripts/stack.sh runs (Kafka jars, Apicurio, Prometheus, and the
+#                                  Python venv: its S3 server is moto's, from requirements-test.txt)
 #
 # Where things go (all under .cache/, which is git-ignored):
 #   .cache/kafka/libs/        Kafka 4.3.1 broker jars (Maven Central, infra/kafka/pom.xml)
 #   .cache/apicurio/app/      Apicurio Registry 3.3.3 (Maven Central tar.gz, Quarkus fast-jar)
 #   .cache/prometheus/root/   the Debian prometheus package, unpacked with dpkg -x (no service is started)
-#   .venv/                    Python venv with requirements-test.txt (independent readers used by tests)
+#   .venv/                    Python venv with requirements-test.txt (independent readers used by tests, and
+#                             moto's S3 server that scripts/stack.sh runs)
 #   podman, docker-compose    the container engine and its API socket (scripts/containers.sh install)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -166,6 +168,7 @@ main() {
     setup_kafka
     setup_apicurio
     setup_prometheus
+    setup_python
   else
     setup_node
     setup_debian
