@@ -153,6 +153,9 @@ it("live page: pause, hover pause, row details, search, counters, sparkline, ded
       "the log counter",
     );
     expect(await page.locator("#panel-issuers td.k").count()).toBeGreaterThanOrEqual(2);
+    // The page reads the v2 message: the tree-verification panel counts states (these test records carry none:
+    // unverifiable) and the details show it.
+    expect(await page.locator("#panel-verified td.k").first().textContent()).toBe("unverifiable");
     // 119 completed seconds; one at least with certificates in it (above the baseline) once a second has passed.
     const points = async () => ((await page.getAttribute("#spark polyline", "points")) ?? "").split(" ");
     expect((await points()).length).toBe(119);
