@@ -14,8 +14,9 @@ import {
   SearchParamError,
 } from "@certstream/archive-search";
 import { loadConfig } from "@certstream/config";
+import type { Storage } from "@certstream/delta";
 import { LocalStorage } from "@certstream/delta";
-import { searchTablePath } from "./service.ts";
+import { searchTable } from "./service.ts";
 
 const USAGE = `usage: search [<domain> | '*.<suffix>'] [--registered] [--issuer NAME] [--log NAME]
               [--since AGE|TIME] [--until AGE|TIME] [--on seen|not_before] [--limit N] [--all]
@@ -101,14 +102,17 @@ async function viaService(base: string, p: URLSearchParams): Promise<Page> {
 let search: ArchiveSearch | null = null;
 if (typeof opts.url !== "string") {
   const argv = typeof opts.config === "string" ? ["--config", opts.config] : [];
-  let table: string;
+  let storage: Storage;
   try {
-    table = typeof opts.table === "string" ? opts.table : searchTablePath(loadConfig({ argv }).config);
+    storage =
+      typeof opts.table === "string"
+        ? new LocalStorage(opts.table, { sync: false })
+        : searchTable(loadConfig({ argv }).config).storage;
   } catch (err) {
     fail(2, err instanceof Error ? err.message : String(err));
   }
   // A command line search may read what it is asked for: the share limit is the service's safeguard.
-  search = new ArchiveSearch({ storage: new LocalStorage(table), maxScanShare: 1 });
+  search = new ArchiveSearch({ storage, maxScanShare: 1 });
 }
 
 async function page(p: URLSearchParams): Promise<Page> {

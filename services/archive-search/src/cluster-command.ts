@@ -1,8 +1,8 @@
 import { clusterTable } from "@certstream/archive-search";
 import type { Config } from "@certstream/config";
-import { DeltaTable, LocalStorage } from "@certstream/delta";
+import { DeltaTable } from "@certstream/delta";
 import type { Logger } from "@certstream/log";
-import { searchTablePath } from "./service.ts";
+import { searchTable } from "./service.ts";
 
 /**
  * `main.ts cluster [--before YYYY-MM-DD] [--max-file-rows N]`: rewrites the sink's files of closed days (seen_date
@@ -18,7 +18,7 @@ export async function runCluster(config: Config, logger: Logger, argv: readonly 
   const maxRows = Number(arg("--max-file-rows") ?? 500_000);
   if (!Number.isInteger(maxRows) || maxRows < 1)
     throw new Error(`--max-file-rows: expected a positive integer`);
-  const table = await DeltaTable.open(new LocalStorage(searchTablePath(config)));
+  const table = await DeltaTable.open(searchTable(config).storage);
   return clusterTable(table, {
     maxFileRows: maxRows,
     partitionFilter: (p) => typeof p.seen_date === "string" && p.seen_date < before,

@@ -1,2 +1,2 @@
 export type { ArchiveSearchService } from "./service.ts";
-export { searchTablePath, startArchiveSearchService } from "./service.ts";
+export { searchTable, startArchiveSearchService } from "./service.ts";

@@ -1,6 +1,7 @@
 import { ArchiveSearch } from "@certstream/archive-search";
 import type { Config } from "@certstream/config";
-import { LocalStorage } from "@certstream/delta";
+import type { Storage } from "@certstream/delta";
+import { LocalStorage, storageFor, tableLocationText } from "@certstream/delta";
 import type { Logger } from "@certstream/log";
 import { HealthState, registerHttpMetrics, registerMetricsRoute } from "@certstream/metrics";
 import Fastify from "fastify";
@@ -14,11 +15,14 @@ export interface ArchiveSearchService {
   stop(): Promise<void>;
 }
 
-/** The table the service searches: archive_search.table_path, else the sink's table. */
-export function searchTablePath(config: Config): string {
-  return config.archive_search.table_path !== ""
-    ? config.archive_search.table_path
-    : config.delta_sink.table_path;
+/** The table the service searches: archive_search.table_path, else the sink's table (local or S3: table_uri). */
+export function searchTable(config: Config): { storage: Storage; location: string } {
+  const own = config.archive_search.table_path;
+  if (own !== "") return { storage: new LocalStorage(own, { sync: false }), location: own };
+  return {
+    storage: storageFor(config.delta_sink, { sync: false }),
+    location: tableLocationText(config.delta_sink),
+  };
 }
 
 /**
@@ -30,10 +34,10 @@ export async function startArchiveSearchService(
   logger: Logger,
 ): Promise<ArchiveSearchService> {
   const cfg = config.archive_search;
-  const table = searchTablePath(config);
+  const { storage, location: table } = searchTable(config);
   const health = new HealthState({ logger, service: "archive-search" });
   const search = new ArchiveSearch({
-    storage: new LocalStorage(table),
+    storage,
     maxScanShare: cfg.max_scan_share,
     footerCacheFiles: cfg.footer_cache_files,
     refreshIntervalMs: cfg.refresh_interval_ms,
