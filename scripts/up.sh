@@ -76,11 +76,13 @@ start ingester node services/ingester/src/main.ts
 # The streamer's memory settings (why: services/streamer/src/main.ts; the same in deploy/k8s/streamer.yaml).
 STREAMER_NODE_OPTIONS=${STREAMER_NODE_OPTIONS-"--max-semi-space-size=1"}
 STREAMER_MALLOC_ARENA_MAX=${STREAMER_MALLOC_ARENA_MAX-2}
+STREAMER_MALLOC_MMAP_THRESHOLD=${STREAMER_MALLOC_MMAP_THRESHOLD-65536}
 # Warm: --validate-config loads every module of the streamer and exits (a second of CPU; nothing is started).
 NODE_OPTIONS="$STREAMER_NODE_OPTIONS" node services/streamer/src/main.ts --validate-config >/dev/null ||
   die "the streamer refuses the config: node services/streamer/src/main.ts --validate-config says why"
 # The streamer asks the ingester for the dedup stage's counters: /api/stats and the live page show the share.
 start streamer env NODE_OPTIONS="$STREAMER_NODE_OPTIONS" MALLOC_ARENA_MAX="$STREAMER_MALLOC_ARENA_MAX" \
+  MALLOC_MMAP_THRESHOLD_="$STREAMER_MALLOC_MMAP_THRESHOLD" \
   CERTSTREAM_STREAMER_DEDUP_STATS_URLS="${CERTSTREAM_STREAMER_DEDUP_STATS_URLS:-http://127.0.0.1:8081/api/logs}" \
   node services/streamer/src/main.ts
 start delta-sink node services/delta-sink/src/main.ts

@@ -218,7 +218,7 @@ describe("deploy/k8s is consistent with docker-compose.yml", () => {
       const k8sData = (c.volumeMounts ?? []).some((m: K8sObject) => m.mountPath === "/data");
       expect(k8sData, "/data mounted").toBe(composeData);
       // Process settings (the streamer's memory, services/streamer/src/main.ts): the same where either sets one.
-      for (const key of ["NODE_OPTIONS", "MALLOC_ARENA_MAX"]) {
+      for (const key of ["NODE_OPTIONS", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_"]) {
         const k8sValue = (c.env ?? []).find((e: K8sObject) => e.name === key)?.value;
         expect(k8sValue, key).toBe(svc.environment?.[key]);
       }
@@ -235,6 +235,7 @@ describe("deploy/k8s is consistent with docker-compose.yml", () => {
     const env = compose.services.streamer.environment;
     expect(upDefault("STREAMER_NODE_OPTIONS")).toBe(env?.NODE_OPTIONS);
     expect(upDefault("STREAMER_MALLOC_ARENA_MAX")).toBe(env?.MALLOC_ARENA_MAX);
+    expect(upDefault("STREAMER_MALLOC_MMAP_THRESHOLD")).toBe(env?.MALLOC_MMAP_THRESHOLD_);
     // The image's compile cache is keyed by the V8 flags: warmed with other flags, the streamer would miss it.
     const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
     expect(dockerfile).toContain(

@@ -5,7 +5,10 @@
  * Memory: started with NODE_OPTIONS=--max-semi-space-size=1 and MALLOC_ARENA_MAX=2 (scripts/up.sh,
  * deploy/k8s/streamer.yaml). Under the fan-out's allocation rate V8 grows its young generation up to 2×64 MiB
  * (30–100 MiB of RSS that a 1 MiB semi-space does without; CPU within this bench's noise), and glibc's per-thread
- * malloc arenas keep what V8's worker threads freed (~25 MiB). And it starts from Node's compile cache
+ * malloc arenas keep what V8's worker threads freed (~25 MiB). MALLOC_MMAP_THRESHOLD_=65536: each socket read
+ * takes a 64 KiB buffer, shrunk to what was read; from glibc's heap (where its mmap threshold goes once a large
+ * buffer was freed) 1000 idle clients left ~90 MB of holes that were never given back (footprint bench, no
+ * stream: 183 MB with them, 206 MB after they left; mmapped: 103 and 103). And it starts from Node's compile cache
  * (NODE_COMPILE_CACHE, warmed with these NODE_OPTIONS by scripts/up.sh and the Dockerfile): a process that strips
  * TypeScript itself keeps the stripper (amaro, a 3 MB script and its WebAssembly) loaded, 15-20 MiB of RSS.
  * bench/streamer-footprint.bench.ts measures it.
