@@ -62,6 +62,30 @@ describe("archive on S3: several sinks, kill -9, optimize, backfill (real broker
     await server.stop();
   });
 
+  it("a sink whose bucket does not exist stops at start, naming the key", { timeout: 60_000 }, async () => {
+    const topics = uniqueTopics("s3-nobucket");
+    const cfg = writeConfig(dir, "nobucket.yaml", {
+      topics,
+      tablePath: join(dir, "unused"),
+      logs: [],
+      overrides: {
+        delta_sink: { table_uri: `s3://${bucket}-missing/t`, storage_options: s3StorageOptions() },
+        kafka: { create_topics: false },
+      },
+    });
+    const p = new ServiceProcess("delta-sink", ["--config", cfg], null);
+    let output = "";
+    p.onOutput((_s, chunk) => {
+      output += chunk;
+    });
+    p.start({ LOG_LEVEL: "info" });
+    const exit = await p.exitStatus;
+    expect(exit.code).toBe(1);
+    expect(output).toContain(
+      `config key \\"delta_sink.table_uri\\": bucket \\"${bucket}-missing\\" does not exist`,
+    );
+  });
+
   it("every (log, index) exactly once after kill -9s, rebalances, optimize and a backfill", {
     timeout: 240_000,
   }, async () => {
