@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { SearchResult } from "@certstream/archive-search";
 import { ArchiveSearch, parseSearchParams, syntheticDomain } from "@certstream/archive-search";
-import { DeltaTable, LocalStorage, storagePath } from "@certstream/delta";
+import { DeltaTable, LocalStorage, storageFor, storagePath } from "@certstream/delta";
+import { s3StorageOptions } from "../test/stack.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -35,7 +36,10 @@ const load = () =>
     .join(" ");
 console.log(`archive search benchmark on ${dir}; load ${load()}`);
 
-const storage = new LocalStorage(dir);
+// An s3:// table is read from the stack's S3 endpoint (S3_ENDPOINT_URL) with range reads.
+const storage = dir.startsWith("s3://")
+  ? storageFor({ table_uri: dir, table_path: "", storage_options: s3StorageOptions() })
+  : new LocalStorage(dir);
 const snap = (await DeltaTable.open(storage)).snapshot;
 const tableBytes = snap.files().reduce((n, f) => n + f.size, 0);
 const tableRows = snap.files().reduce((n, f) => n + (f.parsedStats?.numRecords ?? 0), 0);
@@ -157,7 +161,7 @@ if (fullScans > 0) {
   }
 }
 
-if (values.duckdb) {
+if (values.duckdb && !dir.startsWith("s3://")) {
   const { DuckDBInstance } = (await import(
     join(values.duckdb, "node_modules/@duckdb/node-api/lib/index.js")
   )) as {

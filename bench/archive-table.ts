@@ -1,13 +1,17 @@
 // Writes a synthetic archive table straight into Delta (no Kafka), for the search benchmark and for trying the
 // archive service on a large table:
 //   node bench/archive-table.ts <table dir> [--rows 10000000] [--days 30] [--unclustered] [--seed 17]
-// Never commit a generated table: write it under .cache/ or /tmp.
+// Never commit a generated table: write it under .cache/ or /tmp. An s3://bucket/prefix target writes to the
+// stack's S3 endpoint (S3_ENDPOINT_URL, scripts/stack.sh; the bucket is created).
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { writeSyntheticArchive } from "@certstream/archive-search";
-import { LocalStorage } from "@certstream/delta";
+import type { Storage } from "@certstream/delta";
+import { LocalStorage, s3ClientConfig, storageFor } from "@certstream/delta";
+import { s3StorageOptions } from "../test/stack.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,8 +37,18 @@ export function derTemplates(): Uint8Array[] {
     .map((f) => new Uint8Array(readFileSync(join(dir, f))));
 }
 
+/** A local directory, or an s3:// URI on the stack's S3 endpoint (bucket created when missing). */
+export async function benchStorage(target: string): Promise<Storage> {
+  if (!target.startsWith("s3://")) return new LocalStorage(target, { sync: false });
+  const cfg = { table_uri: target, table_path: "", storage_options: s3StorageOptions() };
+  await new S3Client(s3ClientConfig(cfg))
+    .send(new CreateBucketCommand({ Bucket: new URL(target).hostname }))
+    .catch(() => {});
+  return storageFor(cfg);
+}
+
 const t0 = performance.now();
-const result = await writeSyntheticArchive(new LocalStorage(positionals[0], { sync: false }), {
+const result = await writeSyntheticArchive(await benchStorage(positionals[0]), {
   rows: Number(values.rows),
   days: Number(values.days),
   seed: Number(values.seed),
