@@ -1,7 +1,14 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DeltaTable, LocalStorage } from "@certstream/delta";
-import { CertificateEntryCodec, createKafka, entryKey, valueSubject } from "@certstream/kafka";
+import {
+  CertificateEntryCodec,
+  checkedSend,
+  createKafka,
+  entryKey,
+  keyPartitioner,
+  valueSubject,
+} from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
 import type { CertificateEntry } from "@certstream/schema";
 import type { Kafka, Producer } from "kafkajs";
@@ -43,27 +50,42 @@ export function testKafka(clientId = "delta-sink-test", brokers: string[] = kafk
   return createKafka({ brokers, clientId, logger });
 }
 
-/** Produces CertificateEntry records, registry-encoded, keyed by leaf SHA-256, as the ingester and backfill do. */
+/**
+ * Produces CertificateEntry records, registry-encoded, keyed by leaf SHA-256, as the ingester and backfill do.
+ * Sends go through checkedSend, as the services' do: kafkajs' multi-broker send can resolve without having sent a
+ * partition whose leader moved mid-send (a broker kill), and a test would then count an "acked" entry the sink
+ * never saw (the coordinator-loss test did: 31 of 7,650).
+ */
 export class EntryProducer {
   private readonly producer: Producer;
+  private readonly partitionOf = new Map<string, (key: Buffer) => number>();
+  private readonly kafka: Kafka;
   readonly codec = new CertificateEntryCodec({ registryUrl: registryUrl() });
   constructor(kafka: Kafka) {
+    this.kafka = kafka;
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   }
   async connect(topics: string[]): Promise<void> {
     await this.producer.connect();
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      for (const { name, partitions } of (await admin.fetchTopicMetadata({ topics })).topics)
+        this.partitionOf.set(name, keyPartitioner(name, partitions.length));
+    } finally {
+      await admin.disconnect();
+    }
     for (const t of topics) await this.codec.register(valueSubject(t));
   }
   async send(topic: string, entries: CertificateEntry[]): Promise<void> {
+    const partitionOf = this.partitionOf.get(topic);
+    if (!partitionOf) throw new Error(`EntryProducer: ${topic} was not given to connect()`);
     for (let i = 0; i < entries.length; i += 100) {
-      const chunk = entries.slice(i, i + 100);
-      await this.producer.send({
-        topic,
-        messages: chunk.map((e) => ({
-          key: entryKey(e),
-          value: this.codec.encodeSync(e, valueSubject(topic)),
-        })),
+      const messages = entries.slice(i, i + 100).map((e) => {
+        const key = entryKey(e);
+        return { key, partition: partitionOf(key), value: this.codec.encodeSync(e, valueSubject(topic)) };
       });
+      await checkedSend(this.producer, topic, messages);
     }
   }
   async disconnect(): Promise<void> {
