@@ -62,7 +62,9 @@ describe("archive on S3: several sinks, kill -9, optimize, backfill (real broker
     await server.stop();
   });
 
-  it("a sink whose bucket does not exist stops at start, naming the key", { timeout: 60_000 }, async () => {
+  it("a sink whose bucket does not exist stops at start (exit 2), naming the key", {
+    timeout: 60_000,
+  }, async () => {
     const topics = uniqueTopics("s3-nobucket");
     const cfg = writeConfig(dir, "nobucket.yaml", {
       topics,
@@ -80,7 +82,7 @@ describe("archive on S3: several sinks, kill -9, optimize, backfill (real broker
     });
     p.start({ LOG_LEVEL: "info" });
     const exit = await p.exitStatus;
-    expect(exit.code).toBe(1);
+    expect(exit.code).toBe(2);
     expect(output).toContain(
       `config key \\"delta_sink.table_uri\\": bucket \\"${bucket}-missing\\" does not exist`,
     );

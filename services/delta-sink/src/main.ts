@@ -3,6 +3,7 @@
 // [--retention-hours N] [--dry-run]` deletes unreferenced data files older than the retention; `main.ts files
 // [--version N]` prints the active data files' URIs (for read_parquet in DuckDB and other Parquet readers).
 import { startupConfig } from "@certstream/config";
+import { StorageConfigError } from "@certstream/delta";
 import { createLogger } from "@certstream/log";
 import { initMetrics, installPanicHandlers } from "@certstream/metrics";
 import { activeFileUris, parseOptimizeArgs, runOptimize, runVacuum } from "./optimize-command.ts";
@@ -53,7 +54,8 @@ if (!config.delta_sink.enabled) {
 
 const service = await startDeltaSinkService(config, logger).catch((e: unknown) => {
   logger.fatal({ err: e instanceof Error ? e.message : String(e) }, "delta-sink failed to start");
-  process.exit(1);
+  // 2, as for any bad config: the table location cannot work (missing bucket, refused credentials, ...).
+  process.exit(e instanceof StorageConfigError ? 2 : 1);
 });
 
 let signalled = false;
