@@ -54,6 +54,25 @@ describe("the S3-compatible server of the stack", () => {
 });
 
 describe("S3Storage", () => {
+  it("of 8 writers racing put-if-absent for one key, exactly one wins (10 rounds)", async () => {
+    for (let round = 0; round < 10; round++) {
+      const key = `race/${uniqueName("k")}`;
+      const writers = Array.from(
+        { length: 8 },
+        () => new S3Storage({ bucket, client: s3ClientConfig(location(bucket)) }),
+      );
+      const won = await Promise.all(
+        writers.map((w, i) => w.putIfAbsent(key, new TextEncoder().encode(`writer ${i}`))),
+      );
+      expect(won.filter(Boolean)).toHaveLength(1);
+      const winner = won.indexOf(true);
+      expect(new TextDecoder().decode((await writers[0].get(key)) ?? new Uint8Array())).toBe(
+        `writer ${winner}`,
+      );
+      for (const w of writers) w.client.destroy();
+    }
+  });
+
   it("keeps the Storage contract: put-if-absent, put, get, ranges, list (StartAfter), delete", async () => {
     const s = storageFor(location(bucket, uniqueName("contract"))) as S3Storage;
     const enc = (t: string) => new TextEncoder().encode(t);
