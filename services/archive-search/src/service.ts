@@ -43,7 +43,7 @@ export async function startArchiveSearchService(
     refreshIntervalMs: cfg.refresh_interval_ms,
   });
   // A DER reference (table version, data file path, row) is longer than fastify's default 100-character parameter.
-  const app = Fastify({ logger: false, maxParamLength: 1024 });
+  const app = Fastify({ logger: false, routerOptions: { maxParamLength: 1024 } });
   registerHttpMetrics(app, { ignoreRoutes: ["/metrics"] });
   app.get("/health", async (_req, reply) =>
     reply.code(health.live ? 200 : 503).send({ status: health.live ? "ok" : "down", health: health.status }),
