@@ -254,9 +254,22 @@ describe("tree verification against the logs' signed heads", () => {
     expect(metrics).toContain(`certstream_ingester_tree_halted{log="${id}"} 1`);
     const withheld = (await entriesOf(enforce)).filter((e) => e.index >= 256);
     expect(withheld).toEqual([]);
-    // Still halted a while later (nothing published, nothing read but the state).
-    await new Promise((r) => setTimeout(r, 1000));
-    expect((await views(enforce)).get("enforced")?.position).toBe(256);
+    // Still halted a while later, and after a restart: the halt is in the state committed with the position.
+    expect(await enforce.replica.terminate()).toBe(0);
+    enforce.replica.start();
+    const again = await waitFor(
+      "halted after a restart",
+      async () => {
+        // As the restart policy does: an ingester that exits at start (a transient broker answer) starts again.
+        if (!enforce.replica.alive) enforce.replica.start();
+        const v = (await views(enforce).catch(() => null))?.get("enforced");
+        return v?.phase === "halted" ? v : null;
+      },
+      60_000,
+      300,
+    );
+    expect(again.position).toBe(256);
+    expect(again.verification?.mismatch?.tree_size).toBe(SIZE);
 
     // The log is repaired; the operator resets: it resumes, seeded again at 256, and verifies at the head.
     server.rfc("enforced").faults.set({});
