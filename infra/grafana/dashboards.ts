@@ -247,6 +247,23 @@ const ctLogs = dashboard(
     ts("Tree size (verified STH / checkpoint)", "short", [
       { expr: 'max by (log) (certstream_ct_tree_size{log=~"$log"})', legend: "{{log}}" },
     ]),
+    ts("Verified tree size (entries ingested hash to the signed root; docs/verification.md)", "short", [
+      { expr: 'max by (log) (certstream_ingester_verified_tree_size{log=~"$log"})', legend: "{{log}}" },
+    ]),
+    ts("Tree mismatch and enforce halt (1 = yes; alert CertstreamTreeMismatch)", "short", [
+      { expr: 'max by (log) (certstream_ingester_tree_mismatch{log=~"$log"})', legend: "mismatch {{log}}" },
+      { expr: 'max by (log) (certstream_ingester_tree_halted{log=~"$log"})', legend: "halted {{log}}" },
+    ], { min: 0, max: 1 }),
+    ts("Root comparisons and range seeds (per 5 min) by result", "short", [
+      {
+        expr: 'sum by (log, result) (increase(certstream_ingester_tree_checks_total{log=~"$log"}[5m]))',
+        legend: "check {{result}} {{log}}",
+      },
+      {
+        expr: 'sum by (log, result) (increase(certstream_ingester_tree_seeds_total{log=~"$log"}[5m]))',
+        legend: "seed {{result}} {{log}}",
+      },
+    ]),
     ts("Parse failures / s by kind", "ops", [
       { expr: rate("certstream_ingester_parse_failures_total", "log, kind", 'log=~"$log"'), legend: "{{log}} {{kind}}" },
     ]),
