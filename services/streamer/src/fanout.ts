@@ -15,9 +15,9 @@ import { cursorBefore, encodeCursor, type Position } from "./cursor.ts";
 import { FilterIndex } from "./filter-index.ts";
 import type { EntryKeys } from "./filters.ts";
 import { sseEvent, withoutId, wsTextFrame } from "./frames.ts";
-import { heartbeatMessage, notePrecert, renderFormat } from "./render.ts";
+import { heartbeatMessage, keepPrecerts, notePrecert, renderFormat } from "./render.ts";
 import { ReplayBuffer, type ReplayRecord } from "./replay-buffer.ts";
-import { STREAM_FORMATS, type StreamFormat } from "./settings.ts";
+import { baseStream, STREAM_FORMATS, type StreamFormat } from "./settings.ts";
 
 export interface FanoutObserver {
   delivered(format: StreamFormat, count: number): void;
@@ -101,6 +101,7 @@ export class Fanout {
 
   add(client: StreamClient): void {
     const g = this.clients[client.format];
+    if (client.format !== baseStream(client.format)) keepPrecerts();
     if (client.filter === null) {
       g[client.transport].add(client);
       return;
