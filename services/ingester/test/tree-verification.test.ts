@@ -84,6 +84,9 @@ async function waitView(run: Run, name: string, ok: (v: LogView) => boolean, wha
   return waitFor(
     `${name}: ${what}`,
     async () => {
+      // As a restart policy does: an ingester that exits at start (a transient broker answer while its topics
+      // are created) is started again.
+      if (!run.replica.alive) run.replica.start();
       const v = (await views(run).catch(() => null))?.get(name);
       return v && ok(v) ? v : null;
     },
@@ -257,17 +260,7 @@ describe("tree verification against the logs' signed heads", () => {
     // Still halted a while later, and after a restart: the halt is in the state committed with the position.
     expect(await enforce.replica.terminate()).toBe(0);
     enforce.replica.start();
-    const again = await waitFor(
-      "halted after a restart",
-      async () => {
-        // As the restart policy does: an ingester that exits at start (a transient broker answer) starts again.
-        if (!enforce.replica.alive) enforce.replica.start();
-        const v = (await views(enforce).catch(() => null))?.get("enforced");
-        return v?.phase === "halted" ? v : null;
-      },
-      60_000,
-      300,
-    );
+    const again = await waitView(enforce, "enforced", (x) => x.phase === "halted", "halted after a restart");
     expect(again.position).toBe(256);
     expect(again.verification?.mismatch?.tree_size).toBe(SIZE);
 
