@@ -36,9 +36,18 @@ const START = 46; // past the 46 real entries every stand-in serves: only a and 
 function plain(v: unknown): unknown {
   if (v instanceof Uint8Array) return Buffer.from(v).toString("hex");
   if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [
+        k,
+        k.endsWith("_ts") && typeof x === "number" ? pythonIso(x) : plain(x),
+      ]),
+    );
   return v;
 }
+
+/** A timestamp-millis field as read_topic.py prints it: Python decodes it to an aware datetime (whole seconds here). */
+const pythonIso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "+00:00");
 
 describe("five logs, two sharing certificates", () => {
   const server = new StandInServer({ growOnStart: false });
