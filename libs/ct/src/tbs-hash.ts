@@ -7,8 +7,9 @@ import { readMerkleTreeLeaf } from "./leaf.ts";
 // removed and the SCT list (1.3.6.1.4.1.11129.2.4.2) added. Remove both and the two TBSCertificates are the
 // same bytes, so their SHA-256 identifies the pair.
 //
-// Limit: a precertificate issued by a Precertificate Signing Certificate names that certificate as its issuer
-// (and its key id), so its TBS differs from the final certificate's and no link is found.
+// A precertificate issued by a Precertificate Signing Certificate names that certificate as its issuer (and its
+// key id), so tbsHash of its DER differs from the final certificate's; entryTbsHash hashes the log's
+// PreCert.tbs_certificate instead, where the log has already put the final issuer in.
 
 /** Content octets of the OIDs removed. */
 const POISON_OID = Uint8Array.from([0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x03]);
