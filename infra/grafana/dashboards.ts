@@ -394,12 +394,19 @@ const streamer = dashboard(
     ts("HTTP latency p99 by route", "s", [
       { expr: quantile(0.99, "certstream_http_request_duration_seconds", "route", 'job="streamer"'), legend: "{{route}}" },
     ]),
+    ts("Record age p99 by stage (log → ingest commit → dedup → streamer → fanned out)", "s", [
+      { expr: quantile(0.99, "certstream_ingester_record_age_seconds", "stage"), legend: "{{stage}}" },
+      { expr: quantile(0.99, "certstream_streamer_record_age_seconds", "stage"), legend: "streamer {{stage}}" },
+    ], { w: 24 }),
     row("Replicas"),
     ts("Health per replica", "short", [
       { expr: 'certstream_health_status{service="streamer"}', legend: "{{instance}}" },
     ], { min: 0, max: 1, w: 8 }),
     ts("Resident memory per replica", "bytes", [
       { expr: 'process_resident_memory_bytes{job="streamer"}', legend: "{{instance}}" },
+    ], { w: 8 }),
+    ts("Memory given back after a burst (releases per 5 min)", "short", [
+      { expr: "sum by (instance) (increase(certstream_streamer_memory_releases_total[5m]))", legend: "{{instance}}" },
     ], { w: 8 }),
     ts("Memory per connected client", "bytes", [
       {
