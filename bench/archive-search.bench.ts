@@ -1,5 +1,6 @@
 // Archive search latency and bytes read on a large table (write one with bench/archive-table.ts first):
-//   node bench/archive-search.bench.ts <table dir> [--queries 200] [--full-scans 3] [--duckdb <node_modules dir>]
+//   node bench/archive-search.bench.ts <table dir | s3://bucket/prefix> [--queries 200] [--full-scans 3]
+//     [--duckdb <dir with node_modules/@duckdb/node-api>] [--only <query kind prefix, e.g. "exact">]
 // Query kinds: exact domain (www.<d> and <d>), suffix (*.<d>), issuer + the last 7 days seen (partition-pruned),
 // issuer + a 30-day not_before window. Domains are drawn uniformly over the table's registered domains (users
 // search their own, mostly in the long tail) plus the 20 most popular. Every query pages at most once (limit 100).
@@ -21,6 +22,7 @@ const { values, positionals } = parseArgs({
     "full-scans": { type: "string", default: "3" },
     duckdb: { type: "string" },
     seed: { type: "string", default: "3" },
+    only: { type: "string" },
   },
 });
 const dir = positionals[0];
@@ -137,6 +139,7 @@ console.log(
 );
 const results: Record<string, Figures> = {};
 for (const [kind, queries] of Object.entries(kinds)) {
+  if (values.only && !kind.startsWith(values.only)) continue;
   results[kind] = await run(search, queries);
   const f = results[kind];
   console.log(
