@@ -97,8 +97,11 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<En
   const missing = specs.filter((s) => !present.has(s.topic));
   const created: string[] = [];
   if (missing.length > 0) {
+    // kafkajs' own wait (waitForLeaders) gives up at the first UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker
+    // answers until it has applied the controller's record of the new topic: a service starting on a new
+    // cluster then exited with "This server does not host this topic-partition" (seen in CI at load 20).
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((s) => ({
         topic: s.topic,
         numPartitions: s.partitions,
@@ -107,6 +110,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<En
       })),
     });
     created.push(...missing.map((s) => s.topic));
+    await waitForLeaders(admin, created);
   }
   const existingSpecs = specs.filter((s) => present.has(s.topic));
   const mismatched: EnsureTopicsResult["mismatched"] = [];
@@ -120,4 +124,28 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<En
     }
   }
   return { created, existing: existingSpecs.map((s) => s.topic), mismatched };
+}
+
+/** Polls metadata until every partition of `topics` has a leader; retriable answers are waited out. */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    let waiting: string;
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      const leaderless = meta.topics.flatMap((t) =>
+        t.partitions.length === 0
+          ? [t.name]
+          : t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partitionId}`),
+      );
+      if (leaderless.length === 0 && meta.topics.length === topics.length) return;
+      waiting = `no leader yet for ${leaderless.join(", ") || "some topics"}`;
+    } catch (e) {
+      if (!(e as { retriable?: boolean }).retriable) throw e;
+      waiting = (e as Error).message;
+    }
+    if (Date.now() >= deadline)
+      throw new Error(`created topics ${topics.join(", ")} but after ${timeoutMs} ms: ${waiting}`);
+    await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+  }
 }
