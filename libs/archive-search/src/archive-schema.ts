@@ -1,31 +1,11 @@
-import type { DeltaStructField, DeltaStructType } from "@certstream/delta";
-import { arrayOf, CERTSTREAM_TABLE_SCHEMA, field } from "@certstream/delta";
+import type { DeltaStructType } from "@certstream/delta";
+import { CERTSTREAM_TABLE_SCHEMA } from "@certstream/delta";
 
 /**
- * The query columns the search filters on (issue 15 adds them to the archive table: libs/delta QUERY_COLUMNS).
- * Listed here too so that tables written by this library (the generator) have them whichever version of the
- * archive schema libs/delta exports; a column already in CERTSTREAM_TABLE_SCHEMA is not added twice.
+ * The archive table's schema, query columns included (libs/delta QUERY_COLUMNS: registered_domains, issuer_o,
+ * log_name, not_before_ts, ... which the search filters on). Tables written before those columns read them as null.
  */
-const QUERY_FIELDS: DeltaStructField[] = [
-  field("not_before_ts", "timestamp"),
-  field("not_after_ts", "timestamp"),
-  field("subject_cn", "string"),
-  field("issuer_cn", "string"),
-  field("issuer_o", "string"),
-  field("registered_domains", arrayOf("string")),
-  field("log_name", "string"),
-  field("key_algorithm", "string"),
-  field("key_bits", "integer"),
-  field("validation_level", "string"),
-];
-
-export const ARCHIVE_SCHEMA: DeltaStructType = {
-  type: "struct",
-  fields: [
-    ...CERTSTREAM_TABLE_SCHEMA.fields,
-    ...QUERY_FIELDS.filter((f) => !CERTSTREAM_TABLE_SCHEMA.fields.some((g) => g.name === f.name)),
-  ],
-};
+export const ARCHIVE_SCHEMA: DeltaStructType = CERTSTREAM_TABLE_SCHEMA;
 
 /** The columns a result row shows (never the DER or the chain: those are a link away). */
 export const RESULT_COLUMNS = [
