@@ -209,9 +209,13 @@ export class ArchiveSearch {
     // Plan every candidate file before reading data, so a too-broad query is refused having read only footers.
     const plans: { file: DataFile; footer: DataFileFooter; ranges: RowRanges }[] = [];
     let candidateRowsTotal = 0;
+    // Footers load concurrently (on S3 each is a round trip); they are cached, so this is the cold path only.
+    const footers = await mapBounded(files.slice(startIndex), 16, (f) =>
+      this.#footers.get(this.#storage, f.path, f.size, counter),
+    );
     for (let i = startIndex; i < files.length; i++) {
       const file = files[i];
-      const footer = await this.#footers.get(this.#storage, file.path, file.size, counter);
+      const footer = footers[i - startIndex];
       let ranges: RowRanges = this.#fullScan ? [[0, footer.numRows]] : candidateRows(footer, q);
       if (cursor && i === startIndex) ranges = clipFrom(ranges, cursor.row);
       if (ranges.length === 0) continue;
@@ -304,6 +308,20 @@ export class ArchiveSearch {
     }
     return der;
   }
+}
+
+/** fn over items, at most `limit` at a time, results in order. */
+async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 function clipFrom(ranges: RowRanges, row: number): RowRanges {

@@ -82,42 +82,44 @@ export async function openDataFile(
   size: number,
   counter: ReadCounter,
 ): Promise<AsyncBuffer> {
+  let read: ((start: number, stop: number) => Promise<ArrayBuffer>) | null = null;
+  let keyPrefix = "";
   if (storage instanceof LocalStorage) {
     const abs = join(storage.root, ...path.split("/"));
+    keyPrefix = abs;
+    read = async (start, stop) => {
+      const buf = new Uint8Array(stop - start);
+      const fh = await handle(abs);
+      let at = 0;
+      while (at < buf.length) {
+        const { bytesRead } = await fh.read(buf, at, buf.length - at, start + at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+      }
+      return buf.buffer;
+    };
+  } else if (hasRange(storage)) {
+    keyPrefix = `${storage.location}/${path}`;
+    read = async (start, stop) => toArrayBuffer(await storage.getRange(path, start, stop));
+  }
+  if (read !== null) {
+    const fetchRange = read;
     return {
       byteLength: size,
       async slice(start: number, end?: number): Promise<ArrayBuffer> {
         const stop = end ?? size;
         const small = stop - start <= SMALL_RANGE_MAX;
-        const key = small ? `${abs}:${start}:${stop}` : "";
+        const key = small ? `${keyPrefix}:${start}:${stop}` : "";
         if (small) {
           const hit = smallRanges.get(key);
           // A copy: hyparquet may keep views of what it is given.
           if (hit) return hit.slice(0);
         }
-        const buf = new Uint8Array(stop - start);
-        const fh = await handle(abs);
-        let at = 0;
-        while (at < buf.length) {
-          const { bytesRead } = await fh.read(buf, at, buf.length - at, start + at);
-          if (bytesRead === 0) break;
-          at += bytesRead;
-        }
-        counter.bytes += buf.length;
+        const buf = await fetchRange(start, stop);
+        counter.bytes += buf.byteLength;
         counter.requests++;
-        if (small) rememberSmall(key, buf.buffer.slice(0));
-        return buf.buffer;
-      },
-    };
-  }
-  if (hasRange(storage)) {
-    return {
-      byteLength: size,
-      async slice(start: number, end?: number): Promise<ArrayBuffer> {
-        const b = await storage.getRange(path, start, end ?? size);
-        counter.bytes += b.byteLength;
-        counter.requests++;
-        return toArrayBuffer(b);
+        if (small) rememberSmall(key, buf.slice(0));
+        return buf;
       },
     };
   }
