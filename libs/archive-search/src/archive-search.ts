@@ -347,18 +347,33 @@ async function readRows(
   start: number,
   end: number,
 ): Promise<Values[]> {
-  return (await parquetReadObjects({
-    file,
-    metadata: footer.metadata,
-    columns,
-    rowStart: start,
-    rowEnd: end,
-    compressors,
-    parsers: PARSERS,
-    // Binary columns (as_der) stay bytes; string columns are annotated as such and still decode to strings.
-    utf8: false,
-    useOffsetIndex: true,
-  })) as Values[];
+  // One read per column, all at once: hyparquet fetches a call's column chunks (offset index, then pages) one
+  // after another, which on S3 is a round trip each (26 result columns took 26 × 50 ms on the stack's store).
+  const perColumn = await Promise.all(
+    columns.map(
+      (c) =>
+        parquetReadObjects({
+          file,
+          metadata: footer.metadata,
+          columns: [c],
+          rowStart: start,
+          rowEnd: end,
+          compressors,
+          parsers: PARSERS,
+          // Binary columns (as_der) stay bytes; string columns are annotated as such and still decode to strings.
+          utf8: false,
+          useOffsetIndex: true,
+        }) as Promise<Values[]>,
+    ),
+  );
+  if (perColumn.length === 1) return perColumn[0];
+  const rows = perColumn[0];
+  for (let k = 1; k < perColumn.length; k++) {
+    const c = columns[k];
+    const part = perColumn[k];
+    for (let i = 0; i < rows.length; i++) rows[i][c] = part[i][c];
+  }
+  return rows;
 }
 
 /** The result columns of the given rows (ascending), read in runs of nearby rows. */
