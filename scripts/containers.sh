@@ -87,15 +87,30 @@ cmd_install() {
 socket_up() { curl -fs -m 5 --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1; }
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# A daemon of ours whose working directory was deleted (the checkout that started it, say a CI clone): conmon
+# inherits the service's directory and then fails every container start ("Failed to get working directory",
+# "write child: broken pipe"), so such a daemon is replaced.
+cwd_deleted() { alive "$1" && [[ "$(readlink "/proc/$(cat "$1")/cwd" 2>/dev/null)" == *" (deleted)" ]]; }
+
 cmd_service() {
   command -v podman >/dev/null || die "podman is not installed: run scripts/containers.sh install"
   mkdir -p "$STATE"
+  local pidfile i
+  for pidfile in "$STATE/certstream-service.pid" "$STATE/certstream-healthd.pid"; do
+    if cwd_deleted "$pidfile"; then
+      log "restarting $(basename "$pidfile" .pid): the directory it was started from is gone"
+      kill "$(cat "$pidfile")" 2>/dev/null || true
+      for i in $(seq 1 50); do alive "$pidfile" || break; sleep 0.1; done
+      rm -f "$pidfile"
+    fi
+  done
+  # The daemons outlive this checkout: they run from /.
+  cd /
   if ! socket_up; then
     log "starting podman system service on $SOCKET"
     # 9>&-: not holding the caller's lock; setsid: outlives the shell or test that started it.
     setsid podman system service --time=0 "unix://$SOCKET" >>"$STATE/certstream-service.log" 2>&1 </dev/null 9>&- &
     echo $! >"$STATE/certstream-service.pid"
-    local i
     for i in $(seq 1 100); do
       socket_up && break
       sleep 0.1
@@ -117,6 +132,7 @@ cmd_service() {
 # One check at a time per container.
 START_INTERVAL=${CONTAINERS_HEALTH_START_INTERVAL:-2}
 cmd_healthd() {
+  cd / # as the service: `podman healthcheck run` starts conmon, which needs a working directory that stays
   declare -A due interval checking starting
   local id status now iv next
   while :; do
