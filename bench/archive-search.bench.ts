@@ -5,8 +5,8 @@
 // issuer + a 30-day not_before window. Domains are drawn uniformly over the table's registered domains (users
 // search their own, mostly in the long tail) plus the 20 most popular. Every query pages at most once (limit 100).
 // Then the same queries by full scan (every file and row group, same columns) for the ratio, and, with --duckdb
-// (a directory with @duckdb/node-api installed; not a project dependency), DuckDB's read_parquet over the live
-// files. Prints figures; asserts nothing. Wall-clock on a shared 2-core machine: note the load average.
+// (a directory with @duckdb/node-api installed, not a project dependency:
+// `npm install --prefix .cache/duckdb-bench @duckdb/node-api`), DuckDB's read_parquet over the live files. Prints figures; asserts nothing. Wall-clock on a shared 2-core machine: note the load average.
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
