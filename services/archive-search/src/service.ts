@@ -64,15 +64,18 @@ export async function startArchiveSearchService(
   registerMetricsRoute(app);
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
+  let lastProbeError = "";
   const probe = async (): Promise<void> => {
     try {
       const snap = await search.latest();
       health.setReady(true, "table readable", { table, version: snap.version, files: snap.numFiles });
     } catch (err) {
-      health.setReady(false, "table not readable", {
-        table,
-        err: err instanceof Error ? err.message : String(err),
-      });
+      const message = err instanceof Error ? err.message : String(err);
+      health.setReady(false, "table not readable", { table, err: message });
+      // Each new reason once (a table the sink has not created yet is expected for a while after a fresh start).
+      if (message !== lastProbeError)
+        logger.warn({ table, err: message }, "archive-search: table not readable; retrying");
+      lastProbeError = message;
     }
     if (!stopped) timer = setTimeout(() => void probe(), Math.max(1000, cfg.refresh_interval_ms));
   };
