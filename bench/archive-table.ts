@@ -20,6 +20,7 @@ const { values, positionals } = parseArgs({
     days: { type: "string", default: "30" },
     seed: { type: "string", default: "17" },
     unclustered: { type: "boolean", default: false },
+    "bloom-multi-domain-only": { type: "boolean", default: false },
   },
 });
 if (positionals.length !== 1) {
@@ -53,6 +54,7 @@ const result = await writeSyntheticArchive(await benchStorage(positionals[0]), {
   days: Number(values.days),
   seed: Number(values.seed),
   clustered: !values.unclustered,
+  granuleBloom: values["bloom-multi-domain-only"] ? "multi-domain" : "all",
   derTemplates: derTemplates(),
   onFile: (f) => process.stderr.write(`${f.day}: ${f.rows} rows, ${(f.bytes / 2 ** 20).toFixed(1)} MiB\n`),
 });

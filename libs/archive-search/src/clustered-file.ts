@@ -7,6 +7,12 @@ import { clusterSortKey, reversedKey } from "./domain-key.ts";
 export interface ClusteredFileOptions {
   /** Rows per domain-filter granule (the unit a domain search reads). Default 1024. */
   granuleRows?: number;
+  /**
+   * Which granules get a Bloom filter: "all" (default: a domain absent from a granule is ruled out even when the
+   * key range covers it, so a long-tail domain reads one or two granules instead of one per file; ~2 KiB a granule
+   * in the footer) or "multi-domain" (only granules whose key range a multi-domain certificate widened).
+   */
+  granuleBloom?: "all" | "multi-domain";
   /** Rows per Parquet row group. Default 16,384. */
   rowGroupRows?: number;
   /** Data page size: small pages let a search read a granule without its row group. Default 16 KiB. */
@@ -45,6 +51,7 @@ export function granuleFilters(
   registered: readonly unknown[],
   numRows: number,
   granuleRows: number,
+  bloomAll = true,
 ): GranuleFilter[] {
   const out: GranuleFilter[] = [];
   for (let start = 0; start < numRows; start += granuleRows) {
@@ -56,7 +63,7 @@ export function granuleFilters(
       if (r.length > 1) multi = true;
       for (const d of r) keys.push(reversedKey(d));
     }
-    out.push(buildGranuleFilter(keys, multi));
+    out.push(buildGranuleFilter(keys, bloomAll || multi));
   }
   return out;
 }
@@ -88,7 +95,12 @@ export async function writeClusteredFile(
     sorted[f.name] = dst;
   }
   const sortedRegistered = sorted.registered_domains ?? new Array(numRows).fill(null);
-  const granules = granuleFilters(sortedRegistered, numRows, granuleRows);
+  const granules = granuleFilters(
+    sortedRegistered,
+    numRows,
+    granuleRows,
+    options.granuleBloom !== "multi-domain",
+  );
   let min: string | undefined;
   let max: string | undefined;
   for (const g of granules) {

@@ -29,6 +29,8 @@ export interface SyntheticArchiveOptions {
   clustered?: boolean;
   /** Rows per domain-filter granule of clustered files (see ClusteredFileOptions). Default 1024. */
   granuleRows?: number;
+  /** See ClusteredFileOptions.granuleBloom. */
+  granuleBloom?: "all" | "multi-domain";
   /** Most rows in one data file. Default 500,000. */
   maxFileRows?: number;
   /** DER templates (real certificates); their last 256 bytes are replaced per row. */
@@ -459,6 +461,7 @@ export async function writeSyntheticArchive(
       if (options.clustered ?? true) {
         add = await writeClusteredFile(storage, ARCHIVE_SCHEMA, ["seen_date"], partitionValues, cols, n, {
           granuleRows: options.granuleRows,
+          granuleBloom: options.granuleBloom,
         });
       } else {
         const schema = {
