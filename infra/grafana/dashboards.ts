@@ -421,7 +421,7 @@ const streamer = dashboard(
 const deltaBackfill = dashboard(
   "certstream-delta-backfill",
   "certstream / Delta sink and backfill",
-  "The archive: Delta writes, flushes, errors, buffer and lag of the sink; progress of backfill runs.",
+  "The archive: Delta writes, flushes, errors, buffer and lag of the sink; progress of backfill runs; archive searches.",
   [
     row("Delta sink"),
     ts("Rows written / s", "ops", [{ expr: `sum(rate(certstream_delta_records_written_total[${RI}]))`, legend: "rows" }]),
@@ -497,6 +497,22 @@ const deltaBackfill = dashboard(
     ts("Records per backfill transaction (p50) and parse failures / s", "short", [
       { expr: quantile(0.5, "certstream_backfill_transaction_records", ""), legend: "records p50" },
       { expr: rate("certstream_backfill_parse_failures_total", "kind"), legend: "parse failures {{kind}}" },
+    ]),
+    row("Archive search"),
+    ts("Searches / s by kind and outcome", "ops", [
+      { expr: rate("certstream_archive_searches_total", "kind, outcome"), legend: "{{kind}} {{outcome}}" },
+    ]),
+    ts("Search latency p50 / p99 by kind", "s", [
+      { expr: quantile(0.5, "certstream_archive_search_duration_seconds", "kind"), legend: "p50 {{kind}}" },
+      { expr: quantile(0.99, "certstream_archive_search_duration_seconds", "kind"), legend: "p99 {{kind}}" },
+    ]),
+    ts("Bytes read per search p50 / p99", "bytes", [
+      { expr: quantile(0.5, "certstream_archive_search_read_bytes", ""), legend: "p50" },
+      { expr: quantile(0.99, "certstream_archive_search_read_bytes", ""), legend: "p99" },
+    ]),
+    ts("Rows examined per search p50 / p99", "short", [
+      { expr: quantile(0.5, "certstream_archive_search_rows_examined", ""), legend: "p50" },
+      { expr: quantile(0.99, "certstream_archive_search_rows_examined", ""), legend: "p99" },
     ]),
   ],
 );
