@@ -1,7 +1,8 @@
 // The whole system observed the way operators observe it. Against the real broker and registry and stand-in
 // CT logs (one RFC 6962, one static-ct-api, both growing): the ingester, streamer and delta sink run as
 // processes with their own topics, a WebSocket client takes the full stream, the backfill job fills the
-// logs' first entries, and a real Prometheus (Debian's, 1 s scrapes) scrapes all four. Then:
+// logs' first entries, the archive search service answers searches for streamed domains over the sink's
+// table, and a real Prometheus (Debian's, 1 s scrapes) scrapes all five. Then:
 //  - each service's /metrics has the shared metrics and its own, with the declared type and label set;
 //  - every Grafana dashboard query returns data, except those over counters that only move on failures.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -80,7 +81,9 @@ const HTTP: MetricSpec[] = [
   },
 ];
 
-const SERVICES = ["ingester", "streamer", "delta-sink", "backfill"] as const;
+const SERVICES = ["ingester", "streamer", "delta-sink", "backfill", "archive-search"] as const;
+/** The services that run for the whole test (the backfill job runs once and exits). */
+const LONG_RUNNING = ["ingester", "delta-sink", "streamer", "archive-search"] as const;
 type Service = (typeof SERVICES)[number];
 
 /** The metrics each service's own modules (and the libs it runs) declare. */
@@ -139,6 +142,10 @@ describe("observability end to end", () => {
   let configPath: string;
   const clients: WebSocket[] = [];
   const received: string[] = [];
+  /** Searches for streamed domains run until the end, so rate() over the search panels' windows has samples. */
+  let searching = true;
+  let searchLoop: Promise<void> = Promise.resolve();
+  const searchStatuses = new Map<number, number>();
 
   beforeAll(async () => {
     await standin.start();
@@ -200,6 +207,8 @@ describe("observability end to end", () => {
         batch_size: 200,
         flush_interval_secs: 1,
       },
+      // The table is small and young: any search may examine all of it.
+      archive_search: { port: ports.get("archive-search"), max_scan_share: 1, refresh_interval_ms: 1000 },
       backfill: {
         port: ports.get("backfill"),
         transactional_id_prefix: `${base}-bf`,
@@ -234,9 +243,8 @@ describe("observability end to end", () => {
       CERTSTREAM_METRICS_TLS_CA_PATH: pki.ca,
       CERTSTREAM_METRICS_TLS_REQUIRE_MTLS: "true",
     };
-    for (const s of ["ingester", "delta-sink", "streamer"] as const)
-      launch(s, ["--config", configPath], s === "streamer" ? mtlsEnv : {});
-    for (const s of ["ingester", "delta-sink", "streamer"] as const) {
+    for (const s of LONG_RUNNING) launch(s, ["--config", configPath], s === "streamer" ? mtlsEnv : {});
+    const waitReady = async (s: Service): Promise<void> => {
       const p = procs.get(s) as ServiceProcess;
       await waitFor(
         `${s} /health/ready`,
@@ -246,7 +254,8 @@ describe("observability end to end", () => {
         },
         90_000,
       );
-    }
+    };
+    for (const s of ["ingester", "delta-sink", "streamer"] as const) await waitReady(s);
     // Clients on every stream of the streamer, as certstream clients connect.
     for (const path of ["/full-stream", "/", "/domains-only"]) {
       const ws = new WebSocket(`ws://127.0.0.1:${ports.get("streamer")}${path}`);
@@ -265,6 +274,29 @@ describe("observability end to end", () => {
         /^certstream_delta_records_written_total [1-9]/m.test(await scrape(metricsUrl("delta-sink"))),
       90_000,
     );
+    // Ready once the sink's table exists; then searched for the domains clients were sent.
+    await waitReady("archive-search");
+    searchLoop = (async () => {
+      for (let i = 0; searching; i++) {
+        const domains = received
+          .filter((m) => m.includes('"certificate_update"'))
+          .flatMap(
+            (m) =>
+              (JSON.parse(m) as { data: { leaf_cert: { all_domains: string[] } } }).data.leaf_cert
+                .all_domains,
+          )
+          .filter((d) => /^[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/.test(d));
+        const domain = domains[i % domains.length];
+        const url = `http://127.0.0.1:${ports.get("archive-search")}/api/search?domain=${encodeURIComponent(domain)}`;
+        try {
+          const { status } = await fetch(url);
+          searchStatuses.set(status, (searchStatuses.get(status) ?? 0) + 1);
+        } catch {
+          // counted by the service, or the service is being stopped
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
 
     // The backfill job fills [0, 1000) of both logs and waits for the sink to archive it; scraped while it runs.
     const backfill = launch("backfill", ["--from", "0", "--wait", "--config", configPath]);
@@ -287,11 +319,12 @@ describe("observability end to end", () => {
 
     // A few more seconds of live traffic so rate() over the dashboards' windows has samples everywhere.
     await new Promise((r) => setTimeout(r, 5000));
-    for (const s of ["ingester", "delta-sink", "streamer"] as const)
-      expositions.set(s, await scrapeService(s));
+    for (const s of LONG_RUNNING) expositions.set(s, await scrapeService(s));
   }, 420_000);
 
   afterAll(async () => {
+    searching = false;
+    await searchLoop;
     for (const ws of clients) ws.terminate();
     await Promise.allSettled([...procs.values()].map((p) => p.stop()));
     await prom?.stop();
@@ -314,12 +347,21 @@ describe("observability end to end", () => {
     it(`${service}: /metrics has the shared metrics and its own with declared types and labels`, () => {
       const text = expositions.get(service);
       expect(text, `${service} was never scraped:\n${procs.get(service)?.tail()}`).toBeDefined();
-      const specs = [...SHARED, ...(service === "backfill" ? [] : HTTP), ...ownSpecs(service)];
+      // archive-search has no Kafka or registry client, so no connection gauges (they would read 0 for ever).
+      const shared =
+        service === "archive-search" ? SHARED.filter((m) => !m.name.endsWith("_connected")) : SHARED;
+      const specs = [...shared, ...(service === "backfill" ? [] : HTTP), ...ownSpecs(service)];
       expectMetrics(text as string, specs);
       expect(text).toContain(`certstream_build_info{version=`);
+      if (service === "archive-search") expect(text).not.toContain("certstream_kafka_connected");
       expect(text).toMatch(new RegExp(`certstream_health_status\\{service="${service}"\\} (1|0\\.5)`));
     });
   }
+
+  it("the archive search service answers searches for streamed domains", () => {
+    expect(searchStatuses.get(200) ?? 0, JSON.stringify([...searchStatuses])).toBeGreaterThan(5);
+    expect([...searchStatuses.keys()]).toEqual([200]);
+  });
 
   it("the long-running services report Kafka and the registry connected", () => {
     for (const s of ["ingester", "streamer", "delta-sink"] as const) {

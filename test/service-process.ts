@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { repoRoot } from "./stack.ts";
 
-export type ServiceName = "ingester" | "streamer" | "delta-sink" | "backfill";
+export type ServiceName = "ingester" | "streamer" | "delta-sink" | "backfill" | "archive-search";
 
 export interface ServiceExit {
   code: number | null;

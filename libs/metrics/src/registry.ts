@@ -109,6 +109,11 @@ export interface InitMetricsOptions {
    * certstream_schema_registry_connected (client-instrumentation.ts). Default true.
    */
   instrumentClients?: boolean;
+  /**
+   * false for a process with no Kafka or schema registry client (archive-search): it exports neither
+   * connection gauge, which would read 0 for ever and fire CertstreamKafkaDisconnected. Default true.
+   */
+  usesKafka?: boolean;
 }
 
 /** Sets certstream_build_info and the service label used by health metrics (initMetrics does this and more). */

@@ -10,7 +10,7 @@ import {
   type MetricsServer,
   startMetricsServerFromConfig,
 } from "./metrics-server.ts";
-import { type InitMetricsOptions, setBuildInfo } from "./registry.ts";
+import { type InitMetricsOptions, registry, setBuildInfo } from "./registry.ts";
 
 export interface ServiceMetricsOptions extends InitMetricsOptions {
   /**
@@ -45,7 +45,10 @@ export function initMetrics(opts: ServiceMetricsOptions): void {
   setBuildInfo(opts);
   listener = Promise.resolve(undefined);
   setMetricsOnServicePort(true);
-  if (opts.instrumentClients ?? true) instrumentClientLibraries();
+  if (opts.usesKafka === false) {
+    registry.removeSingleMetric("certstream_kafka_connected");
+    registry.removeSingleMetric("certstream_schema_registry_connected");
+  } else if (opts.instrumentClients ?? true) instrumentClientLibraries();
   const section =
     opts.metricsConfig === undefined || opts.metricsConfig === "auto" ? autoSection() : opts.metricsConfig;
   if (!section?.enabled) return;

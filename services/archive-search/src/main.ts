@@ -9,7 +9,7 @@ import { startArchiveSearchService } from "./service.ts";
 
 const { config } = startupConfig("archive-search");
 const logger = createLogger("archive-search", config.log_level);
-initMetrics({ service: "archive-search" });
+initMetrics({ service: "archive-search", usesKafka: false });
 installPanicHandlers(logger);
 
 if (process.argv.slice(2).includes("cluster")) {
