@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { CompactRange, leafHash, readDataTile } from "@certstream/ct";
+import { ingesterStateSchemaText } from "@certstream/schema";
 import avro from "avsc";
 
 const N = Number(process.env.BENCH_ENTRIES ?? 2_000_000);
@@ -86,9 +87,7 @@ console.log(
 );
 
 // Bytes stored per log: 32 per 1-bit of the size, plus the Avro framing of the verification record.
-const stateSchema = JSON.parse(
-  readFileSync(new URL("../services/ingester/avro/IngesterState.avsc", import.meta.url), "utf8"),
-);
+const stateSchema = JSON.parse(ingesterStateSchemaText);
 const stateType = avro.Type.forSchema(stateSchema);
 const base = {
   log_id: "5Pt3SiEkxYZAsYMvUKv63ISjiu1xke62aSI3ksv2KJE=",

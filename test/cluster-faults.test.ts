@@ -17,13 +17,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tableKeyCounts } from "../services/delta-sink/test/harness.ts";
-import {
-  HEADER_LEAF_PARSED,
-  HEADER_LOG_ID,
-  HEADER_LOG_INDEX,
-} from "../services/ingester/src/entry-record.ts";
 import {
   checkDedupStream,
   duplicatedCerts,

@@ -5,13 +5,9 @@
  * and what the audited clients received.
  */
 
+import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
 import type { Kafka } from "kafkajs";
 import { tableKeyCounts } from "../../services/delta-sink/test/harness.ts";
-import {
-  HEADER_LEAF_PARSED,
-  HEADER_LOG_ID,
-  HEADER_LOG_INDEX,
-} from "../../services/ingester/src/entry-record.ts";
 import {
   checkDedupStream,
   duplicatedCerts,

@@ -11,6 +11,7 @@ export * from "./log-health.ts";
 export * from "./log-key.ts";
 export * from "./log-list.ts";
 export * from "./log-range.ts";
+export * from "./log-selection.ts";
 export * from "./merkle-hash.ts";
 export * from "./merkle-proof.ts";
 export * from "./operator-budget.ts";

@@ -10,11 +10,20 @@ export {
   type Compatibility,
   valueSubject,
 } from "./codec.ts";
+export {
+  entryHeaders,
+  HEADER_LEAF_PARSED,
+  HEADER_LOG_ID,
+  HEADER_LOG_INDEX,
+  HEADER_PARSE_ERROR,
+  headerString,
+} from "./entry-headers.ts";
 export { applyKafkajsAbortedOrderFix } from "./kafkajs-patches/aborted-order.ts";
 export { applyKafkajsFastEncoding, crc32c, kafkajsOriginals } from "./kafkajs-patches/fast-encoding.ts";
 export { applyKafkajsIdleTimerFix } from "./kafkajs-patches/idle-timer.ts";
 export { entryKey } from "./key.ts";
 export { consumerLag, type PartitionLag, totalLag } from "./lag.ts";
+export { registerSchema, StateCodec } from "./state-codec.ts";
 export {
   DEFAULT_TOPICS,
   type EnsureTopicsResult,

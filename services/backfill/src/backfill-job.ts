@@ -1,8 +1,8 @@
 import type { Config } from "@certstream/config";
 import { IssuerCache, OperatorBudgets } from "@certstream/ct";
 import { storageFor, tableLocationText } from "@certstream/delta";
-import { StateCodec } from "@certstream/ingester";
 import type { CertificateEntryCodec } from "@certstream/kafka";
+import { StateCodec } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import type { Kafka } from "kafkajs";
 import { openArchive, scanArchive, sinkTxnVersions } from "./archive-scan.ts";

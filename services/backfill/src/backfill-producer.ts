@@ -1,8 +1,13 @@
 import { createHash } from "node:crypto";
 // Same key and headers as the live path (the ingester's own functions), so a backfilled record is routed and
 // filtered exactly like a live one.
-import { entryHeaders } from "@certstream/ingester";
-import { checkedSend, entryKey, keyPartitioner, transactionalProducer } from "@certstream/kafka";
+import {
+  checkedSend,
+  entryHeaders,
+  entryKey,
+  keyPartitioner,
+  transactionalProducer,
+} from "@certstream/kafka";
 import type { CertificateEntry } from "@certstream/schema";
 import type { Kafka, Message, Producer } from "kafkajs";
 import {

@@ -1,17 +1,13 @@
-// The live path's record headers and state format, from the ingester itself so both sides cannot drift apart.
-import { HEADER_LOG_ID, HEADER_LOG_INDEX, type IngesterState } from "@certstream/ingester";
-import type { IHeaders, Kafka, KafkaMessage } from "kafkajs";
+// The live path's record headers and state format come from the libs the ingester writes them with, so both
+// sides cannot drift apart.
+import { HEADER_LOG_ID, HEADER_LOG_INDEX, headerString } from "@certstream/kafka";
+import type { IngesterState } from "@certstream/schema";
+import type { Kafka, KafkaMessage } from "kafkajs";
 import { type IndexRange, rangesFromIndices } from "./index-ranges.ts";
 import { type PartitionRange, readTopicRanges, topicOffsets } from "./topic-range-reader.ts";
 
 /** Decodes a registry-framed value (any registered schema) into a plain object. */
 export type ValueDecoder = (value: Buffer) => Promise<unknown>;
-
-function headerString(headers: IHeaders | undefined, name: string): string | undefined {
-  const v = headers?.[name];
-  const one = Array.isArray(v) ? v[0] : v;
-  return one === undefined ? undefined : one.toString();
-}
 
 /**
  * The ingester's committed position per log (`next_index`, the first index not yet in the entries topic),

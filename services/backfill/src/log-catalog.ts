@@ -4,11 +4,11 @@ import {
   type LogList,
   type LogSource,
   loadLogList,
+  logSelection,
   parseLogList,
   toLogSource,
   userAgentFor,
 } from "@certstream/ct";
-import { logSelection } from "@certstream/ingester";
 import { matchesLogFilter } from "./cli-args.ts";
 
 /**

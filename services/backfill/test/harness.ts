@@ -21,12 +21,15 @@ import {
   CertificateEntryCodec,
   createKafka,
   ensureTopics,
+  entryHeaders,
   entryKey,
+  StateCodec,
   topicSpecs,
   valueSubject,
 } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
+import { stateKey } from "@certstream/schema";
 import type { Kafka } from "kafkajs";
 import { stringify } from "yaml";
 import { RfcLogClient } from "../../../libs/ct/src/rfc-log-client.ts";
@@ -39,9 +42,6 @@ import {
   testTopics,
   uniqueName,
 } from "../../../test/stack.ts";
-import { entryHeaders } from "../../ingester/src/entry-record.ts";
-import { StateCodec } from "../../ingester/src/state-codec.ts";
-import { stateKey } from "../../ingester/src/state-record.ts";
 import { openArchive, sinkTxnVersions } from "../src/archive-scan.ts";
 import type { IndexRange } from "../src/index-ranges.ts";
 

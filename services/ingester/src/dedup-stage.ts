@@ -1,8 +1,7 @@
-import { checkedSend, transactionalProducer } from "@certstream/kafka";
+import { checkedSend, HEADER_LEAF_PARSED, headerString, transactionalProducer } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { clearConsumerLag, setConsumerLag } from "@certstream/metrics";
 import type { Consumer, Kafka, Message, Producer } from "kafkajs";
-import { HEADER_LEAF_PARSED, headerString } from "./entry-record.ts";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
 import { chunksByBytes } from "./log-watcher.ts";
 import * as m from "./metrics.ts";

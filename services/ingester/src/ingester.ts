@@ -1,12 +1,11 @@
+import type { StateCodec } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import type { Consumer, Kafka } from "kafkajs";
-import type { EntryEncoder } from "./entry-record.ts";
 import { errorMessage } from "./kafka-errors.ts";
 import { logBalancedAssigner, logPartition } from "./log-assignment.ts";
 import type { LogReader } from "./log-reader.ts";
-import { LogWatcher, type WatcherSettings, type WatcherStatus } from "./log-watcher.ts";
+import { type EntryEncoder, LogWatcher, type WatcherSettings, type WatcherStatus } from "./log-watcher.ts";
 import { ownedLogs, setStallSource } from "./metrics.ts";
-import type { StateCodec } from "./state-codec.ts";
 import type { StateView } from "./state-view.ts";
 
 /** A log this replica may watch, with its reader and its configured start index (null: default start). */

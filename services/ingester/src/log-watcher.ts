@@ -1,22 +1,32 @@
-import { checkedSend, entryKey, keyPartitioner, transactionalProducer } from "@certstream/kafka";
+import {
+  checkedSend,
+  entryHeaders,
+  entryKey,
+  keyPartitioner,
+  type StateCodec,
+  transactionalProducer,
+} from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { failureKind } from "@certstream/metrics";
-import type { CertificateEntry, LogSource } from "@certstream/schema";
+import {
+  barrierKey,
+  type CertificateEntry,
+  type LogSource,
+  type StoredVerification,
+  stateKey,
+} from "@certstream/schema";
 import type { Kafka, Message, Producer } from "kafkajs";
-import { type EntryEncoder, entryHeaders } from "./entry-record.ts";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
 import type { LogHead, LogReader } from "./log-reader.ts";
 import { type LogStall, STALL_AFTER_MS, STALL_CHECK_MS, stallReason } from "./log-stall.ts";
 import * as m from "./metrics.ts";
-import type { StateCodec } from "./state-codec.ts";
-import { barrierKey, stateKey } from "./state-record.ts";
 import type { Barrier, StateView } from "./state-view.ts";
-import {
-  type BatchVerdict,
-  type StoredVerification,
-  TreeVerifier,
-  type VerifyMode,
-} from "./tree-verifier.ts";
+import { type BatchVerdict, TreeVerifier, type VerifyMode } from "./tree-verifier.ts";
+
+/** Encodes a CertificateEntry as a registry-framed Avro value (implemented by @certstream/kafka's codec). */
+export interface EntryEncoder {
+  encode(entry: CertificateEntry): Promise<Buffer> | Buffer;
+}
 
 export interface WatcherSettings {
   entriesTopic: string;

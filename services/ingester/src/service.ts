@@ -4,6 +4,7 @@ import {
   CertificateEntryCodec,
   createKafka,
   ensureTopics,
+  StateCodec,
   topicNames,
   topicSpecs,
   valueSubject,
@@ -16,7 +17,6 @@ import { DedupStage } from "./dedup-stage.ts";
 import { Ingester, type WatchableLog } from "./ingester.ts";
 import { errorMessage } from "./kafka-errors.ts";
 import { type LogCatalog, startLogCatalog } from "./log-catalog.ts";
-import { StateCodec } from "./state-codec.ts";
 import { StateView } from "./state-view.ts";
 import { waitForTopicLeaders } from "./topic-leaders.ts";
 import type { VerifyMode } from "./tree-verifier.ts";

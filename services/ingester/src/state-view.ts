@@ -1,9 +1,9 @@
+import type { StateCodec } from "@certstream/kafka";
 import { keyPartitioner } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
+import { type IngesterState, stateKey } from "@certstream/schema";
 import type { Kafka } from "kafkajs";
 import { stateDecodeFailures } from "./metrics.ts";
-import type { StateCodec } from "./state-codec.ts";
-import { type IngesterState, stateKey } from "./state-record.ts";
 import { TopicTail } from "./topic-tail.ts";
 
 /** Offsets of the records one barrier transaction committed: partition → offset. */

@@ -1,6 +1,6 @@
 import { CompactRange } from "@certstream/ct";
 import type { Logger } from "@certstream/log";
-import type { EntryVerification, LogSource } from "@certstream/schema";
+import type { EntryVerification, LogSource, StoredVerification, TreeMismatch } from "@certstream/schema";
 import type { LogHead } from "./log-reader.ts";
 import * as vm from "./verify-metrics.ts";
 
@@ -14,35 +14,6 @@ import * as vm from "./verify-metrics.ts";
 /** `ct_log.verify`. off: nothing hashed or compared; observe: mismatches are reported; enforce: and halt the log. */
 export type VerifyMode = "off" | "observe" | "enforce";
 export const VERIFY_MODES: readonly VerifyMode[] = ["off", "observe", "enforce"];
-
-/** The last failed comparison: sizes and both roots, for the operator. */
-export interface TreeMismatch {
-  tree_size: number;
-  /** The signed head's timestamp, ms. */
-  tree_timestamp: number;
-  /** The root the log signed. */
-  log_root: Uint8Array;
-  /** The root of the entries ingested. */
-  computed_root: Uint8Array;
-  /** When it was found, ms. */
-  detected_at: number;
-}
-
-/** The verification part of a log's stored state (IngesterState.verification; see its Avro doc). */
-export interface StoredVerification {
-  /** Leaves covered by the range: equals next_index when the range is kept. */
-  range_size: number;
-  /** The range's subtree roots, 32 bytes each, largest first; null while there is no range. */
-  range_hashes: Uint8Array | null;
-  /** Index where the range was seeded (from the log's proof, not from entries we hashed); null: no range. */
-  seeded_at: number | null;
-  /** Largest tree size matched (0: none yet) and its head's timestamp (ms). */
-  verified_size: number;
-  verified_timestamp: number;
-  mismatch: TreeMismatch | null;
-  /** enforce: publishing stopped at this mismatch until an operator resets it. */
-  halted: boolean;
-}
 
 /** What a batch's entries carry, and the state to commit with them. */
 export interface BatchVerdict {

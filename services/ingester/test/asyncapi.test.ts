@@ -2,18 +2,17 @@
 // code actually uses.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DEFAULT_TOPICS } from "@certstream/kafka";
-import { certificateEntrySchemaText } from "@certstream/schema";
-import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { repoRoot } from "../../../test/stack.ts";
 import {
+  DEFAULT_TOPICS,
   HEADER_LEAF_PARSED,
   HEADER_LOG_ID,
   HEADER_LOG_INDEX,
   HEADER_PARSE_ERROR,
-} from "../src/entry-record.ts";
-import { ingesterStateSchemaText } from "../src/state-record.ts";
+} from "@certstream/kafka";
+import { certificateEntrySchemaText, ingesterStateSchemaText } from "@certstream/schema";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { repoRoot } from "../../../test/stack.ts";
 
 const path = join(repoRoot, "docs/asyncapi.yaml");
 // biome-ignore lint/suspicious/noExplicitAny: walking a parsed YAML document

@@ -4,9 +4,9 @@
 // The first independent run found both broken after one broker kill: 15 entries committed twice (a resumed
 // session read a stale position) and 21 first sightings never forwarded (a failed dedup batch was skipped).
 import { join } from "node:path";
+import { HEADER_LEAF_PARSED } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KafkaCluster } from "../../../test/kafka-cluster.ts";
-import { HEADER_LEAF_PARSED } from "../src/entry-record.ts";
 import {
   checkDedupStream,
   duplicatedCerts,

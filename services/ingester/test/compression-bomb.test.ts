@@ -4,11 +4,11 @@
 // tiles again it resumes without a hole.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { HEADER_LOG_INDEX } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
-import { HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import {
   header,
   type Names,

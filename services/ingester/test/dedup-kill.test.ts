@@ -2,8 +2,8 @@
 // only and are killed in turn while entries stream in. Afterwards `certs` must be exactly the first sighting of
 // each certificate per partition (no duplicate, no loss, same bytes), as if nothing had crashed.
 import { join } from "node:path";
+import { HEADER_LEAF_PARSED } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HEADER_LEAF_PARSED } from "../src/entry-record.ts";
 import {
   checkDedupStream,
   expectedCertKeys,

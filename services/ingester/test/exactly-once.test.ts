@@ -2,11 +2,10 @@
 // registry and stand-in RFC 6962 logs over HTTP. Afterwards both topics are read back read_committed: every
 // (log, index) must be in `entries` exactly once, every parsed certificate in `certs` exactly once.
 import { join } from "node:path";
+import { HEADER_LEAF_PARSED, StateCodec } from "@certstream/kafka";
+import type { IngesterState } from "@certstream/schema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registryUrl } from "../../../test/stack.ts";
-import { HEADER_LEAF_PARSED } from "../src/entry-record.ts";
-import { StateCodec } from "../src/state-codec.ts";
-import type { IngesterState } from "../src/state-record.ts";
 import {
   checkDedupStream,
   duplicatedCerts,

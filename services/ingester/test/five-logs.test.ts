@@ -5,13 +5,13 @@
 // field of both topics and must agree with our own decoding.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { expectMetrics } from "../../../test/metrics-expect.ts";
 import { freePort } from "../../../test/service-process.ts";
 import { kafkaBrokers, pythonBin, registryUrl, repoRoot } from "../../../test/stack.ts";
 import type { LogView } from "../src/api.ts";
-import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
   expectedCertKeys,

@@ -5,13 +5,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromRawEntry } from "@certstream/ct";
-import { CertificateEntryCodec, createKafka } from "@certstream/kafka";
+import { CertificateEntryCodec, createKafka, HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { ServiceProcess } from "../../../test/service-process.ts";
 import { kafkaBrokers, registryUrl, testTopics, uniqueName } from "../../../test/stack.ts";
-import { HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import { TopicTail } from "../src/topic-tail.ts";
 

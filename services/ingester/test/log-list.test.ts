@@ -2,11 +2,11 @@
 // `logs`, one static-ct-api log under `tiled_logs`. Both are ingested completely, once, through the libs/ct
 // clients chosen by the list; /api/logs shows them with their kind.
 import { join } from "node:path";
+import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
-import { HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import {
   header,
   type Names,

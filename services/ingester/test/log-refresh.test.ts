@@ -2,12 +2,12 @@
 // removed from it loses its watcher. The added log serves the same certificates as the first one, but after the
 // dedup window (ttl 2 s here) has passed: they are forwarded to certs again, as the window says.
 import { join } from "node:path";
+import { HEADER_LEAF_PARSED } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rfc6962StandInLog } from "../../../test/ct-standin/rfc6962-log.ts";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
-import { HEADER_LEAF_PARSED } from "../src/entry-record.ts";
 import {
   header,
   type Names,

@@ -1,11 +1,11 @@
 // A range the log refuses for good is never skipped: the log stops just before it, says why in /api/logs
 // (last_error) and the health turns degraded; once the log serves the range again, ingestion goes on with no hole.
 import { join } from "node:path";
+import { HEADER_LOG_INDEX } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
-import { HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import {
   header,
   type Names,

@@ -2,10 +2,10 @@
 // resumed (SIGCONT) its producers are fenced (the new owner initialized the same per-log transactional.id), so it
 // cannot add a single duplicate, and the logs are shared again.
 import { join } from "node:path";
+import { HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
-import { HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import {
   growingStandIns,

@@ -7,11 +7,11 @@
 // wrong tile is fetched again (not served from a cache).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { freePort } from "../../../test/service-process.ts";
 import type { LogView } from "../src/api.ts";
-import { HEADER_LOG_ID, HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import {
   header,
   type Names,

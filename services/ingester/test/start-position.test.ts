@@ -1,9 +1,9 @@
 // A log never seen before starts `ct_log.start_overlap_leaves` behind its head (not at 0); once it has a stored
 // position, a restart resumes from it instead of choosing again.
 import { join } from "node:path";
+import { HEADER_LOG_INDEX } from "@certstream/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
-import { HEADER_LOG_INDEX } from "../src/entry-record.ts";
 import {
   header,
   type Names,

@@ -2,9 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "@certstream/config";
-import { parseLogList } from "@certstream/ct";
 import { describe, expect, it } from "vitest";
-import { logSelection } from "../src/log-catalog.ts";
+import { logSelection, parseLogList } from "../src/index.ts";
 
 function configWith(yaml: string) {
   const path = join(mkdtempSync(join(tmpdir(), "log-selection-")), "config.yaml");

@@ -1,11 +1,6 @@
 import type { CertificateEntry } from "@certstream/schema";
 import type { IHeaders } from "kafkajs";
 
-/** Encodes a CertificateEntry as a registry-framed Avro value (implemented by @certstream/kafka's codec). */
-export interface EntryEncoder {
-  encode(entry: CertificateEntry): Promise<Buffer> | Buffer;
-}
-
 /**
  * Headers of `entries` and `certs` records (documented in docs/asyncapi.yaml). They let consumers route and
  * filter without decoding Avro; the dedup stage forwards a record's bytes unchanged and decides from these alone.

@@ -1,5 +1,5 @@
+import { asIngesterState, type IngesterState, ingesterStateSchemaText } from "@certstream/schema";
 import avro from "avsc";
-import { asIngesterState, type IngesterState, ingesterStateSchemaText } from "./state-record.ts";
 
 /**
  * Confluent wire format (magic 0, 4-byte schema id, Avro body) for the ingester state, registered in the
