@@ -1,4 +1,5 @@
 import type { Logger } from "@certstream/log";
+import { instrumentKafka } from "@certstream/metrics";
 import { Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
 import { applyKafkajsAbortedOrderFix } from "./kafkajs-patches/aborted-order.ts";
 import { applyKafkajsIdleTimerFix } from "./kafkajs-patches/idle-timer.ts";
@@ -13,7 +14,8 @@ export interface CreateKafkaOptions {
 }
 
 /**
- * A kafkajs client that logs through pino. kafkajs is chatty at INFO (every consumer join, every producer
+ * A kafkajs client that logs through pino, and whose producers, consumers and admins drive
+ * certstream_kafka_connected (through kafkajs's instrumentation events; libs/metrics instrumentKafka). kafkajs is chatty at INFO (every consumer join, every producer
  * connect), so its INFO becomes pino debug and its DEBUG becomes trace; WARN and ERROR stay what they are.
  */
 export function createKafka(options: CreateKafkaOptions): Kafka {
@@ -25,7 +27,7 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   // Parallel per-partition sends made concurrent AddPartitionsToTxn requests: see kafkajs-patches/partition-adds.ts.
   applyKafkajsPartitionAddsFix();
   const { logger } = options;
-  return new Kafka({
+  const kafka = new Kafka({
     ...options.kafkaConfig,
     brokers: options.brokers,
     clientId: options.clientId,
@@ -37,6 +39,7 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
         : logLevel.WARN,
     logCreator: kafkaLogCreator(logger),
   });
+  return instrumentKafka(kafka);
 }
 
 /**

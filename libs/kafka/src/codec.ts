@@ -1,3 +1,4 @@
+import { trackSchemaRegistryCall } from "@certstream/metrics";
 import {
   type CertificateEntry,
   type ChainCertificate,
@@ -68,9 +69,11 @@ export class CertificateEntryCodec {
    * level, or the registry's 409 when the schema is incompatible with what is registered.
    */
   async register(subject: string): Promise<number> {
-    const { id } = await this.registry.register(
-      { type: SchemaType.AVRO, schema: certificateEntrySchemaText },
-      { subject, compatibility: COMPATIBILITY[this.#compatibility] },
+    const { id } = await trackSchemaRegistryCall(
+      this.registry.register(
+        { type: SchemaType.AVRO, schema: certificateEntrySchemaText },
+        { subject, compatibility: COMPATIBILITY[this.#compatibility] },
+      ),
     );
     this.#ids.set(subject, id);
     this.#defaultId ??= id;
@@ -151,7 +154,7 @@ export class CertificateEntryCodec {
   }
 
   async #makeReader(id: number): Promise<Reader> {
-    const writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
+    const writer = (await trackSchemaRegistryCall(this.registry.getSchema(id))) as unknown as avro.Type;
     const local = this.#type;
     if (writer.equals(local))
       return { local: true, read: (body) => local.fromBuffer(body) as CertificateEntry };

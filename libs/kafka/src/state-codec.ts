@@ -1,3 +1,4 @@
+import { trackSchemaRegistryCall } from "@certstream/metrics";
 import { asIngesterState, type IngesterState, ingesterStateSchemaText } from "@certstream/schema";
 import avro from "avsc";
 
@@ -78,17 +79,21 @@ export async function registerSchema(
 ): Promise<number> {
   const base = registryUrl.replace(/\/+$/, "");
   const s = encodeURIComponent(subject);
-  const cfg = await fetch(`${base}/config/${s}`, {
-    method: "PUT",
-    headers: { "content-type": JSON_CT },
-    body: JSON.stringify({ compatibility }),
-  });
+  const cfg = await trackSchemaRegistryCall(
+    fetch(`${base}/config/${s}`, {
+      method: "PUT",
+      headers: { "content-type": JSON_CT },
+      body: JSON.stringify({ compatibility }),
+    }),
+  );
   if (!cfg.ok) throw new Error(`schema registry: PUT /config/${subject} → ${cfg.status} ${await cfg.text()}`);
-  const res = await fetch(`${base}/subjects/${s}/versions`, {
-    method: "POST",
-    headers: { "content-type": JSON_CT },
-    body: JSON.stringify({ schema: schemaText, schemaType: "AVRO" }),
-  });
+  const res = await trackSchemaRegistryCall(
+    fetch(`${base}/subjects/${s}/versions`, {
+      method: "POST",
+      headers: { "content-type": JSON_CT },
+      body: JSON.stringify({ schema: schemaText, schemaType: "AVRO" }),
+    }),
+  );
   const text = await res.text();
   if (!res.ok) throw new Error(`schema registry: register ${subject} → ${res.status} ${text}`);
   const id = (JSON.parse(text) as { id?: unknown }).id;
@@ -98,7 +103,7 @@ export async function registerSchema(
 }
 
 async function fetchSchema(registryUrl: string, id: number): Promise<avro.Schema> {
-  const res = await fetch(`${registryUrl}/schemas/ids/${id}`);
+  const res = await trackSchemaRegistryCall(fetch(`${registryUrl}/schemas/ids/${id}`));
   const text = await res.text();
   if (!res.ok) throw new Error(`schema registry: GET /schemas/ids/${id} → ${res.status} ${text}`);
   return JSON.parse((JSON.parse(text) as { schema: string }).schema) as avro.Schema;

@@ -7,7 +7,6 @@ export {
   REQUEST_BUCKETS,
   WINDOW_BUCKETS,
 } from "./buckets.ts";
-export { instrumentClientLibraries } from "./client-instrumentation.ts";
 export { configReloads, recordConfigReload } from "./config-reloads.ts";
 export {
   type InstrumentedKafkaClient,

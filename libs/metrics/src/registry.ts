@@ -105,11 +105,6 @@ export interface InitMetricsOptions {
   /** Defaults to NODE_NAME (the Kubernetes node via the downward API), then the hostname. */
   node?: string;
   /**
-   * Wrap KafkaJS and the schema registry client so their connections drive certstream_kafka_connected and
-   * certstream_schema_registry_connected (client-instrumentation.ts). Default true.
-   */
-  instrumentClients?: boolean;
-  /**
    * false for a process with no Kafka or schema registry client (archive-search): it exports neither
    * connection gauge, which would read 0 for ever and fire CertstreamKafkaDisconnected. Default true.
    */

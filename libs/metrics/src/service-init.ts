@@ -2,7 +2,6 @@
 // dedicated metrics listener of the `metrics` config section (seed 003: own port, optional mTLS).
 import { loadConfig } from "@certstream/config";
 import { createLogger } from "@certstream/log";
-import { instrumentClientLibraries } from "./client-instrumentation.ts";
 import { setMetricsOnServicePort } from "./metrics-placement.ts";
 import {
   loadMetricsTls,
@@ -48,7 +47,7 @@ export function initMetrics(opts: ServiceMetricsOptions): void {
   if (opts.usesKafka === false) {
     registry.removeSingleMetric("certstream_kafka_connected");
     registry.removeSingleMetric("certstream_schema_registry_connected");
-  } else if (opts.instrumentClients ?? true) instrumentClientLibraries();
+  }
   const section =
     opts.metricsConfig === undefined || opts.metricsConfig === "auto" ? autoSection() : opts.metricsConfig;
   if (!section?.enabled) return;

@@ -6,7 +6,7 @@ import { initMetrics, registerHttpMetrics, registerMetricsRoute } from "../src/i
 
 describe("registerMetricsRoute health from probes", () => {
   it("publishes what /health and /health/ready answer, without counting the probes as traffic", async () => {
-    initMetrics({ service: "probe-test", instrumentClients: false });
+    initMetrics({ service: "probe-test" });
     let ready = false;
     let degraded = false;
     let live = true;

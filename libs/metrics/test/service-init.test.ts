@@ -21,7 +21,7 @@ afterEach(() => {
 
 describe("initMetrics and the metrics config section", () => {
   it("starts no listener by default", async () => {
-    initMetrics({ service: "init-test", instrumentClients: false });
+    initMetrics({ service: "init-test" });
     expect(await metricsListener()).toBeUndefined();
   });
 
@@ -29,7 +29,7 @@ describe("initMetrics and the metrics config section", () => {
     process.env.CERTSTREAM_METRICS_ENABLED = "true";
     process.env.CERTSTREAM_METRICS_HOST = "127.0.0.1";
     process.env.CERTSTREAM_METRICS_PORT = "0";
-    initMetrics({ service: "init-test", version: "v9", instrumentClients: false });
+    initMetrics({ service: "init-test", version: "v9" });
     const server = await metricsListener();
     expect(server?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const text = await (await fetch(server?.url ?? "")).text();
@@ -43,17 +43,15 @@ describe("initMetrics and the metrics config section", () => {
     process.env.CERTSTREAM_METRICS_TLS_ENABLED = "true";
     process.env.CERTSTREAM_METRICS_TLS_CERT_PATH = "/nonexistent/tls.crt";
     process.env.CERTSTREAM_METRICS_TLS_KEY_PATH = "/nonexistent/tls.key";
-    expect(() => initMetrics({ service: "init-test", instrumentClients: false })).toThrow(
-      MetricsTlsConfigError,
-    );
-    expect(() => initMetrics({ service: "init-test", instrumentClients: false })).toThrow(
+    expect(() => initMetrics({ service: "init-test" })).toThrow(MetricsTlsConfigError);
+    expect(() => initMetrics({ service: "init-test" })).toThrow(
       /^metrics\.tls\.cert_path: file \/nonexistent\/tls\.crt does not exist$/,
     );
   });
 
   it("an explicit null section never starts a listener", async () => {
     process.env.CERTSTREAM_METRICS_ENABLED = "true";
-    initMetrics({ service: "init-test", instrumentClients: false, metricsConfig: null });
+    initMetrics({ service: "init-test", metricsConfig: null });
     expect(await metricsListener()).toBeUndefined();
   });
 });
@@ -74,12 +72,12 @@ describe("/metrics on the service port", () => {
   };
 
   it("is served without a dedicated listener, 404 while one is configured", async () => {
-    initMetrics({ service: "init-test", instrumentClients: false });
+    initMetrics({ service: "init-test" });
     expect(await servicePort()).toBe(200);
     process.env.CERTSTREAM_METRICS_ENABLED = "true";
     process.env.CERTSTREAM_METRICS_HOST = "127.0.0.1";
     process.env.CERTSTREAM_METRICS_PORT = "0";
-    initMetrics({ service: "init-test", instrumentClients: false });
+    initMetrics({ service: "init-test" });
     expect(metricsOnServicePort()).toBe(false);
     expect(await servicePort()).toBe(404);
     await (await metricsListener())?.close();
@@ -92,7 +90,7 @@ describe("/metrics on the service port", () => {
       process.env.CERTSTREAM_METRICS_ENABLED = "true";
       process.env.CERTSTREAM_METRICS_HOST = "127.0.0.1";
       process.env.CERTSTREAM_METRICS_PORT = String(held.port);
-      initMetrics({ service: "init-test", instrumentClients: false });
+      initMetrics({ service: "init-test" });
       expect(await metricsListener()).toBeUndefined();
       expect(await servicePort()).toBe(200);
 
@@ -103,7 +101,7 @@ describe("/metrics on the service port", () => {
         CERTSTREAM_METRICS_TLS_CA_PATH: pki.ca,
         CERTSTREAM_METRICS_TLS_REQUIRE_MTLS: "true",
       });
-      initMetrics({ service: "init-test", instrumentClients: false });
+      initMetrics({ service: "init-test" });
       expect(await metricsListener()).toBeUndefined();
       expect(await servicePort(), "never in clear in place of the mTLS listener").toBe(404);
     } finally {
