@@ -4,6 +4,7 @@
 // Talks to the parent over IPC: "ready" when all are connected, then "report" on request.
 import { request } from "node:http";
 import type { Socket } from "node:net";
+import { frameReader } from "../test/ws-frames.ts";
 
 const [url, nArg, sampleArg] = process.argv.slice(2);
 const n = Number(nArg);
@@ -16,40 +17,19 @@ let latencies: number[] = [];
 const sockets: Socket[] = [];
 
 function sampled(socket: Socket): void {
-  let buf: Buffer = Buffer.alloc(0);
+  const read = frameReader((opcode, payload) => {
+    if (opcode !== 1) return;
+    frames++;
+    const i = payload.indexOf('"seen":');
+    if (i >= 0) {
+      const end = payload.indexOf(",", i);
+      const seen = Number(payload.subarray(i + 7, end).toString("latin1"));
+      latencies.push(Date.now() - seen * 1000);
+    }
+  });
   socket.on("data", (chunk: Buffer) => {
     bytes += chunk.length;
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    let off = 0;
-    const now = Date.now();
-    for (;;) {
-      if (buf.length - off < 2) break;
-      let len = buf[off + 1] & 0x7f;
-      let head = 2;
-      if (len === 126) {
-        if (buf.length - off < 4) break;
-        len = buf.readUInt16BE(off + 2);
-        head = 4;
-      } else if (len === 127) {
-        if (buf.length - off < 10) break;
-        len = buf.readUInt32BE(off + 6);
-        head = 10;
-      }
-      if (buf.length - off < head + len) break;
-      const opcode = buf[off] & 0x0f;
-      if (opcode === 1) {
-        frames++;
-        const payload = buf.subarray(off + head, off + head + len);
-        const i = payload.indexOf('"seen":');
-        if (i >= 0) {
-          const end = payload.indexOf(",", i);
-          const seen = Number(payload.subarray(i + 7, end).toString("latin1"));
-          latencies.push(now - seen * 1000);
-        }
-      }
-      off += head + len;
-    }
-    buf = buf.subarray(off);
+    read(chunk);
   });
 }
 

@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { CertsTopic, realEntries } from "../services/streamer/test/harness.ts";
 import { ServiceProcess, waitForHttp } from "../test/service-process.ts";
 import { kafkaBrokers, registryUrl, repoRoot } from "../test/stack.ts";
+import { frameHeader, pongFrame } from "../test/ws-frames.ts";
 import { streamerLaunch } from "./streamer-launch.ts";
 
 // A child process of this bench (see addClients) runs only the clients.
@@ -271,14 +272,6 @@ process.exit(0);
 // --- the client processes ----------------------------------------------------------------------------------------
 
 /** A masked client pong (RFC 6455 §5.5.3) carrying the ping's payload; the mask key is zero. */
-function pong(payload: Buffer): Buffer {
-  const frame = Buffer.alloc(6 + payload.length);
-  frame[0] = 0x8a;
-  frame[1] = 0x80 | payload.length;
-  payload.copy(frame, 6);
-  return frame;
-}
-
 /** Reads a server's frames, skipping data payloads and answering pings. */
 function readFrames(socket: Socket): void {
   let skip = 0;
@@ -296,21 +289,14 @@ function readFrames(socket: Socket): void {
     }
     while (skip === 0 && buf.length - off >= 2) {
       const op = buf[off] & 0x0f;
-      let len = buf[off + 1] & 0x7f;
-      let head = 2;
-      if (len === 126) {
-        if (buf.length - off < 4) break;
-        len = buf.readUInt16BE(off + 2);
-        head = 4;
-      } else if (len === 127) {
-        if (buf.length - off < 10) break;
-        len = Number(buf.readBigUInt64BE(off + 2));
-        head = 10;
-      }
+      const h = frameHeader(buf, off, buf.length);
+      if (h === null) break;
+      const { len } = h;
+      const head = h.start - off;
       if (op >= 8) {
         // control frame: read it whole
         if (buf.length - off < head + len) break;
-        if (op === 9) socket.write(pong(buf.subarray(off + head, off + head + len)));
+        if (op === 9) socket.write(pongFrame(buf.subarray(off + head, off + head + len)));
         off += head + len;
         continue;
       }

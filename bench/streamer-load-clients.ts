@@ -5,6 +5,7 @@
 // Usage: node bench/streamer-load-clients.ts <ws url> <n> [reads per second per client in bytes, default unlimited]
 import { request } from "node:http";
 import type { Socket } from "node:net";
+import { frameReader } from "../test/ws-frames.ts";
 
 const [url, nArg, rateArg] = process.argv.slice(2);
 const n = Number(nArg);
@@ -16,35 +17,14 @@ const closes: Record<string, number> = {};
 const sockets: Socket[] = [];
 
 function track(socket: Socket): void {
-  let buf: Buffer = Buffer.alloc(0);
   let closeCode = 1006;
-  const onData = (chunk: Buffer) => {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    let off = 0;
-    for (;;) {
-      if (buf.length - off < 2) break;
-      let len = buf[off + 1] & 0x7f;
-      let head = 2;
-      if (len === 126) {
-        if (buf.length - off < 4) break;
-        len = buf.readUInt16BE(off + 2);
-        head = 4;
-      } else if (len === 127) {
-        if (buf.length - off < 10) break;
-        len = buf.readUInt32BE(off + 6);
-        head = 10;
-      }
-      if (buf.length - off < head + len) break;
-      const opcode = buf[off] & 0x0f;
-      if (opcode === 1) frames++;
-      else if (opcode === 8 && closeCode === 1006) {
-        closeCode = len >= 2 ? buf.readUInt16BE(off + head) : 1005;
-        socket.end(Buffer.from([0x88, 0x80, 0, 0, 0, 0]));
-      }
-      off += head + len;
+  const onData = frameReader((opcode, payload) => {
+    if (opcode === 1) frames++;
+    else if (opcode === 8 && closeCode === 1006) {
+      closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+      socket.end(Buffer.from([0x88, 0x80, 0, 0, 0, 0]));
     }
-    buf = buf.subarray(off);
-  };
+  });
   if (bytesPerSecond === Number.POSITIVE_INFINITY) socket.on("data", onData);
   else {
     socket.pause();

@@ -8,6 +8,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { frameHeader, pongFrame } from "../../test/ws-frames.ts";
 import type { ReadyMessage, WorkerConfig, WorkerReply, WorkerReport, WorkerRequest } from "./protocol.ts";
 
 const RECONNECT_MIN_MS = 500;
@@ -192,28 +193,19 @@ class WsClient {
       this.#pending = null;
     }
     let off = 0;
-    while (n - off >= 2) {
-      let len = buf[off + 1] & 0x7f;
-      let head = 2;
-      if (len === 126) {
-        if (n - off < 4) break;
-        len = buf.readUInt16BE(off + 2);
-        head = 4;
-      } else if (len === 127) {
-        if (n - off < 10) break;
-        len = buf.readUInt32BE(off + 6);
-        head = 10;
-      }
-      const start = off + head;
-      const end = start + len;
+    for (;;) {
+      const h = frameHeader(buf, off, n);
+      if (h === null) break;
+      const start = h.start;
+      const end = start + h.len;
       if (end > n) break;
       const opcode = buf[off] & 0x0f;
       if (opcode === 1) this.#text(buf, start, end, now);
       else if (opcode === 8) {
         this.#closeSeen = true;
-        count(win.closeCodes, len >= 2 ? String(buf.readUInt16BE(start)) : "1005");
+        count(win.closeCodes, h.len >= 2 ? String(buf.readUInt16BE(start)) : "1005");
         this.#socket?.end();
-      } else if (opcode === 9) this.#socket?.write(pong(buf.subarray(start, end)));
+      } else if (opcode === 9) this.#socket?.write(pongFrame(buf.subarray(start, end)));
       off = end;
     }
     if (off < n) this.#pending = Buffer.from(buf.subarray(off, n));
@@ -270,14 +262,6 @@ function secondsAt(buf: Buffer, key: Buffer, from: number, end: number): number 
 }
 
 /** A masked pong frame (client frames must be masked; an all-zero mask leaves the payload as it is). */
-function pong(payload: Buffer): Buffer {
-  const out = Buffer.alloc(6 + payload.length);
-  out[0] = 0x8a;
-  out[1] = 0x80 | payload.length;
-  payload.copy(out, 6);
-  return out;
-}
-
 function count(m: Record<string, number>, k: string): void {
   m[k] = (m[k] ?? 0) + 1;
 }

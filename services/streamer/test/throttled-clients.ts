@@ -8,6 +8,7 @@
 import { request } from "node:http";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
+import { closeReply, frameReader, pongFrame } from "../../../test/ws-frames.ts";
 import type { Msg, SseEvent } from "./clients.ts";
 
 const TICK_MS = 10;
@@ -74,42 +75,22 @@ export function throttledWs(url: string, bytesPerSecond: number): ThrottledWs {
       socket = s;
       s.pause();
       if (head.length > 0) s.unshift(head);
-      let buf: Buffer = Buffer.alloc(0);
-      pacer = new Pacer(s, rate, (chunk) => {
-        buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-        let off = 0;
-        for (;;) {
-          if (buf.length - off < 2) break;
-          let len = buf[off + 1] & 0x7f;
-          let headLen = 2;
-          if (len === 126) {
-            if (buf.length - off < 4) break;
-            len = buf.readUInt16BE(off + 2);
-            headLen = 4;
-          } else if (len === 127) {
-            if (buf.length - off < 10) break;
-            len = buf.readUInt32BE(off + 6);
-            headLen = 10;
-          }
-          if (buf.length - off < headLen + len) break;
-          const opcode = buf[off] & 0x0f;
-          const payload = buf.subarray(off + headLen, off + headLen + len);
+      pacer = new Pacer(
+        s,
+        rate,
+        frameReader((opcode, payload) => {
           if (opcode === 1) messages.push(JSON.parse(payload.toString("utf8")));
-          else if (opcode === 9 && payload.length < 126) {
-            // pong with the ping's payload (masked with a zero key, as a client must), once read
-            s.write(Buffer.concat([Buffer.from([0x8a, 0x80 | payload.length, 0, 0, 0, 0]), payload]));
-          } else if (opcode === 8 && closeFrame === null) {
+          else if (opcode === 9)
+            s.write(pongFrame(payload)); // once read, as a slow client would
+          else if (opcode === 8 && closeFrame === null) {
             closeFrame = {
               code: payload.length >= 2 ? payload.readUInt16BE(0) : 1005,
               reason: payload.subarray(2).toString("utf8"),
             };
-            // answer the close (masked, as a client must) and let the server end the connection
-            s.write(Buffer.from([0x88, 0x82, 0, 0, 0, 0, payload[0] ?? 0x03, payload[1] ?? 0xe8]));
+            s.write(closeReply(payload)); // and let the server end the connection
           }
-          off += headLen + len;
-        }
-        buf = buf.subarray(off);
-      });
+        }),
+      );
       s.on("error", () => {});
       s.on("close", () => {
         pacer?.stop();
