@@ -58,7 +58,11 @@ describe("AddPartitionsToTxn one at a time per transaction (real broker)", () =>
     expect(partitionAddStats.requests - before.requests).toBeGreaterThanOrEqual(12);
     const values = await readCommitted(kafka, topic, (v) => v.length >= 72);
     expect(new Set(values).size).toBe(72);
-    const warnings = lines.filter((l) => /"level":"(warn|error)"/.test(l));
+    // A partition of the topic just created can still be moving to its leader on a loaded broker: kafkajs retries
+    // that produce (and warns, as it should). Not this test's subject: the transaction's own warnings are.
+    const warnings = lines.filter(
+      (l) => /"level":"(warn|error)"/.test(l) && !l.includes("not the leader for that topic-partition"),
+    );
     expect(warnings, warnings.join("\n")).toEqual([]);
   });
 
