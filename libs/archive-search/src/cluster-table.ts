@@ -1,5 +1,5 @@
-import type { Action, DataFile, DeltaTable } from "@certstream/delta";
-import { CommitConflictError, readDataFile, storagePath } from "@certstream/delta";
+import type { DataFile, DeltaTable } from "@certstream/delta";
+import { commitRewrite, readDataFile } from "@certstream/delta";
 import type { ClusteredFileOptions, ColumnData } from "./clustered-file.ts";
 import { writeClusteredFile } from "./clustered-file.ts";
 import { registeredDomainOf } from "./domain-key.ts";
@@ -109,45 +109,15 @@ export async function clusterTable(table: DeltaTable, options: ClusterOptions = 
         n,
         options,
       );
-      add.dataChange = false;
-      const now = Date.now();
-      const actions: Action[] = [
-        ...b.map((f) => ({
-          remove: {
-            path: f.path,
-            deletionTimestamp: now,
-            dataChange: false,
-            extendedFileMetadata: true,
-            partitionValues: f.partitionValues,
-            size: f.size,
-          },
-        })),
-        { add },
-      ];
-      try {
-        const version = await table.commit(actions, {
-          operation: "OPTIMIZE",
-          operationParameters: { clusterBy: "reversed registered domain" },
-          check: (latest) => {
-            const live = new Set(latest.files().map((f) => f.path));
-            for (const f of b) {
-              if (!live.has(f.path))
-                throw new CommitConflictError(`file ${f.path} was removed by a concurrent commit`);
-            }
-          },
-        });
-        result.filesRemoved += b.length;
-        result.filesAdded++;
-        result.rows += n;
-        options.onCommit?.({ version, removed: b.length, rows: n, partition: partitionValues });
-      } catch (err) {
-        await table.storage.delete(storagePath(add.path)).catch(() => {});
-        if (err instanceof CommitConflictError) {
-          result.conflicts++;
-          continue;
-        }
-        throw err;
+      const version = await commitRewrite(table, b, add, { clusterBy: "reversed registered domain" });
+      if (version === null) {
+        result.conflicts++;
+        continue;
       }
+      result.filesRemoved += b.length;
+      result.filesAdded++;
+      result.rows += n;
+      options.onCommit?.({ version, removed: b.length, rows: n, partition: partitionValues });
     }
   }
   return result;

@@ -35,7 +35,7 @@ export {
   SUPPORTED_WRITER_FEATURES,
 } from "./features.ts";
 export type { OptimizeOptions, OptimizeResult } from "./optimize.ts";
-export { mergeStats, optimize } from "./optimize.ts";
+export { commitRewrite, mergeStats, optimize } from "./optimize.ts";
 export type { ParquetWriterOptions, Row, WrittenFile } from "./parquet-writer.ts";
 export { ParquetWriter } from "./parquet-writer.ts";
 export type { S3StorageOptions } from "./s3-storage.ts";

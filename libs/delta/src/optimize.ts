@@ -208,48 +208,64 @@ export async function optimize(table: DeltaTable, options: OptimizeOptions = {})
         dataChange: false,
         ...(stats ? { stats: JSON.stringify(stats) } : {}),
       };
-      const now = Date.now();
-      const actions: Action[] = [
-        ...b.map((f) => ({
-          remove: {
-            path: f.path,
-            deletionTimestamp: now,
-            dataChange: false,
-            extendedFileMetadata: true,
-            partitionValues: f.partitionValues,
-            size: f.size,
-          },
-        })),
-        { add },
-      ];
-      try {
-        const version = await table.commit(actions, {
-          operation: "OPTIMIZE",
-          operationParameters: { targetSize: String(target) },
-          check: (latest) => {
-            const live = new Set(latest.files().map((f) => f.path));
-            for (const f of b) {
-              if (!live.has(f.path))
-                throw new CommitConflictError(`file ${f.path} was removed by a concurrent commit`);
-            }
-          },
-        });
-        compacted = true;
-        result.filesRemoved += b.length;
-        result.filesAdded += 1;
-        result.bytesRemoved += b.reduce((s, f) => s + f.size, 0);
-        result.bytesAdded += bytes.byteLength;
-        options.onCommit?.({ version, removed: b.length, added: add, partition: partitionValues });
-      } catch (err) {
-        await table.storage.delete(path).catch(() => {});
-        if (err instanceof CommitConflictError) {
-          result.conflicts++;
-          continue;
-        }
-        throw err;
+      const version = await commitRewrite(table, b, add, { targetSize: String(target) });
+      if (version === null) {
+        result.conflicts++;
+        continue;
       }
+      compacted = true;
+      result.filesRemoved += b.length;
+      result.filesAdded += 1;
+      result.bytesRemoved += b.reduce((s, f) => s + f.size, 0);
+      result.bytesAdded += bytes.byteLength;
+      options.onCommit?.({ version, removed: b.length, added: add, partition: partitionValues });
     }
     if (compacted) result.partitionsCompacted++;
   }
   return result;
+}
+
+/**
+ * Commits an OPTIMIZE-style rewrite: `removed` replaced by the already written file of `add` (dataChange false, so
+ * streaming readers skip it). The commit is refused if a concurrent commit removed any of `removed`; then the new
+ * file is deleted and null returned (the caller counts a conflict and moves on). On any other failure the new file
+ * is deleted too, and the error thrown.
+ */
+export async function commitRewrite(
+  table: DeltaTable,
+  removed: DataFile[],
+  add: AddAction,
+  operationParameters: Record<string, string>,
+): Promise<number | null> {
+  const now = Date.now();
+  const actions: Action[] = [
+    ...removed.map((f) => ({
+      remove: {
+        path: f.path,
+        deletionTimestamp: now,
+        dataChange: false,
+        extendedFileMetadata: true,
+        partitionValues: f.partitionValues,
+        size: f.size,
+      },
+    })),
+    { add: { ...add, dataChange: false } },
+  ];
+  try {
+    return await table.commit(actions, {
+      operation: "OPTIMIZE",
+      operationParameters,
+      check: (latest) => {
+        const live = new Set(latest.files().map((f) => f.path));
+        for (const f of removed) {
+          if (!live.has(f.path))
+            throw new CommitConflictError(`file ${f.path} was removed by a concurrent commit`);
+        }
+      },
+    });
+  } catch (err) {
+    await table.storage.delete(storagePath(add.path)).catch(() => {});
+    if (err instanceof CommitConflictError) return null;
+    throw err;
+  }
 }
