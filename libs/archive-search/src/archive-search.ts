@@ -248,7 +248,8 @@ export class ArchiveSearch {
           if (matched.length === 0) continue;
           const room = q.limit - rows.length;
           const take = matched.length > room ? matched.slice(0, room) : matched;
-          for (const r of await readResultRows(file, plan.footer, take)) {
+          const known = values === null ? null : { values, start: s, columns: readable };
+          for (const r of await readResultRows(file, plan.footer, take, known)) {
             rows.push(resultRow(r.values, derReference(snap.version, plan.file.path, r.row)));
           }
           if (rows.length >= q.limit) {
@@ -378,13 +379,19 @@ async function readRows(
 
 const RUN_GAP_ROWS = 1024;
 
-/** The result columns of the given rows (ascending), read in runs of nearby rows. */
+/**
+ * The result columns of the given rows (ascending), read in runs of nearby rows. Columns the filter already read
+ * for these rows (`known`: values of rows from `start`) are taken from it, not decoded again: `all_domains`, a
+ * list column, was the costliest page of every file an exact-domain search touched.
+ */
 async function readResultRows(
   file: AsyncBuffer,
   footer: DataFileFooter,
   rowNumbers: number[],
+  known: { values: Values[]; start: number; columns: string[] } | null,
 ): Promise<{ row: number; values: Values }[]> {
-  const cols = RESULT_COLUMNS.filter((c) => footer.columns.has(c));
+  const reuse = RESULT_COLUMNS.filter((c) => known?.columns.includes(c));
+  const cols = RESULT_COLUMNS.filter((c) => footer.columns.has(c) && !reuse.includes(c));
   const out: { row: number; values: Values }[] = [];
   let i = 0;
   while (i < rowNumbers.length) {
@@ -393,8 +400,16 @@ async function readResultRows(
     // pages between them cost less than a read per row (the tail of an exact search was 100 runs × 26 columns).
     while (j + 1 < rowNumbers.length && rowNumbers[j + 1] - rowNumbers[j] <= RUN_GAP_ROWS) j++;
     const start = rowNumbers[i];
-    const values = await readRows(file, footer, cols, start, rowNumbers[j] + 1);
-    for (let k = i; k <= j; k++) out.push({ row: rowNumbers[k], values: values[rowNumbers[k] - start] });
+    const end = rowNumbers[j] + 1;
+    const values: Values[] =
+      cols.length > 0
+        ? await readRows(file, footer, cols, start, end)
+        : Array.from({ length: end - start }, () => ({}));
+    for (let k = i; k <= j; k++) {
+      const row = values[rowNumbers[k] - start];
+      if (known) for (const c of reuse) row[c] = known.values[rowNumbers[k] - known.start][c];
+      out.push({ row: rowNumbers[k], values: row });
+    }
     i = j + 1;
   }
   return out;
