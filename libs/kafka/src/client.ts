@@ -15,8 +15,9 @@ export interface CreateKafkaOptions {
 
 /**
  * A kafkajs client that logs through pino, and whose producers, consumers and admins drive
- * certstream_kafka_connected (through kafkajs's instrumentation events; libs/metrics instrumentKafka). kafkajs is chatty at INFO (every consumer join, every producer
- * connect), so its INFO becomes pino debug and its DEBUG becomes trace; WARN and ERROR stay what they are.
+ * certstream_kafka_connected (kafkajs's instrumentation events, libs/metrics instrumentKafka).
+ * kafkajs is chatty at INFO (every consumer join, every producer connect), so its INFO becomes pino debug and its
+ * DEBUG becomes trace; WARN and ERROR stay what they are.
  */
 export function createKafka(options: CreateKafkaOptions): Kafka {
   silenceKafkajsTimeoutWarning();

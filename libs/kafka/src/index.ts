@@ -21,7 +21,7 @@ export {
 export { applyKafkajsAbortedOrderFix } from "./kafkajs-patches/aborted-order.ts";
 export { applyKafkajsFastEncoding, crc32c, kafkajsOriginals } from "./kafkajs-patches/fast-encoding.ts";
 export { applyKafkajsIdleTimerFix } from "./kafkajs-patches/idle-timer.ts";
-export { entryKey } from "./key.ts";
+export { barrierKey, entryKey, stateKey } from "./key.ts";
 export { consumerLag, type PartitionLag, totalLag } from "./lag.ts";
 export { registerSchema, StateCodec } from "./state-codec.ts";
 export {

@@ -26,3 +26,16 @@ export function entryKey(
   }
   return createHash("sha256").update(entry.leaf_der).digest();
 }
+
+/** Compacted-topic key of a log's state. */
+export function stateKey(logId: string): Buffer {
+  return Buffer.from(logId, "utf8");
+}
+
+/**
+ * Key of a watcher's barrier records (empty values, see StateView): never a log id (those are base64), so
+ * never a log's state, and compaction keeps one per log.
+ */
+export function barrierKey(logId: string): Buffer {
+  return Buffer.from(`barrier:${logId}`, "utf8");
+}

@@ -50,19 +50,6 @@ export const ingesterStateSchemaText: string = readFileSync(
   "utf8",
 );
 
-/** Compacted-topic key of a log's state. */
-export function stateKey(logId: string): Buffer {
-  return Buffer.from(logId, "utf8");
-}
-
-/**
- * Key of a watcher's barrier records (empty values, see StateView): never a log id (those are base64), so
- * never a log's state, and compaction keeps one per log.
- */
-export function barrierKey(logId: string): Buffer {
-  return Buffer.from(`barrier:${logId}`, "utf8");
-}
-
 /** Validates a decoded state value; returns null (the caller counts and skips) when it is not one. */
 export function asIngesterState(value: unknown): IngesterState | null {
   if (typeof value !== "object" || value === null) return null;

@@ -24,12 +24,12 @@ import {
   entryHeaders,
   entryKey,
   StateCodec,
+  stateKey,
   topicSpecs,
   valueSubject,
 } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
 import type { CertificateEntry, LogSource } from "@certstream/schema";
-import { stateKey } from "@certstream/schema";
 import type { Kafka } from "kafkajs";
 import { stringify } from "yaml";
 import { RfcLogClient } from "../../../libs/ct/src/rfc-log-client.ts";

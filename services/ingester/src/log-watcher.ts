@@ -1,20 +1,16 @@
 import {
+  barrierKey,
   checkedSend,
   entryHeaders,
   entryKey,
   keyPartitioner,
   type StateCodec,
+  stateKey,
   transactionalProducer,
 } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { failureKind } from "@certstream/metrics";
-import {
-  barrierKey,
-  type CertificateEntry,
-  type LogSource,
-  type StoredVerification,
-  stateKey,
-} from "@certstream/schema";
+import type { CertificateEntry, LogSource, StoredVerification } from "@certstream/schema";
 import type { Kafka, Message, Producer } from "kafkajs";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
 import type { LogHead, LogReader } from "./log-reader.ts";

@@ -1,7 +1,7 @@
 import type { StateCodec } from "@certstream/kafka";
-import { keyPartitioner } from "@certstream/kafka";
+import { keyPartitioner, stateKey } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
-import { type IngesterState, stateKey } from "@certstream/schema";
+import type { IngesterState } from "@certstream/schema";
 import type { Kafka } from "kafkajs";
 import { stateDecodeFailures } from "./metrics.ts";
 import { TopicTail } from "./topic-tail.ts";
