@@ -1,18 +1,29 @@
 // Shared pieces of the ingester's integration tests: real broker + registry (test/stack.ts), stand-in RFC 6962
 // logs served over HTTP, config files for child-process replicas, and read_committed read-back of topics.
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { fromRawEntry } from "@certstream/ct";
 import { CertificateEntryCodec, createKafka, HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { ServiceProcess } from "../../../test/service-process.ts";
-import { kafkaBrokers, registryUrl, testTopics, uniqueName } from "../../../test/stack.ts";
+import {
+  kafkaBrokers,
+  pythonBin,
+  registryUrl,
+  repoRoot,
+  testTopics,
+  uniqueName,
+} from "../../../test/stack.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import { TopicTail } from "../src/topic-tail.ts";
+
+const run = promisify(execFile);
 
 export const logger = createLogger("ingester-test", process.env.LOG_LEVEL ?? "error");
 
@@ -197,6 +208,42 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<ReadRecord
   return out;
 }
 
+/**
+ * Every committed record of `topic` as another client reads it: librdkafka (confluent-kafka, read_committed), not
+ * kafkajs. An audit that passes on both is not an artefact of one client's handling of aborted transactions.
+ * Values are not read (null).
+ */
+export async function readTopicIndependently(brokers: string[], topic: string): Promise<ReadRecord[]> {
+  const { stdout } = await run(
+    pythonBin(),
+    [`${repoRoot}/test/python/read_positions.py`, brokers.join(","), topic],
+    {
+      timeout: 120_000,
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
+  return stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => {
+      const r = JSON.parse(l) as {
+        partition: number;
+        offset: number;
+        key: string | null;
+        headers: Record<string, string>;
+      };
+      return {
+        partition: r.partition,
+        offset: String(r.offset),
+        key: r.key === null ? null : Buffer.from(r.key, "hex"),
+        value: null,
+        headers: r.headers,
+        timestamp: "",
+      };
+    });
+}
+
 export function testCodec(): CertificateEntryCodec {
   return new CertificateEntryCodec({ registryUrl: registryUrl() });
 }
@@ -373,24 +420,31 @@ export function entryAudit(
   logs: { id: string; size: number }[],
   size?: number,
 ): { duplicated: string[]; missing: string[] } {
-  const seen = new Map<string, number>();
+  // (log, index) → where each copy lies ("partition:offset"), so a duplicate names the records to look at.
+  const seen = new Map<string, string[]>();
   for (const r of entries) {
     const id = `${header(r, HEADER_LOG_ID)}#${header(r, HEADER_LOG_INDEX)}`;
-    seen.set(id, (seen.get(id) ?? 0) + 1);
+    const at = seen.get(id);
+    if (at) at.push(`${r.partition}:${r.offset}`);
+    else seen.set(id, [`${r.partition}:${r.offset}`]);
   }
-  const duplicated = [...seen].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
+  const duplicated = [...seen]
+    .filter(([, at]) => at.length > 1)
+    .map(([id, at]) => `${id} ×${at.length} at ${at.join(" ")}`);
   const missing: string[] = [];
   for (const l of logs)
     for (let i = 0; i < (size ?? l.size); i++) if (!seen.has(`${l.id}#${i}`)) missing.push(`${l.id}#${i}`);
   return { duplicated, missing };
 }
 
-/** Certificate keys (hex) found more than once in `certs`. */
+/** Certificate keys (hex) found more than once in `certs`, each with where its copies lie ("key at p:o p:o"). */
 export function duplicatedCerts(certs: ReadRecord[]): string[] {
-  const count = new Map<string, number>();
+  const at = new Map<string, string[]>();
   for (const r of certs) {
     const k = r.key?.toString("hex") ?? "";
-    count.set(k, (count.get(k) ?? 0) + 1);
+    const where = at.get(k);
+    if (where) where.push(`${r.partition}:${r.offset}`);
+    else at.set(k, [`${r.partition}:${r.offset}`]);
   }
-  return [...count].filter(([, n]) => n > 1).map(([k]) => k);
+  return [...at].filter(([, where]) => where.length > 1).map(([k, where]) => `${k} at ${where.join(" ")}`);
 }
