@@ -3,6 +3,9 @@ import {
   checkedSend,
   entryHeaders,
   entryKey,
+  HEADER_LOG_ID,
+  HEADER_LOG_INDEX,
+  headerString,
   keyPartitioner,
   type StateCodec,
   stateKey,
@@ -17,6 +20,8 @@ import type { LogHead, LogReader } from "./log-reader.ts";
 import { type LogStall, STALL_AFTER_MS, STALL_CHECK_MS, stallReason } from "./log-stall.ts";
 import * as m from "./metrics.ts";
 import type { Barrier, StateView } from "./state-view.ts";
+import { TopicTail } from "./topic-tail.ts";
+import { noteWritten, settleDecision, type UnsettledBatch } from "./torn-batch.ts";
 import { type BatchVerdict, TreeVerifier, type VerifyMode } from "./tree-verifier.ts";
 
 /** Encodes a CertificateEntry as a registry-framed Avro value (implemented by @certstream/kafka's codec). */
@@ -107,6 +112,8 @@ export class LogWatcher {
   private readonly verifier: TreeVerifier;
   /** An operator asked to reset the tree verification: resolved once the reset state is committed. */
   private resetRequest: { done: (ok: boolean) => void } | null = null;
+  /** The last batch, while its commit's outcome is unknown (set before commit, cleared once settled). */
+  private unsettled: UnsettledBatch | null = null;
 
   constructor(deps: WatcherDeps, cfg: WatcherSettings) {
     this.deps = deps;
@@ -233,8 +240,18 @@ export class LogWatcher {
     // The first transaction inits the producer id: that bumps the epoch of this transactional.id (fencing any
     // earlier owner, our own previous session included) and makes the coordinator finish that owner's open
     // transaction before answering. The barrier it commits lies above every record of those transactions.
-    const barrier = await this.commitBarrier(producer);
-    const stored = await stateView.current(this.logId, barrier, this.cfg.transactionTimeoutMs * 2);
+    let barrier = await this.commitBarrier(producer);
+    let stored = await stateView.current(this.logId, barrier, this.cfg.transactionTimeoutMs * 2);
+    if (this.unsettled) {
+      // Our init decided the batch's transaction; whatever Kafka made of it is final now. Completed whole
+      // (or torn and completed here), then the position is read again past a new barrier.
+      const completed = await this.settle(producer, this.unsettled, stored?.next_index ?? null);
+      this.unsettled = null;
+      if (completed) {
+        barrier = await this.commitBarrier(producer);
+        stored = await stateView.current(this.logId, barrier, this.cfg.transactionTimeoutMs * 2);
+      }
+    }
     let next: number;
     if (stored) {
       next = stored.next_index;
@@ -379,6 +396,78 @@ export class LogWatcher {
     }
   }
 
+  /**
+   * Reads back what Kafka made of a batch whose commit went unanswered, and completes it if Kafka tore it:
+   * the entries it lost are written again, and when the state record was the part aborted, it too (so the
+   * entries already committed are not written twice). True when it wrote a completing transaction.
+   */
+  private async settle(producer: Producer, u: UnsettledBatch, storedNext: number | null): Promise<boolean> {
+    const log = this.deps.logger;
+    const present = await this.committedIndexes(u);
+    const decision = settleDecision(u, present, storedNext);
+    if (decision.kind === "whole") return false;
+    if (decision.kind === "foreign") {
+      log.error(
+        { log: this.logId, from: u.from, to: u.to, storedNext, present: present.size },
+        "batch committed in part, but the position is neither before nor after it; left as it is",
+      );
+      return false;
+    }
+    const { missing, withState } = decision;
+    m.tornBatches.inc({ log: this.logId, state: withState ? "aborted" : "committed" });
+    log.error(
+      {
+        log: this.logId,
+        from: u.from,
+        to: u.to,
+        stateCommitted: !withState,
+        entriesCommitted: present.size,
+        entriesWritten: missing.length,
+      },
+      "Kafka tore a transaction (committed in part, aborted in part); writing the part it lost",
+    );
+    const tx = await producer.transaction();
+    try {
+      // Noted in `u` as they are written: if this commit goes unanswered too, the next read covers them.
+      for (const chunk of chunksByBytes(missing, MAX_REQUEST_BYTES))
+        noteWritten(u.written, chunk, await checkedSend(tx, this.cfg.entriesTopic, chunk));
+      if (withState) await checkedSend(tx, this.cfg.stateTopic, [u.state]);
+      await tx.commit();
+    } catch (e) {
+      await tx.abort().catch(() => undefined);
+      throw e;
+    }
+    return true;
+  }
+
+  /** The indexes of `u` that `entries` holds committed, read from where the batch's records were written. */
+  private async committedIndexes(u: UnsettledBatch): Promise<Set<number>> {
+    const present = new Set<number>();
+    const tail = new TopicTail(this.deps.kafka, {
+      topic: this.cfg.entriesTopic,
+      partitions: [...u.written.keys()],
+      fromOffsets: new Map([...u.written].map(([p, w]) => [p, w.first])),
+      groupPrefix: `${this.transactionalId}-settle`,
+      onMessage: (_, msg) => {
+        if (headerString(msg.headers, HEADER_LOG_ID) !== this.logId) return;
+        const index = Number(headerString(msg.headers, HEADER_LOG_INDEX));
+        if (index >= u.from && index < u.to) present.add(index);
+      },
+    });
+    try {
+      await tail.start();
+      // Past our last record in each partition: a read_committed reader passes a record only once its
+      // transaction is decided, so every record read (or skipped as aborted) by then is final.
+      await tail.reachedPast(
+        new Map([...u.written].map(([p, w]) => [p, w.last])),
+        this.cfg.transactionTimeoutMs * 2,
+      );
+    } finally {
+      await tail.stop();
+    }
+    return present;
+  }
+
   /** Seeds the range if needed, checks the batch against the head, and marks its entries with the result. */
   private async verify(batch: CertificateEntry[], head: LogHead): Promise<BatchVerdict> {
     const reader = this.deps.reader;
@@ -476,13 +565,18 @@ export class LogWatcher {
       try {
         // Several produce requests in one transaction: each stays under the broker's message.max.bytes
         // (a record batch per partition per request), however large the log's batch.
-        for (const chunk of chunksByBytes(messages, MAX_REQUEST_BYTES)) {
-          await checkedSend(tx, this.cfg.entriesTopic, chunk);
-        }
-        await checkedSend(tx, this.cfg.stateTopic, [
-          { key: stateKey(log.id), value: stateValue, partition: this.deps.stateView.partitionOf(log.id) },
-        ]);
+        const written = new Map<number, { first: bigint; last: bigint }>();
+        for (const chunk of chunksByBytes(messages, MAX_REQUEST_BYTES))
+          noteWritten(written, chunk, await checkedSend(tx, this.cfg.entriesTopic, chunk));
+        const state = {
+          key: stateKey(log.id),
+          value: stateValue,
+          partition: this.deps.stateView.partitionOf(log.id),
+        };
+        await checkedSend(tx, this.cfg.stateTopic, [state]);
+        this.unsettled = { from: batch[0].index, to: last.index + 1, messages, state, written };
         await tx.commit();
+        this.unsettled = null;
       } catch (e) {
         m.stateCommits.inc({ result: "aborted" });
         m.stateCommitFailures.inc({ kind: kafkaFailureKind(e) });

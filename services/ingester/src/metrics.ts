@@ -110,6 +110,12 @@ export const stateCommitFailures = counter({
   labelNames: ["kind"] as const,
 });
 
+export const tornBatches = counter({
+  name: "certstream_ingester_torn_batches_total",
+  help: "Batches Kafka committed in part and aborted in part (a coordinator lost mid-commit), found and completed on resume",
+  labelNames: ["log", "state"] as const,
+});
+
 export const produceLatency = histogram({
   name: "certstream_ingester_produce_seconds",
   help: "Duration of one transaction (send + commit), by stage (ingest, dedup)",

@@ -7,6 +7,8 @@ export interface TopicTailOptions {
   partitions?: number[];
   /** Start each partition at the first record with timestamp ≥ this (ms); from the beginning when absent. */
   fromTimestamp?: number;
+  /** Start these partitions at these offsets (wins over fromTimestamp). */
+  fromOffsets?: ReadonlyMap<number, bigint>;
   /** Prefix of the throwaway consumer group (one per tail; it never commits offsets). */
   groupPrefix: string;
   onMessage: (partition: number, message: KafkaMessage) => void | Promise<void>;
@@ -63,6 +65,7 @@ export class TopicTail {
         starts.set(o.partition, BigInt(o.offset) < 0n ? (high.get(o.partition) ?? 0n) : BigInt(o.offset));
       }
     }
+    for (const [p, o] of this.opts.fromOffsets ?? []) starts.set(p, o);
     for (const p of this.partitionsRead) this.positions.set(p, starts.get(p) ?? 0n);
 
     const consumer = this.kafka.consumer({
