@@ -170,14 +170,24 @@ check_artifacts() {
   fi
 }
 
-# The cluster id the nodes share: the one an already formatted node has, else a new one (16 random bytes,
-# base64url without padding).
+# A new KRaft cluster id: 16 random bytes, base64url without padding, never starting with '-' (kafka-storage
+# would read it as an option and refuse to format: one id in 64; Kafka's own Uuid.randomUuid skips those too).
+new_cluster_id() {
+  local id
+  while :; do
+    id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    [ "${id#-}" = "$id" ] && break
+  done
+  echo "$id"
+}
+
+# The cluster id the nodes share: the one an already formatted node has, else a new one.
 cluster_id() {
   local f
   for f in "$STACK_DIR"/kafka-*/data/meta.properties; do
     [ -f "$f" ] && sed -n 's/^cluster\.id=//p' "$f" && return
   done
-  head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='
+  new_cluster_id
 }
 
 # Starts Kafka component $1: `kafka` (the single node: dynamic quorum of itself, formatted --standalone) or
@@ -220,8 +230,7 @@ start_kafka() {
   if [ ! -f "$dir/data/meta.properties" ]; then
     local cid quorum=(--standalone)
     if [ "$name" = kafka ]; then
-      # A KRaft cluster id is 16 random bytes, base64url without padding.
-      cid=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+      cid=$(new_cluster_id)
       log "formatting Kafka storage (cluster $cid)"
     else
       cid=$(cluster_id)

@@ -405,7 +405,19 @@ export class LogWatcher {
     const log = this.deps.logger;
     const present = await this.committedIndexes(u);
     const decision = settleDecision(u, present, storedNext);
-    if (decision.kind === "whole") return false;
+    if (decision.kind === "whole") {
+      log.info(
+        {
+          log: this.logId,
+          from: u.from,
+          to: u.to,
+          committed: storedNext === u.to,
+          entriesCommitted: present.size,
+        },
+        "unanswered commit read back: Kafka committed or aborted the batch whole",
+      );
+      return false;
+    }
     if (decision.kind === "foreign") {
       log.error(
         { log: this.logId, from: u.from, to: u.to, storedNext, present: present.size },
