@@ -48,7 +48,10 @@ export function noteWritten(
   answers: readonly RecordMetadata[],
 ): void {
   for (const r of answers) {
-    const first = BigInt(r.baseOffset ?? -1);
+    // An offset we cannot trust would start the read-back in the wrong place: fail the batch instead.
+    if (r.baseOffset === undefined || BigInt(r.baseOffset) < 0n)
+      throw new Error(`no offset for the batch's records on partition ${r.partition}: ${r.baseOffset}`);
+    const first = BigInt(r.baseOffset);
     const last = first + BigInt(chunk.filter((c) => c.partition === r.partition).length - 1);
     const seen = written.get(r.partition);
     if (!seen) written.set(r.partition, { first, last });

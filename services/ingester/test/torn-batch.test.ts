@@ -68,5 +68,9 @@ describe("noteWritten", () => {
         [1, { first: 7n, last: 7n }],
       ]),
     );
+    // An answer without an offset fails the batch rather than start a read-back anywhere.
+    expect(() => noteWritten(written, [m(2)], [{ ...answer(2, "0"), baseOffset: undefined }])).toThrow(
+      /no offset/,
+    );
   });
 });
