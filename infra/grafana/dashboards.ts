@@ -321,6 +321,8 @@ const ctLogs = dashboard(
       { expr: rate("certstream_ingester_state_commits_total", "result"), legend: "{{result}}" },
       { expr: rate("certstream_ingester_state_commit_failures_total", "kind"), legend: "failed {{kind}}" },
       { expr: rate("certstream_ingester_produce_errors_total", "stage, kind"), legend: "produce error {{stage}} {{kind}}" },
+      // A batch Kafka committed in part (a coordinator restarted before it was fenced), completed on resume.
+      { expr: rate("certstream_ingester_torn_batches_total", "state"), legend: "torn batch completed (state {{state}})" },
     ]),
     ts("Transaction duration p99 by stage", "s", [
       { expr: quantile(0.99, "certstream_ingester_produce_seconds", "stage"), legend: "{{stage}}" },
