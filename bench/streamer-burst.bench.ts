@@ -87,7 +87,7 @@ for (let b = 0; b < BURSTS; b++) {
     // like the Kafka reader: wait while the fan-out's intake is full (older servers have no intake)
     for (let i = 0; i < owed && (fanout.hasRoom?.() ?? true); i++) {
       const e = real[seq % real.length];
-      fanout.publish({ ...e, index: seq, seen: Date.now() * 1000 }, 0, seq, Date.now());
+      fanout.publish({ ...e, index: seq, seen: Date.now() * 1000 }, 0, seq);
       seq++;
       sent++;
     }

@@ -23,8 +23,12 @@ export type Transport = "ws" | "sse";
 export interface ClientSink {
   /** Bytes the socket holds for this client: handed to it, not yet taken by the kernel. */
   buffered(): number;
-  /** Hand one complete frame (already framed for the transport) to the socket. */
-  write(frame: Buffer): void;
+  /**
+   * Hand one complete frame (already framed for the transport) to the socket. `coalesce`: it waits for the
+   * write batch's flush with the other writes of this event-loop turn (one syscall for them); otherwise it goes
+   * to the kernel now, as far as the kernel takes it.
+   */
+  write(frame: Buffer, coalesce: boolean): void;
   /** Frame a streamer message (dropped notice) for this transport. */
   frame(message: Buffer): Buffer;
   /** Close the connection: WebSocket close code + reason; SSE ends the response. */
@@ -119,22 +123,30 @@ export class StreamClient {
     return this.closed ? 0 : this.queuedBytes + this.sink.buffered();
   }
 
-  /** Returns true when the frame was queued, false when dropped or closed. */
-  deliver(frame: Buffer, now: number): boolean {
+  /**
+   * Returns true when the frame was queued, false when dropped or closed. `frame` may hold `count` messages
+   * (a batch joined for one write): they are delivered or dropped together, and counted as `count`.
+   */
+  deliver(frame: Buffer, now: number, count = 1): boolean {
     if (this.closed) return false;
     const held = this.sink.buffered();
     const buffered = this.queuedBytes + held;
     if (this.pendingDrops > 0) {
       // Once dropping, keep dropping until the buffer has drained to half: the loss is one contiguous gap,
       // and the notice marks where it is in the stream.
-      if (buffered > this.limits.limitBytes / 2) return this.drop(now);
+      if (buffered > this.limits.limitBytes / 2) return this.drop(now, count);
       this.flushNotice(now);
     }
-    if (buffered + frame.length > this.limits.limitBytes) return this.drop(now);
-    if (this.queuedBytes === 0 && held < IN_FLIGHT_BYTES) this.sink.write(frame);
+    if (buffered + frame.length > this.limits.limitBytes) return this.drop(now, count);
+    if (this.queuedBytes === 0 && held < IN_FLIGHT_BYTES) this.sink.write(frame, true);
     else this.enqueue(frame);
-    this.delivered++;
+    this.delivered += count;
     return true;
+  }
+
+  /** True when a joined batch of `bytes` may be delivered whole: at most half the send buffer. */
+  takesJoined(bytes: number): boolean {
+    return bytes <= this.limits.limitBytes / 2;
   }
 
   /** Write a message outside the policy (heartbeat): skipped when the buffer is full, since data is pending anyway. */
@@ -151,7 +163,11 @@ export class StreamClient {
     this.deliverControl(this.sink.frame(message), now);
   }
 
-  /** Hands queued frames to the socket while it has room: on the socket's 'drain', and from sweep(). */
+  /**
+   * Hands queued frames to the socket while it has room: on the socket's 'drain', and from sweep(). They are
+   * not held for the write batch: the kernel takes what it has room for at once, so a client that reads fast
+   * is fed as fast as it reads, not IN_FLIGHT_BYTES per event-loop turn.
+   */
   pump(): void {
     if (this.closed) return;
     const q = this.queue;
@@ -159,7 +175,7 @@ export class StreamClient {
       const frame = q[this.head];
       q[this.head++] = EMPTY;
       this.queuedBytes -= frame.length;
-      this.sink.write(frame);
+      this.sink.write(frame, false);
     }
     if (this.head === q.length) this.clearQueue();
   }
@@ -175,7 +191,7 @@ export class StreamClient {
   close(code: number, reason: string): void {
     if (this.closed) return;
     const q = this.queue;
-    for (let i = this.head; i < q.length; i++) this.sink.write(q[i]);
+    for (let i = this.head; i < q.length; i++) this.sink.write(q[i], true);
     this.clearQueue();
     this.closed = true;
     this.sink.close(code, reason);
@@ -188,7 +204,7 @@ export class StreamClient {
   }
 
   private send(frame: Buffer): void {
-    if (this.queuedBytes === 0 && this.sink.buffered() < IN_FLIGHT_BYTES) this.sink.write(frame);
+    if (this.queuedBytes === 0 && this.sink.buffered() < IN_FLIGHT_BYTES) this.sink.write(frame, true);
     else this.enqueue(frame);
   }
 
@@ -203,16 +219,16 @@ export class StreamClient {
     this.queuedBytes = 0;
   }
 
-  private drop(now: number): false {
-    this.pendingDrops++;
-    this.droppedTotal++;
-    this.events.dropped(this, 1);
-    if (this.countDrop(now) > this.limits.maxDropped) this.disconnectSlow(now);
+  private drop(now: number, count: number): false {
+    this.pendingDrops += count;
+    this.droppedTotal += count;
+    this.events.dropped(this, count);
+    if (this.countDrops(now, count) > this.limits.maxDropped) this.disconnectSlow(now);
     return false;
   }
 
-  /** Counts one drop in the window; returns the drops within it. */
-  private countDrop(now: number): number {
+  /** Counts `count` drops in the window; returns the drops within it. */
+  private countDrops(now: number, count: number): number {
     const bucketMs = this.limits.windowMs / BUCKETS;
     const at = Math.floor(now / bucketMs);
     let drops = this.drops;
@@ -225,7 +241,7 @@ export class StreamClient {
       for (let b = this.bucketAt + 1; b <= at && b <= this.bucketAt + BUCKETS; b++) drops[b % BUCKETS] = 0;
       this.bucketAt = at;
     }
-    drops[this.bucketAt % BUCKETS]++;
+    drops[this.bucketAt % BUCKETS] += count;
     let n = 0;
     for (let i = 0; i < BUCKETS; i++) n += drops[i];
     return n;
@@ -251,7 +267,7 @@ export class StreamClient {
     const count = this.pendingDrops + discarded;
     this.clearQueue();
     this.pendingDrops = 0;
-    this.sink.write(this.sink.frame(droppedMessage(count, now, "client too slow, disconnecting")));
+    this.sink.write(this.sink.frame(droppedMessage(count, now, "client too slow, disconnecting")), true);
     this.events.slowDisconnect(this);
     this.closed = true;
     this.sink.close(

@@ -186,7 +186,7 @@ export class StreamerServer {
         this.metrics.records.inc();
         const now = Date.now();
         this.receivedAge.observe(Math.max(0, now - r.timestampMs) / 1000);
-        this.fanout.publish(r.entry, r.partition, r.offset, now, r.timestampMs);
+        this.fanout.publish(r.entry, r.partition, r.offset, r.timestampMs);
       },
       () => this.fanout.position,
       (floor) => this.fanout.setFloor(floor),

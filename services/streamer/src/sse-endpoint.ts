@@ -88,9 +88,9 @@ export class SseEndpoint {
     const sink: ClientSink = {
       // the response's length includes its socket's
       buffered: () => res.writableLength,
-      write: (frame) => {
+      write: (frame, coalesce) => {
         if (res.writableEnded) return;
-        writeBatch.hold(socket);
+        if (coalesce) writeBatch.hold(socket);
         res.write(frame);
       },
       frame: (msg) => sseEvent(msg, null),

@@ -153,9 +153,9 @@ export class WebSocketUpgrade {
       buffered: () => socket.writableLength,
       // Pre-framed shared bytes go straight to the socket; ws itself only sends control frames here, and
       // (without compression) it writes synchronously, so frames never interleave.
-      write: (frame) => {
+      write: (frame, coalesce) => {
         if (ws.readyState !== 1) return;
-        writeBatch.hold(socket);
+        if (coalesce) writeBatch.hold(socket);
         socket.write(frame);
       },
       frame: wsTextFrame,

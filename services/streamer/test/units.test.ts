@@ -2,6 +2,7 @@
 import type { Writable } from "node:stream";
 import type { CertificateEntry } from "@certstream/schema";
 import { describe, expect, it } from "vitest";
+import { frameReader } from "../../../test/ws-frames.ts";
 import { Access } from "../src/access.ts";
 import {
   CLOSE_TOO_SLOW,
@@ -260,13 +261,13 @@ describe("resume points after a gap", () => {
     const idOf = (b: Buffer | undefined) => /^id: (\S+)\n/.exec(b?.toString() ?? "")?.[1] ?? null;
     let offset = 100;
     while (client.droppedTotal === 0) {
-      fanout.publish(entries[offset % 20], 0, offset++, 0);
+      fanout.publish(entries[offset % 20], 0, offset++);
       fanout.flush();
     }
     const gapAt = offset - 1;
     expect(decodeCursor(idOf(sink.written.at(-1)) as string).get(0)).toBe(gapAt); // the last event it got
     sink.queued = 0; // it read everything
-    fanout.publish(entries[1], 0, offset++, 0);
+    fanout.publish(entries[1], 0, offset++);
     fanout.flush();
     expect(
       JSON.parse(
@@ -576,5 +577,89 @@ describe("filter index", () => {
     }
     for (const c of clients) index.remove(c);
     expect(index.size).toBe(0);
+  });
+});
+
+describe("batched fan-out", () => {
+  const client = (
+    sink: MemorySink,
+    opts: { transport?: "ws" | "sse"; filter?: ClientFilter | null; limitBytes?: number } = {},
+  ) =>
+    new StreamClient({
+      format: "lite",
+      transport: opts.transport ?? "ws",
+      ip: "x",
+      filter: opts.filter ?? null,
+      sink,
+      events: { dropped: () => {}, slowDisconnect: () => {} },
+      limits: { limitBytes: opts.limitBytes ?? 1 << 24, maxDropped: 1e9, windowMs: 60_000 },
+    });
+  const wsIndexes = (sink: MemorySink): number[] => {
+    const out: number[] = [];
+    const read = frameReader((_op, payload) => out.push(JSON.parse(payload.toString()).data.cert_index));
+    for (const w of sink.written) read(w);
+    return out;
+  };
+  const entries = realEntries();
+  const RECORDS = 20;
+  const publishAll = (fanout: Fanout) => {
+    for (let i = 0; i < RECORDS; i++) fanout.publish({ ...entries[i % entries.length], index: i }, 0, i);
+    fanout.flush();
+  };
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+  it("consecutive records reach a plain client in one write; filtered and resuming clients get theirs in order", () => {
+    const fanout = new Fanout({ delivered: () => {}, renderFailed: () => {} });
+    const plain = new MemorySink();
+    const filtered = new MemorySink();
+    const resuming = new MemorySink();
+    const sse = new MemorySink();
+    const domain = entries[3].leaf?.all_domains[0] as string;
+    fanout.add(client(plain));
+    fanout.add(client(filtered, { filter: ClientFilter.fromQuery(new URLSearchParams({ domain })) }));
+    const r = client(resuming);
+    r.minOffsets = new Map([[0, 5]]); // the resume reader delivered offsets 0-4
+    fanout.add(r);
+    fanout.add(client(sse, { transport: "sse" }));
+    publishAll(fanout);
+
+    expect(plain.written.length).toBe(1);
+    expect(wsIndexes(plain)).toEqual(range(0, RECORDS));
+    const expectFiltered = range(0, RECORDS).filter((i) =>
+      entries[i % entries.length].leaf?.all_domains.some((d) => d.toLowerCase() === domain.toLowerCase()),
+    );
+    expect(expectFiltered.length).toBeGreaterThan(0);
+    expect(wsIndexes(filtered)).toEqual(expectFiltered);
+    expect(wsIndexes(resuming)).toEqual(range(5, RECORDS));
+    expect(sse.written.length).toBe(1);
+    const ids = [...sse.written[0].toString().matchAll(/^id: (\S+)$/gm)].map((m) =>
+      decodeCursor(m[1]).get(0),
+    );
+    expect(ids).toEqual(range(1, RECORDS + 1)); // each event's id: the position after it
+  });
+
+  it("a joined batch that does not fit is dropped whole, and the gap starts before its first record", () => {
+    const fanout = new Fanout({ delivered: () => {}, renderFailed: () => {} });
+    const full = new MemorySink();
+    full.queued = 990_000; // what the client has not read yet
+    const c = client(full, { limitBytes: 1_000_000 });
+    fanout.add(c);
+    publishAll(fanout);
+    expect(c.droppedTotal).toBe(RECORDS);
+    expect(decodeCursor(c.gapCursor as string).get(0)).toBe(0);
+  });
+
+  it("a batch larger than half a small send buffer goes record by record, so only what does not fit is dropped", () => {
+    const fanout = new Fanout({ delivered: () => {}, renderFailed: () => {} });
+    const small = new MemorySink();
+    const frame = wsTextFrame(renderFormat({ ...entries[0], index: 0 }, "lite"));
+    const c = client(small, { limitBytes: frame.length * 3 + 10 });
+    fanout.add(c);
+    publishAll(fanout);
+    const got = wsIndexes(small);
+    expect(got.length).toBeGreaterThan(0);
+    expect(got).toEqual(range(0, got.length));
+    expect(c.droppedTotal).toBe(RECORDS - got.length);
+    expect(decodeCursor(c.gapCursor as string).get(0)).toBe(got.length);
   });
 });
