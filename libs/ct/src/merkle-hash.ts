@@ -6,6 +6,11 @@ import { createHash, hash } from "node:crypto";
 // Both are computed with Node's one-shot crypto.hash over a prefixed copy in a reused scratch buffer: the
 // ingester hashes every entry of every log (tree verification), and createHash().update().update().digest()
 // costs about a microsecond more per call than one crypto.hash (bench/verification.bench.ts).
+//
+// The digest is asked for as a "binary" (latin1) string, one char per byte, and copied into an unpooled Buffer
+// of its own (Avro takes Buffers; a pooled one would pin an 8 KiB pool slab for as long as a compact range
+// keeps the hash): crypto.hash's own Buffer result costs ~0.5 µs more on this machine (a node hash: 0.45
+// instead of 0.95 µs, of which SHA-256 itself is 0.16 µs).
 const LEAF_PREFIX = Buffer.from([0x00]);
 /** Leaves above this are hashed incrementally rather than copied (the scratch buffer never grows past it). */
 const SCRATCH_MAX = 64 * 1024;
@@ -20,12 +25,19 @@ export function leafHash(merkleTreeLeaf: Uint8Array): Uint8Array {
   if (leafScratch.length < n) leafScratch = Buffer.allocUnsafe(SCRATCH_MAX);
   leafScratch[0] = 0x00;
   leafScratch.set(merkleTreeLeaf, 1);
-  return hash("sha256", leafScratch.subarray(0, n), "buffer");
+  return sha256(leafScratch.subarray(0, n));
 }
 
 /** Interior node: SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 33);
-  return hash("sha256", nodeScratch, "buffer");
+  return sha256(nodeScratch);
+}
+
+function sha256(data: Uint8Array): Buffer {
+  const digest = hash("sha256", data, "binary"); // latin1: one char per byte
+  const out = Buffer.allocUnsafeSlow(32);
+  for (let i = 0; i < 32; i++) out[i] = digest.charCodeAt(i);
+  return out;
 }
