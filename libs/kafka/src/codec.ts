@@ -1,19 +1,16 @@
-import { trackSchemaRegistryCall } from "@certstream/metrics";
 import {
   type CertificateEntry,
   type ChainCertificate,
   certificateEntrySchema,
   certificateEntrySchemaText,
 } from "@certstream/schema";
-import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import avro from "avsc";
+import { type Compatibility, SchemaRegistry } from "./schema-registry.ts";
 
 /** TopicNameStrategy: the value schema of topic T is registered under subject `T-value`. */
 export function valueSubject(topic: string): string {
   return `${topic}-value`;
 }
-
-export type Compatibility = keyof typeof COMPATIBILITY;
 
 export interface CertificateEntryCodecOptions {
   /** Confluent-compatible base URL, e.g. `http://127.0.0.1:18081/apis/ccompat/v7` (Apicurio's ccompat API). */
@@ -45,7 +42,7 @@ const HEADER_BYTES = 5;
  * separate pass first; validation runs here only to explain a record that failed to encode.
  */
 export class CertificateEntryCodec {
-  readonly registry: SchemaRegistry;
+  readonly #registry: SchemaRegistry;
   readonly #compatibility: Compatibility;
   readonly #type: avro.Type = avro.Type.forSchema(certificateEntrySchema as unknown as avro.Schema);
   readonly #ids = new Map<string, number>();
@@ -55,26 +52,17 @@ export class CertificateEntryCodec {
   #scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
 
   constructor(options: CertificateEntryCodecOptions) {
-    this.registry = new SchemaRegistry({
-      host: options.registryUrl.replace(/\/+$/, ""),
-      clientId: options.clientId ?? "certstream",
-      retry: { retries: 3 },
-    });
+    this.#registry = new SchemaRegistry(options.registryUrl, options.clientId);
     this.#compatibility = options.compatibility ?? "BACKWARD";
   }
 
   /**
-   * Registers the CertificateEntry schema under `subject` (use `valueSubject(topic)`) and returns its id.
-   * Throws ConfluentSchemaRegistryCompatibilityError when the subject exists with another compatibility
-   * level, or the registry's 409 when the schema is incompatible with what is registered.
+   * Sets `subject`'s compatibility, registers the CertificateEntry schema under it (use `valueSubject(topic)`)
+   * and returns its id. Throws a SchemaRegistryError: the registry's 409 when the schema is incompatible with
+   * what is registered, or status 0 when the registry cannot be reached.
    */
   async register(subject: string): Promise<number> {
-    const { id } = await trackSchemaRegistryCall(
-      this.registry.register(
-        { type: SchemaType.AVRO, schema: certificateEntrySchemaText },
-        { subject, compatibility: COMPATIBILITY[this.#compatibility] },
-      ),
-    );
+    const id = await this.#registry.register(subject, certificateEntrySchemaText, this.#compatibility);
     this.#ids.set(subject, id);
     this.#defaultId ??= id;
     return id;
@@ -154,7 +142,7 @@ export class CertificateEntryCodec {
   }
 
   async #makeReader(id: number): Promise<Reader> {
-    const writer = (await trackSchemaRegistryCall(this.registry.getSchema(id))) as unknown as avro.Type;
+    const writer = avro.Type.forSchema(await this.#registry.schema(id));
     const local = this.#type;
     if (writer.equals(local))
       return { local: true, read: (body) => local.fromBuffer(body) as CertificateEntry };

@@ -4,12 +4,7 @@
  */
 export { checkedSend, keyPartitioner, UnacknowledgedSendError } from "./checked-send.ts";
 export { type CreateKafkaOptions, createKafka, kafkaLogCreator } from "./client.ts";
-export {
-  CertificateEntryCodec,
-  type CertificateEntryCodecOptions,
-  type Compatibility,
-  valueSubject,
-} from "./codec.ts";
+export { CertificateEntryCodec, type CertificateEntryCodecOptions, valueSubject } from "./codec.ts";
 export {
   entryHeaders,
   HEADER_LEAF_PARSED,
@@ -23,7 +18,8 @@ export { applyKafkajsFastEncoding, crc32c, kafkajsOriginals } from "./kafkajs-pa
 export { applyKafkajsIdleTimerFix } from "./kafkajs-patches/idle-timer.ts";
 export { barrierKey, entryKey, stateKey } from "./key.ts";
 export { consumerLag, type PartitionLag, totalLag } from "./lag.ts";
-export { registerSchema, StateCodec } from "./state-codec.ts";
+export { type Compatibility, SchemaRegistry, SchemaRegistryError } from "./schema-registry.ts";
+export { StateCodec } from "./state-codec.ts";
 export {
   DEFAULT_TOPICS,
   type EnsureTopicsResult,

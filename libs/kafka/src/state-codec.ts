@@ -1,6 +1,6 @@
-import { trackSchemaRegistryCall } from "@certstream/metrics";
 import { asIngesterState, type IngesterState, ingesterStateSchemaText } from "@certstream/schema";
 import avro from "avsc";
+import { type Compatibility, SchemaRegistry } from "./schema-registry.ts";
 
 /**
  * Confluent wire format (magic 0, 4-byte schema id, Avro body) for the ingester state, registered in the
@@ -8,26 +8,21 @@ import avro from "avsc";
  * (cached), so a state written by an older or newer compatible schema still reads.
  */
 export class StateCodec {
-  readonly registryUrl: string;
   readonly subject: string;
+  readonly #registry: SchemaRegistry;
   private schemaId = -1;
   private readonly type = avro.Type.forSchema(JSON.parse(ingesterStateSchemaText));
   private readonly writers = new Map<number, avro.Type>();
   private readonly resolvers = new Map<number, avro.Type | avro.Resolver>();
 
   constructor(registryUrl: string, topic: string) {
-    this.registryUrl = registryUrl.replace(/\/+$/, "");
+    this.#registry = new SchemaRegistry(registryUrl);
     this.subject = `${topic}-value`;
   }
 
   /** Sets the subject's compatibility and registers the schema (idempotent: same schema, same id). */
-  async register(compatibility = "BACKWARD"): Promise<number> {
-    this.schemaId = await registerSchema(
-      this.registryUrl,
-      this.subject,
-      ingesterStateSchemaText,
-      compatibility,
-    );
+  async register(compatibility: Compatibility = "BACKWARD"): Promise<number> {
+    this.schemaId = await this.#registry.register(this.subject, ingesterStateSchemaText, compatibility);
     this.writers.set(this.schemaId, this.type);
     return this.schemaId;
   }
@@ -50,7 +45,7 @@ export class StateCodec {
     if (!resolver) {
       let writer = this.writers.get(id);
       if (!writer) {
-        writer = avro.Type.forSchema(await fetchSchema(this.registryUrl, id));
+        writer = avro.Type.forSchema(await this.#registry.schema(id));
         this.writers.set(id, writer);
       }
       resolver = writer === this.type ? this.type : this.type.createResolver(writer);
@@ -66,45 +61,4 @@ export class StateCodec {
       return null;
     }
   }
-}
-
-const JSON_CT = "application/vnd.schemaregistry.v1+json";
-
-/** Registers an Avro schema through the Confluent-compatible REST API, after setting the compatibility level. */
-export async function registerSchema(
-  registryUrl: string,
-  subject: string,
-  schemaText: string,
-  compatibility: string,
-): Promise<number> {
-  const base = registryUrl.replace(/\/+$/, "");
-  const s = encodeURIComponent(subject);
-  const cfg = await trackSchemaRegistryCall(
-    fetch(`${base}/config/${s}`, {
-      method: "PUT",
-      headers: { "content-type": JSON_CT },
-      body: JSON.stringify({ compatibility }),
-    }),
-  );
-  if (!cfg.ok) throw new Error(`schema registry: PUT /config/${subject} → ${cfg.status} ${await cfg.text()}`);
-  const res = await trackSchemaRegistryCall(
-    fetch(`${base}/subjects/${s}/versions`, {
-      method: "POST",
-      headers: { "content-type": JSON_CT },
-      body: JSON.stringify({ schema: schemaText, schemaType: "AVRO" }),
-    }),
-  );
-  const text = await res.text();
-  if (!res.ok) throw new Error(`schema registry: register ${subject} → ${res.status} ${text}`);
-  const id = (JSON.parse(text) as { id?: unknown }).id;
-  if (typeof id !== "number")
-    throw new Error(`schema registry: register ${subject} answered without id: ${text}`);
-  return id;
-}
-
-async function fetchSchema(registryUrl: string, id: number): Promise<avro.Schema> {
-  const res = await trackSchemaRegistryCall(fetch(`${registryUrl}/schemas/ids/${id}`));
-  const text = await res.text();
-  if (!res.ok) throw new Error(`schema registry: GET /schemas/ids/${id} → ${res.status} ${text}`);
-  return JSON.parse((JSON.parse(text) as { schema: string }).schema) as avro.Schema;
 }

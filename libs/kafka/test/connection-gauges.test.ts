@@ -40,7 +40,11 @@ describe("connection gauges", () => {
 
   it("the codecs' registry calls drive certstream_schema_registry_connected", async () => {
     const down = `http://127.0.0.1:${await closedPort()}`;
-    await expect(new CertificateEntryCodec({ registryUrl: down }).register("x-value")).rejects.toThrow();
+    await expect(new CertificateEntryCodec({ registryUrl: down }).register("x-value")).rejects.toMatchObject({
+      name: "SchemaRegistryError",
+      status: 0,
+      code: "ECONNREFUSED",
+    });
     expect(await value("certstream_schema_registry_connected")).toBe("0");
     await new CertificateEntryCodec({ registryUrl: registryUrl() }).register(`${uniqueName("gauge")}-value`);
     expect(await value("certstream_schema_registry_connected")).toBe("1");

@@ -123,16 +123,16 @@ function kindOf(e: ErrorLike, depth: number): FailureKind {
     }
     return "kafka";
   }
-  // Clients that fold a socket error into their own error (mappersmith, behind the schema registry client,
-  // reports ECONNREFUSED as "status 400: connect ECONNREFUSED ..."): the message names the Node error code.
+  // Clients that fold a socket error into their own error (e.g. "status 400: connect ECONNREFUSED ..."): the
+  // message names the Node error code.
   const codeInMessage = /\b(E[A-Z]{3,}[A-Z_]*)\b/.exec(message)?.[1];
   if (codeInMessage && TIMEOUT_CODES.has(codeInMessage)) return "timeout";
   if ((codeInMessage && NETWORK_CODES.has(codeInMessage)) || /socket hang up/i.test(message))
     return "network";
   if (e.unauthorized === true) return "auth";
 
-  // @kafkajs/confluent-schema-registry and avsc.
-  if (name.startsWith("ConfluentSchemaRegistry") || /schema|avro/i.test(name)) return "schema";
+  // The schema registry client (SchemaRegistryError; unreachable carries the socket error's code) and avsc.
+  if (/schema|avro/i.test(name)) return "schema";
   if (/invalid .*(avro|schema)|unknown schema|incompatible schema|subject .*not found/i.test(message))
     return "schema";
 

@@ -1,0 +1,116 @@
+/**
+ * The few calls of the Confluent-compatible schema registry REST API the codecs make (Apicurio's `ccompat/v7`
+ * answers them too): set a subject's compatibility and register an Avro schema, and fetch a schema by id.
+ * One client for both codecs, on `fetch`: Avro is all we register, and a general client (with JSON Schema and
+ * Protobuf support) kept ajv and protobufjs loaded in every service for nothing.
+ */
+import { trackSchemaRegistryCall } from "@certstream/metrics";
+import type avro from "avsc";
+
+export type Compatibility =
+  | "NONE"
+  | "BACKWARD"
+  | "BACKWARD_TRANSITIVE"
+  | "FORWARD"
+  | "FORWARD_TRANSITIVE"
+  | "FULL"
+  | "FULL_TRANSITIVE";
+
+/** A refusal or failure of the registry (its name files it under the `schema` failure kind). */
+export class SchemaRegistryError extends Error {
+  override name = "SchemaRegistryError";
+  /** The HTTP status, or 0 when the registry could not be reached. */
+  readonly status: number;
+  /** When unreachable: the socket error's code (ECONNREFUSED, ...), so it counts as a network failure. */
+  readonly code: string | undefined;
+
+  constructor(message: string, status: number, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+    const socketError = (options?.cause as { cause?: { code?: unknown } } | undefined)?.cause;
+    this.code = typeof socketError?.code === "string" ? socketError.code : undefined;
+  }
+}
+
+const JSON_CT = "application/vnd.schemaregistry.v1+json";
+/** Network errors and 5xx are tried again this many times, after 100, 200, 400 ms. */
+const RETRIES = 3;
+
+export class SchemaRegistry {
+  readonly url: string;
+  readonly #userAgent: string;
+
+  constructor(url: string, clientId = "certstream") {
+    this.url = url.replace(/\/+$/, "");
+    this.#userAgent = clientId;
+  }
+
+  /**
+   * Sets `subject`'s compatibility, then registers the Avro schema under it and returns its id (idempotent: the
+   * same schema gets the same id). A schema the compatibility rule refuses is the registry's 409.
+   */
+  async register(subject: string, schemaText: string, compatibility: Compatibility): Promise<number> {
+    const s = encodeURIComponent(subject);
+    await this.#call("PUT", `/config/${s}`, { compatibility });
+    const body = await this.#call("POST", `/subjects/${s}/versions`, {
+      schema: schemaText,
+      schemaType: "AVRO",
+    });
+    const id = (body as { id?: unknown }).id;
+    if (typeof id !== "number")
+      throw new SchemaRegistryError(`schema registry: register ${subject} answered without an id`, 200);
+    return id;
+  }
+
+  /** The Avro schema registered with `id`. */
+  async schema(id: number): Promise<avro.Schema> {
+    const body = (await this.#call("GET", `/schemas/ids/${id}`)) as { schema?: unknown };
+    if (typeof body.schema !== "string")
+      throw new SchemaRegistryError(`schema registry: schema ${id} answered without a schema`, 200);
+    return JSON.parse(body.schema) as avro.Schema;
+  }
+
+  async #call(method: string, path: string, body?: object): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await trackSchemaRegistryCall(
+          fetch(`${this.url}${path}`, {
+            method,
+            headers: { "content-type": JSON_CT, accept: JSON_CT, "user-agent": this.#userAgent },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          }),
+        );
+      } catch (err) {
+        if (attempt < RETRIES) {
+          await backoff(attempt);
+          continue;
+        }
+        throw new SchemaRegistryError(`schema registry: ${method} ${this.url}${path}: unreachable`, 0, {
+          cause: err,
+        });
+      }
+      const text = await res.text();
+      if (res.status >= 500 && attempt < RETRIES) {
+        await backoff(attempt);
+        continue;
+      }
+      if (!res.ok)
+        throw new SchemaRegistryError(
+          `schema registry: ${method} ${path} → ${res.status} ${text.slice(0, 500)}`,
+          res.status,
+        );
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        throw new SchemaRegistryError(`schema registry: ${method} ${path} answered no JSON`, res.status, {
+          cause: err,
+        });
+      }
+    }
+  }
+}
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+}
