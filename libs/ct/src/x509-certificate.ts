@@ -2,7 +2,7 @@ import { hash } from "node:crypto";
 import type { Certificate } from "@certstream/schema";
 import { CtParseError } from "./errors.ts";
 import { newTlv, readTlv } from "./internal/der.ts";
-import { colonHexUpper, hexUpper } from "./internal/hex.ts";
+import { colonHexUpperLatin1, hexUpper } from "./internal/hex.ts";
 import { signatureAlgorithmName } from "./internal/signature-algorithm.ts";
 import { readExtensions } from "./internal/x509-extensions.ts";
 import { emptyName, readName } from "./internal/x509-name.ts";
@@ -104,7 +104,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
     if (dns[i] !== "" && !allDomains.includes(dns[i])) allDomains.push(dns[i]);
   }
 
-  const sha1 = colonHexUpper(hash("sha1", der, "buffer"));
+  const sha1 = fingerprint("sha1", der);
   return {
     subject,
     issuer,
@@ -113,10 +113,18 @@ export function parseCertificate(der: Uint8Array): Certificate {
     not_after: notAfter,
     fingerprint: sha1,
     sha1,
-    sha256: colonHexUpper(hash("sha256", der, "buffer")),
+    sha256: fingerprint("sha256", der),
     signature_algorithm: signatureAlgorithm,
     is_ca: parsed.isCa,
     all_domains: allDomains,
     extensions: parsed.extensions,
   };
+}
+
+/**
+ * "30:AF:…": the digest is asked for as a latin1 ("binary") string, one char per byte; a Buffer result costs
+ * ~0.5 µs more per call (a backing store of its own), twice per certificate.
+ */
+function fingerprint(algorithm: "sha1" | "sha256", der: Uint8Array): string {
+  return colonHexUpperLatin1(hash(algorithm, der, "binary"));
 }

@@ -8,11 +8,11 @@ for (let i = 0; i < 256; i++) {
   UPPER.push(h.toUpperCase());
 }
 
-/** "30:AF:23:…" */
-export function colonHexUpper(bytes: Uint8Array): string {
-  if (bytes.length === 0) return "";
-  let s = UPPER[bytes[0]];
-  for (let i = 1; i < bytes.length; i++) s += `:${UPPER[bytes[i]]}`;
+/** "30:AF:23:…" of a digest given as a latin1 string, one char per byte (see fingerprint in x509-certificate.ts). */
+export function colonHexUpperLatin1(digest: string): string {
+  if (digest.length === 0) return "";
+  let s = UPPER[digest.charCodeAt(0)];
+  for (let i = 1; i < digest.length; i++) s += `:${UPPER[digest.charCodeAt(i)]}`;
   return s;
 }
 
