@@ -4,7 +4,7 @@
  * One client for both codecs, on `fetch`: Avro is all we register, and a general client (with JSON Schema and
  * Protobuf support) kept ajv and protobufjs loaded in every service for nothing.
  */
-import { trackSchemaRegistryCall } from "@certstream/metrics";
+import { type FailureKind, failureKind, KindedError, trackSchemaRegistryCall } from "@certstream/metrics";
 import type avro from "avsc";
 
 export type Compatibility =
@@ -16,20 +16,33 @@ export type Compatibility =
   | "FULL"
   | "FULL_TRANSITIVE";
 
-/** A refusal or failure of the registry (its name files it under the `schema` failure kind). */
-export class SchemaRegistryError extends Error {
-  override name = "SchemaRegistryError";
+/**
+ * A refusal or failure of the registry. Its kind says which: unreachable (`network`, `timeout`), overloaded or
+ * failing (`rate_limit`, `http`), or a refusal about the schema itself (`schema`: unknown id, incompatible).
+ */
+export class SchemaRegistryError extends KindedError {
   /** The HTTP status, or 0 when the registry could not be reached. */
   readonly status: number;
-  /** When unreachable: the socket error's code (ECONNREFUSED, ...), so it counts as a network failure. */
-  readonly code: string | undefined;
 
   constructor(message: string, status: number, options?: ErrorOptions) {
-    super(message, options);
+    super(registryFailureKind(status, options?.cause), message, options);
+    this.name = "SchemaRegistryError";
     this.status = status;
-    const socketError = (options?.cause as { cause?: { code?: unknown } } | undefined)?.cause;
-    this.code = typeof socketError?.code === "string" ? socketError.code : undefined;
   }
+
+  /** The registry may answer later: a reader waits and tries the record again instead of skipping it. */
+  get unavailable(): boolean {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+function registryFailureKind(status: number, cause: unknown): FailureKind {
+  if (status === 0) return failureKind(cause) === "timeout" ? "timeout" : "network";
+  if (status === 408 || status === 504) return "timeout";
+  if (status === 429) return "rate_limit";
+  if (status >= 500) return "http";
+  if (status === 401 || status === 403) return "auth";
+  return "schema";
 }
 
 const JSON_CT = "application/vnd.schemaregistry.v1+json";

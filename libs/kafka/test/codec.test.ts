@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { registryUrl, uniqueName } from "../../../test/stack.ts";
-import { CertificateEntryCodec, entryKey, valueSubject } from "../src/index.ts";
+import { CertificateEntryCodec, entryKey, SchemaRegistryError, valueSubject } from "../src/index.ts";
 import { sampleEntry, unparsedEntry } from "./fixture.ts";
 
 describe("CertificateEntryCodec (real Apicurio registry, ccompat API)", () => {
@@ -56,6 +56,15 @@ describe("CertificateEntryCodec (real Apicurio registry, ccompat API)", () => {
     const codec = new CertificateEntryCodec({ registryUrl: registryUrl() });
     await expect(codec.encode(sampleEntry())).rejects.toThrow(/register/);
     await expect(codec.decode(Buffer.from("{json}"))).rejects.toThrow(/not a schema-registry framed record/);
+  });
+
+  it("a schema id the registry does not know is a bad record, not an unavailable registry", async () => {
+    const codec = new CertificateEntryCodec({ registryUrl: registryUrl() });
+    const unknownId = Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 2, 4]);
+    const err = await codec.decode(unknownId).catch((e) => e);
+    expect(err).toBeInstanceOf(SchemaRegistryError);
+    expect(err).toMatchObject({ status: 404, kind: "schema" });
+    expect(err.unavailable).toBe(false); // readers count and skip it
   });
 
   it("entryKey is the SHA-256 of leaf_der (32 bytes)", () => {

@@ -131,7 +131,7 @@ function kindOf(e: ErrorLike, depth: number): FailureKind {
     return "network";
   if (e.unauthorized === true) return "auth";
 
-  // The schema registry client (SchemaRegistryError; unreachable carries the socket error's code) and avsc.
+  // avsc (the schema registry client's SchemaRegistryError states its kind).
   if (/schema|avro/i.test(name)) return "schema";
   if (/invalid .*(avro|schema)|unknown schema|incompatible schema|subject .*not found/i.test(message))
     return "schema";

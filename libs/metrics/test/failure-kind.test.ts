@@ -29,7 +29,6 @@ describe("failureKind", () => {
         "network",
       ],
       [errWith({ name: "SchemaRegistryError" }), "schema"],
-      [errWith({ name: "SchemaRegistryError", code: "ECONNREFUSED" }), "network"],
       [errWith({ status: 401 }), "auth"],
       [errWith({ statusCode: 429 }), "rate_limit"],
       [errWith({ status: 500 }), "http"],

@@ -7,7 +7,7 @@
  * with the registry (Confluent wire format) and handed on as CertificateEntry objects.
  */
 import { randomUUID } from "node:crypto";
-import { CertificateEntryCodec, createKafka } from "@certstream/kafka";
+import { CertificateEntryCodec, createKafka, SchemaRegistryError } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import type { CertificateEntry } from "@certstream/schema";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
@@ -341,17 +341,7 @@ export class CertsSource {
   }
 }
 
-/**
- * A registry failure that may pass (connection refused, timeout, 5xx), as opposed to a record that will never
- * decode. The registry client reports network failures as ResponseError with status 400 and the socket error in
- * the message; a schema id that does not exist is a 404.
- */
+/** A registry failure that may pass (unreachable, 5xx), as opposed to a record that will never decode (404). */
 function registryUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error) || err.name !== "ResponseError") return false;
-  const status = (err as Error & { status?: number }).status ?? 0;
-  if (status >= 500) return true;
-  return (
-    status === 400 &&
-    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|socket hang up|timeout/i.test(err.message)
-  );
+  return err instanceof SchemaRegistryError && err.unavailable;
 }
