@@ -33,6 +33,7 @@ const ONLY_ON_FAILURE = new Set([
   "certstream_ingester_watcher_restarted_total",
   "certstream_ingester_state_commit_failures_total",
   "certstream_ingester_torn_batches_total",
+  "certstream_ingester_dedup_torn_batches_total",
   "certstream_ingester_produce_errors_total",
   "certstream_dedup_cache_evictions_total",
   "certstream_delta_write_errors_total",

@@ -323,6 +323,7 @@ const ctLogs = dashboard(
       { expr: rate("certstream_ingester_produce_errors_total", "stage, kind"), legend: "produce error {{stage}} {{kind}}" },
       // A batch Kafka committed in part (a coordinator restarted before it was fenced), completed on resume.
       { expr: rate("certstream_ingester_torn_batches_total", "state"), legend: "torn batch completed (state {{state}})" },
+      { expr: `sum(rate(certstream_ingester_dedup_torn_batches_total[${RI}]))`, legend: "torn dedup batch completed" },
     ]),
     ts("Transaction duration p99 by stage", "s", [
       { expr: quantile(0.99, "certstream_ingester_produce_seconds", "stage"), legend: "{{stage}}" },

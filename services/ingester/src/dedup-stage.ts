@@ -26,6 +26,8 @@ export interface DedupOptions {
   onFatal?: (e: Error) => void;
   /** For entries without the leaf-parsed header (not written by this ingester): decides from the value. */
   isParsed?: (value: Buffer) => Promise<boolean>;
+  /** Wraps each partition's transactional producer (tests inject Kafka's failures there). */
+  wrapProducer?: (producer: Producer, partition: number) => Producer;
 }
 
 interface PartitionState {
@@ -66,6 +68,11 @@ export class DedupStage {
   private readonly fenced = new Set<number>();
   /** Partitions with a consumer-lag series: dropped when no longer assigned, so a stale lag does not alert. */
   private readonly lagged = new Set<number>();
+  /**
+   * Per partition, the certificates of a batch whose commit went unanswered, until the partition is prepared
+   * again and they are compared with what `certs` holds (`completeUnsettled`).
+   */
+  private readonly unsettled = new Map<number, { out: Message[]; keys: Map<string, number>; end: bigint }>();
 
   constructor(opts: DedupOptions) {
     this.o = opts;
@@ -271,6 +278,10 @@ export class DedupStage {
         await tx.commit();
         break;
       } catch (e) {
+        // No answer to the commit: Kafka may have committed it, aborted it, or torn it (docs/ingester.md,
+        // "Kafka's part"). Kept until the partition is prepared again and what `certs` holds is known.
+        if (committing && out.length > 0)
+          this.unsettled.set(st.partition, { out, keys: staged, end: BigInt(last) + 1n });
         m.produceErrors.inc({ stage: "dedup", kind: kafkaFailureKind(e) });
         await tx.abort().catch(() => undefined);
         // The coordinator is still finishing the previous owner's transaction (right after a takeover):
@@ -329,10 +340,11 @@ export class DedupStage {
     const perPartition = Math.max(1, Math.ceil(this.o.capacity / this.partitionCount));
     const ttlMs = this.o.ttlSecs * 1000;
     const states: PartitionState[] = fresh.map((partition) => {
-      const producer = transactionalProducer(this.o.kafka, {
+      const real = transactionalProducer(this.o.kafka, {
         transactionalId: `${this.o.transactionalIdPrefix}-${this.o.entriesTopic}-${partition}`,
         transactionTimeoutMs: this.o.transactionTimeoutMs,
       });
+      const producer = this.o.wrapProducer?.(real, partition) ?? real;
       return {
         partition,
         producer,
@@ -396,6 +408,71 @@ export class DedupStage {
       { partitions: states.map((s) => s.partition), keys: rebuilt, ms: Math.round(performance.now() - t0) },
       "dedup seen-set rebuilt from certs",
     );
+    for (const st of states) await this.completeUnsettled(st);
+  }
+
+  /**
+   * A batch whose commit went unanswered, met again with the seen-set rebuilt from `certs`: its certificates
+   * that `certs` does not hold are forwarded now, in a transaction of their own (no offsets). Whatever Kafka
+   * made of the batch, nothing is then missing and nothing twice: committed whole, none is missing; aborted
+   * whole, all are forwarded here and the batch, fetched again, finds them seen; torn with the group's offset
+   * committed and the certificates aborted, the group would resume past them: they are forwarded here.
+   * Only this process knows the batch: if it dies first, or the partition goes to another member, nothing
+   * completes it (docs/ingester.md).
+   */
+  private async completeUnsettled(st: PartitionState): Promise<void> {
+    const batch = this.unsettled.get(st.partition);
+    if (!batch) return;
+    const missing = batch.out.filter((msg) => {
+      const key = (msg.key as Buffer).toString("latin1");
+      return !st.seen.has(key, batch.keys.get(key) ?? Date.now());
+    });
+    if (missing.length > 0) {
+      const tx = await st.producer.transaction();
+      try {
+        for (const chunk of chunksByBytes(missing, 512 * 1024))
+          await checkedSend(tx, this.o.certsTopic, chunk);
+        await tx.commit();
+      } catch (e) {
+        await tx.abort().catch(() => undefined);
+        throw e; // the partition is prepared again, and this comparison made again
+      }
+      for (const msg of missing) {
+        const key = (msg.key as Buffer).toString("latin1");
+        st.seen.add(key, batch.keys.get(key) ?? Date.now());
+      }
+    }
+    this.unsettled.delete(st.partition);
+    // The batch's certificates all go to one partition, so they were committed or aborted together; it was
+    // torn when they were aborted while the group's offset past them was committed.
+    const torn = missing.length > 0 && (await this.committedOffset(st.partition)) >= batch.end;
+    if (torn) m.dedupTornBatches.inc();
+    const fields = { partition: st.partition, certificates: batch.out.length, forwarded: missing.length };
+    if (torn)
+      this.log.error(
+        fields,
+        "Kafka tore a dedup transaction (group offset committed, certificates aborted); they were forwarded again",
+      );
+    else
+      this.log.info(
+        fields,
+        missing.length === 0
+          ? "dedup: unanswered commit read back: committed whole"
+          : "dedup: unanswered commit read back: aborted whole; forwarded now, the batch will find them seen",
+      );
+  }
+
+  /** The group's committed offset of an entries partition (-1 when none). */
+  private async committedOffset(partition: number): Promise<bigint> {
+    const admin = this.o.kafka.admin();
+    await admin.connect();
+    try {
+      const [t] = await admin.fetchOffsets({ groupId: this.o.groupId, topics: [this.o.entriesTopic] });
+      const o = t?.partitions.find((x) => x.partition === partition)?.offset ?? "-1";
+      return BigInt(o);
+    } finally {
+      await admin.disconnect();
+    }
   }
 }
 

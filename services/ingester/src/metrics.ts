@@ -116,6 +116,11 @@ export const tornBatches = counter({
   labelNames: ["log", "state"] as const,
 });
 
+export const dedupTornBatches = counter({
+  name: "certstream_ingester_dedup_torn_batches_total",
+  help: "Dedup transactions Kafka committed in part (a coordinator lost mid-commit), found and completed when the partition was prepared again",
+});
+
 export const produceLatency = histogram({
   name: "certstream_ingester_produce_seconds",
   help: "Duration of one transaction (send + commit), by stage (ingest, dedup)",
