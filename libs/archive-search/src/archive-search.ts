@@ -1,8 +1,7 @@
 import type { DataFile, Snapshot, Storage } from "@certstream/delta";
-import { DeltaTable, storagePath } from "@certstream/delta";
+import { compressors, DeltaTable, storagePath } from "@certstream/delta";
 import type { AsyncBuffer } from "hyparquet";
 import { parquetReadObjects } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { RESULT_COLUMNS } from "./archive-schema.ts";
 import type { DataFileFooter } from "./data-file-footer.ts";
 import { FooterCache, PARSERS } from "./data-file-footer.ts";

@@ -1,5 +1,5 @@
 import type { AddAction, DeltaStructType, ParquetWriterOptions, Storage } from "@certstream/delta";
-import { CERTSTREAM_WRITER_OPTIONS, encodeLogPath, newDataFilePath, ParquetWriter } from "@certstream/delta";
+import { encodeLogPath, newDataFilePath, ParquetWriter } from "@certstream/delta";
 import type { GranuleFilter } from "./domain-filter.ts";
 import { buildGranuleFilter, DOMAIN_FILTER_KEY, encodeDomainFilters } from "./domain-filter.ts";
 import { clusterSortKey, reversedKey } from "./domain-key.ts";
@@ -17,21 +17,14 @@ export interface ClusteredFileOptions {
   rowGroupRows?: number;
   /** Data page size: small pages let a search read a granule without its row group. Default 16 KiB. */
   dataPageBytes?: number;
-  /** Columns without dictionary encoding. Default: the archive's high-cardinality columns. */
+  /**
+   * Columns without dictionary encoding. Default: every column. A search reads one or two rows of a page, and a
+   * dictionary column costs a whole row group for them: its dictionary page (all_domains: ~200 KB, 10,000
+   * strings) and one data page of all 16,384 indices (the page size limit counts encoded bytes). Plain pages
+   * hold ~1,000 rows; files grow ~2 %. Measured on 2 M rows: exact-domain p99 550 → 245 ms.
+   */
   plainColumns?: readonly string[];
 }
-
-/**
- * High-cardinality columns are written plain: a dictionary page has to be read whole before any row of its
- * chunk, which would defeat reading one granule's pages.
- */
-export const CLUSTERED_PLAIN_COLUMNS: readonly string[] = [
-  ...(CERTSTREAM_WRITER_OPTIONS.plainColumns ?? []),
-  "not_before_ts",
-  "not_after_ts",
-  "subject_cn",
-  "registered_domains",
-];
 
 /** Column name → values of one partition's rows (ParquetWriter's value forms). */
 export type ColumnData = Record<string, unknown[]>;
@@ -110,7 +103,7 @@ export async function writeClusteredFile(
   const writerOptions: ParquetWriterOptions = {
     rowGroupRows: options.rowGroupRows ?? 16_384,
     dataPageBytes: options.dataPageBytes ?? 16 * 1024,
-    plainColumns: options.plainColumns ?? CLUSTERED_PLAIN_COLUMNS,
+    plainColumns: options.plainColumns ?? dataFields.map((f) => f.name),
     keyValueMetadata: { [DOMAIN_FILTER_KEY]: encodeDomainFilters({ granuleRows, granules }) },
   };
   const written = new ParquetWriter({ type: "struct", fields: dataFields }, writerOptions).writeColumns(

@@ -1,8 +1,8 @@
 import * as arrow from "apache-arrow";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import * as pw from "parquet-wasm";
 import { versionPrefix } from "./actions.ts";
+import { compressors } from "./parquet-compressors.ts";
 import { topLevelColumns } from "./parquet-schema.ts";
 import type { Snapshot } from "./snapshot.ts";
 import type { Storage } from "./storage.ts";

@@ -36,6 +36,7 @@ export {
 } from "./features.ts";
 export type { OptimizeOptions, OptimizeResult } from "./optimize.ts";
 export { commitRewrite, mergeStats, optimize } from "./optimize.ts";
+export { compressors } from "./parquet-compressors.ts";
 export type { ParquetWriterOptions, Row, WrittenFile } from "./parquet-writer.ts";
 export { ParquetWriter } from "./parquet-writer.ts";
 export type { S3StorageOptions } from "./s3-storage.ts";

@@ -2,6 +2,7 @@ import * as pw from "parquet-wasm";
 import type { Action, AddAction, FileStats } from "./actions.ts";
 import { storagePath } from "./data-reader.ts";
 import { CommitConflictError } from "./errors.ts";
+import { withPlainColumns } from "./parquet-writer.ts";
 import type { DataFile } from "./snapshot.ts";
 import type { DeltaTable } from "./table.ts";
 import { encodeLogPath, newDataFilePath } from "./table-paths.ts";
@@ -131,15 +132,7 @@ async function rewrite(
     .setMaxRowGroupSize(rowGroupRows)
     .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
     .setCreatedBy("certstream @certstream/delta optimize (parquet-wasm)");
-  const fields = table.snapshot.schema.fields;
-  for (const c of plainColumns) {
-    const f = fields.find((x) => x.name === c);
-    if (f)
-      builder = builder.setColumnDictionaryEnabled(
-        typeof f.type === "object" ? `${c}.list.element` : c,
-        false,
-      );
-  }
+  builder = withPlainColumns(builder, table.snapshot.schema.fields, plainColumns);
   const props = builder.build();
   try {
     return await readAll((await pw.transformParquetStream(input, props)) as ReadableStream<Uint8Array>);

@@ -14,7 +14,8 @@ export interface ParquetWriterOptions {
   compression?: "zstd" | "snappy" | "uncompressed";
   /**
    * Columns written without dictionary encoding: high-cardinality ones (hashes, DER), where the dictionary
-   * attempt only costs time before Parquet falls back to plain. A list's element is named by the list column.
+   * attempt only costs time before Parquet falls back to plain. A list column here makes every list column plain
+   * (parquet-wasm cannot address a list's element column alone).
    */
   plainColumns?: readonly string[];
   /** Longest string kept in min/max stats; longer minimums are truncated, longer maximums omitted. */
@@ -502,6 +503,29 @@ function buildColumn(
 }
 
 /**
+ * Turns Parquet's dictionary encoding off for `plain` columns. parquet-wasm names a column by one path part, so a
+ * list's element column (`x.list.element`) cannot be set alone (the setting is silently ignored): a plain list
+ * column turns dictionaries off for the file and back on for each flat column that is not plain, and every list
+ * column is then plain.
+ */
+export function withPlainColumns(
+  builder: pw.WriterPropertiesBuilder,
+  fields: readonly DeltaStructField[],
+  plain: readonly string[],
+): pw.WriterPropertiesBuilder {
+  const isList = (f: DeltaStructField): boolean => typeof f.type === "object";
+  const plainList = fields.some((f) => isList(f) && plain.includes(f.name));
+  let b = plainList ? builder.setDictionaryEnabled(false) : builder;
+  for (const f of fields) {
+    if (isList(f)) continue;
+    const isPlain = plain.includes(f.name);
+    if (isPlain && !plainList) b = b.setColumnDictionaryEnabled(f.name, false);
+    if (!isPlain && plainList) b = b.setColumnDictionaryEnabled(f.name, true);
+  }
+  return b;
+}
+
+/**
  * Writes rows into one Parquet file (via Arrow built from typed arrays and parquet-wasm), computing the Delta
  * statistics from the same pass over the values (parquet-wasm does not expose the footer statistics to JS).
  * Value forms: string → string; long → number|bigint; timestamp → µs number|bigint; date → days since epoch;
@@ -567,14 +591,7 @@ export class ParquetWriter {
       .setMaxRowGroupSize(this.rowGroupRows)
       .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
       .setCreatedBy("certstream @certstream/delta (parquet-wasm)");
-    for (const c of this.plainColumns) {
-      const f = this.schema.fields.find((x) => x.name === c);
-      if (!f) continue;
-      builder = builder.setColumnDictionaryEnabled(
-        typeof f.type === "object" ? `${c}.list.element` : c,
-        false,
-      );
-    }
+    builder = withPlainColumns(builder, this.schema.fields, this.plainColumns);
     if (this.dataPageBytes !== undefined) builder = builder.setDataPageSizeLimit(this.dataPageBytes);
     if (this.keyValueMetadata)
       builder = builder.setKeyValueMetadata(new Map(Object.entries(this.keyValueMetadata)));

@@ -1,6 +1,7 @@
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  compressors,
   type DataFile,
   DeltaLog,
   DeltaTable,
@@ -11,7 +12,6 @@ import {
   storagePath,
 } from "@certstream/delta";
 import { type AsyncBuffer, parquetMetadata, parquetMetadataAsync, parquetRead } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { ArchiveIndex, type DataFileStats } from "./gap-detection.ts";
 
 /** The archive's columns gap detection needs (CERTSTREAM_TABLE_SCHEMA in libs/delta). */
