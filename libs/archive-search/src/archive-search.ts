@@ -8,6 +8,7 @@ import { FooterCache, PARSERS } from "./data-file-footer.ts";
 import { openDataFile, ReadCounter } from "./data-file-reader.ts";
 import { registeredDomainOf } from "./domain-key.ts";
 import { QueryTooBroadError, SearchError, SearchParamError, StaleReferenceError } from "./errors.ts";
+import { readColumnRows } from "./page-rows.ts";
 import { decodeCursor, encodeCursor, queryHash } from "./search-cursor.ts";
 import type { RowRanges } from "./search-plan.ts";
 import {
@@ -238,7 +239,8 @@ export class ArchiveSearch {
       for (const [rs, re] of plan.ranges) {
         for (let s = rs; s < re; s += this.#chunkRows) {
           const e = Math.min(re, s + this.#chunkRows);
-          const values = readable.length > 0 ? await readRows(file, plan.footer, readable, s, e) : null;
+          const values =
+            readable.length > 0 ? await readColumns(file, plan.footer, readable, range(s, e)) : null;
           examined += e - s;
           const matched: number[] = [];
           for (let i = 0; i < e - s; i++) {
@@ -298,7 +300,7 @@ export class ArchiveSearch {
     if (!footer.columns.has("as_der"))
       throw new SearchError("SEARCH_ERR_NOT_FOUND", "this file has no as_der column");
     const buf = await openDataFile(this.#storage, storagePath(file.path), file.size, counter);
-    const [r] = await readRows(buf, footer, ["as_der"], row, row + 1);
+    const [r] = await readColumns(buf, footer, ["as_der"], [row]);
     const der = r?.as_der;
     if (!(der instanceof Uint8Array)) {
       throw new SearchError(
@@ -324,6 +326,10 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Prom
   return out;
 }
 
+function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, i) => start + i);
+}
+
 function clipFrom(ranges: RowRanges, row: number): RowRanges {
   const out: RowRanges = [];
   for (const [s, e] of ranges) {
@@ -339,15 +345,52 @@ function hasLater(plans: { ranges: RowRanges }[], plan: { ranges: RowRanges }, r
   return plan.ranges.some(([s]) => s > rangeStart);
 }
 
-/** Rows [start, end) of `columns` (all present in the file), with only the pages they need. */
-async function readRows(
+/**
+ * Values of `columns` (all present in the file) at the given rows (ascending), one object per row. Each column's
+ * values are picked from its pages without decoding the rest of a page (page-rows.ts); a column that cannot be read
+ * so (a dictionary-encoded file of the sink) is read with hyparquet, rows up to a page apart as one run.
+ */
+async function readColumns(
+  file: AsyncBuffer,
+  footer: DataFileFooter,
+  columns: readonly string[],
+  rows: readonly number[],
+): Promise<Values[]> {
+  const out: Values[] = rows.map(() => ({}));
+  // Every column at once: on S3 each page is a round trip.
+  const picked = await Promise.all(
+    columns.map((c) => readColumnRows(file, footer.metadata, footer.rowGroupStarts, c, rows)),
+  );
+  const rest: string[] = [];
+  columns.forEach((c, k) => {
+    const column = picked[k];
+    if (column === null) rest.push(c);
+    else for (let i = 0; i < out.length; i++) out[i][c] = column[i];
+  });
+  let i = 0;
+  while (rest.length > 0 && i < rows.length) {
+    let j = i;
+    // Rows up to a page apart (16 KiB pages hold ~1,000 rows of most columns) are read as one run: the pages
+    // between them cost less than a read per row.
+    while (j + 1 < rows.length && rows[j + 1] - rows[j] <= RUN_GAP_ROWS) j++;
+    const start = rows[i];
+    const values = await hyparquetRows(file, footer, rest, start, rows[j] + 1);
+    for (let k = i; k <= j; k++) Object.assign(out[k], values[rows[k] - start]);
+    i = j + 1;
+  }
+  return out;
+}
+
+const RUN_GAP_ROWS = 1024;
+
+/** Rows [start, end) of `columns` read by hyparquet (every value of each page it needs decoded). */
+async function hyparquetRows(
   file: AsyncBuffer,
   footer: DataFileFooter,
   columns: string[],
   start: number,
   end: number,
 ): Promise<Values[]> {
-  if (columns.length === 0) return Array.from({ length: end - start }, () => ({}));
   // One read per column, all at once: hyparquet fetches a call's column chunks (offset index, then pages) one
   // after another, which on S3 is a round trip each (26 result columns took 26 × 50 ms on the stack's store).
   const perColumn = await Promise.all(
@@ -367,7 +410,6 @@ async function readRows(
         }) as Promise<Values[]>,
     ),
   );
-  if (perColumn.length === 1) return perColumn[0];
   const rows = perColumn[0];
   for (let k = 1; k < perColumn.length; k++) {
     const c = columns[k];
@@ -377,12 +419,10 @@ async function readRows(
   return rows;
 }
 
-const RUN_GAP_ROWS = 1024;
-
 /**
- * The result columns of the given rows (ascending), read in runs of nearby rows. Columns the filter already read
- * for these rows (`known`: values of rows from `start`) are taken from it, not decoded again: `all_domains`, a
- * list column, was the costliest page of every file an exact-domain search touched.
+ * The result columns of the given rows (ascending). Columns the filter already read for these rows (`known`:
+ * values of rows from `start`) are taken from it: `all_domains`, a list column, was the costliest page of every
+ * file an exact-domain search touched.
  */
 async function readResultRows(
   file: AsyncBuffer,
@@ -392,22 +432,9 @@ async function readResultRows(
 ): Promise<{ row: number; values: Values }[]> {
   const reuse = RESULT_COLUMNS.filter((c) => known?.columns.includes(c));
   const cols = RESULT_COLUMNS.filter((c) => footer.columns.has(c) && !reuse.includes(c));
-  const out: { row: number; values: Values }[] = [];
-  let i = 0;
-  while (i < rowNumbers.length) {
-    let j = i;
-    // Rows up to a page apart (16 KiB pages hold ~1,000 rows of most result columns) are read as one run: the
-    // pages between them cost less than a read per row (the tail of an exact search was 100 runs × 26 columns).
-    while (j + 1 < rowNumbers.length && rowNumbers[j + 1] - rowNumbers[j] <= RUN_GAP_ROWS) j++;
-    const start = rowNumbers[i];
-    const end = rowNumbers[j] + 1;
-    const values = await readRows(file, footer, cols, start, end);
-    for (let k = i; k <= j; k++) {
-      const row = values[rowNumbers[k] - start];
-      if (known) for (const c of reuse) row[c] = known.values[rowNumbers[k] - known.start][c];
-      out.push({ row: rowNumbers[k], values: row });
-    }
-    i = j + 1;
-  }
-  return out;
+  const values = await readColumns(file, footer, cols, rowNumbers);
+  return rowNumbers.map((row, i) => {
+    if (known) for (const c of reuse) values[i][c] = known.values[row - known.start][c];
+    return { row, values: values[i] };
+  });
 }

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,10 +17,14 @@ import {
   writeClusteredFile,
   writeSyntheticArchive,
 } from "@certstream/archive-search";
-import { DeltaTable, LocalStorage, toRow } from "@certstream/delta";
+import { compressors, DeltaTable, LocalStorage, storagePath, toRow } from "@certstream/delta";
+import type { FileMetaData } from "hyparquet";
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { realEntries } from "../../delta/test/fixtures/entries.ts";
 import { python } from "../../delta/test/python.ts";
+import { PARSERS } from "../src/data-file-footer.ts";
+import { readColumnRows } from "../src/page-rows.ts";
 
 interface RefRow {
   cert_index: number;
@@ -120,6 +124,125 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+// Before the cluster test below, which rewrites the unclustered table.
+describe("rows picked from pages (page-rows.ts)", () => {
+  /** Every data file of a table: its bytes as a hyparquet AsyncBuffer, footer and row-group starts. */
+  async function dataFiles(dir: string) {
+    const snap = (await DeltaTable.open(new LocalStorage(dir))).snapshot;
+    return snap.files().map((f) => {
+      const b = readFileSync(join(dir, storagePath(f.path)));
+      const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+      const metadata = parquetMetadata(ab);
+      const starts = [0];
+      for (const rg of metadata.row_groups) starts.push(starts[starts.length - 1] + Number(rg.num_rows));
+      const file = { byteLength: ab.byteLength, slice: async (s: number, e?: number) => ab.slice(s, e) };
+      return { file, metadata, starts, numRows: Number(metadata.num_rows) };
+    });
+  }
+  const columnsOf = (metadata: FileMetaData): string[] =>
+    metadata.row_groups[0].columns.map((c) => c.meta_data?.path_in_schema[0] ?? "");
+
+  it("every column of a clustered file, at scattered rows across pages and row groups, equals hyparquet's full decode", async () => {
+    let seed = 11;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor((seed / 2147483648) * n);
+    };
+    let compared = 0;
+    let nonNull = 0;
+    for (const { file, metadata, starts, numRows } of await dataFiles(clustered)) {
+      const all = (await parquetReadObjects({
+        file,
+        metadata,
+        compressors,
+        parsers: PARSERS,
+        utf8: false,
+      })) as Record<string, unknown>[];
+      for (let t = 0; t < 8; t++) {
+        const rows = [...new Set(Array.from({ length: 1 + rand(6) }, () => rand(numRows)))].sort(
+          (a, b) => a - b,
+        );
+        for (const c of columnsOf(metadata)) {
+          const got = await readColumnRows(file, metadata, starts, c, rows);
+          expect(got, `${c} ${rows}`).toEqual(rows.map((r) => all[r][c]));
+          compared += rows.length;
+          nonNull += rows.filter((r) => all[r][c] !== null).length;
+        }
+      }
+      // A whole row group and the rows either side of a boundary (the filter reads ranges).
+      const edge = Array.from({ length: 40 }, (_, i) => starts[1] - 20 + i).filter((r) => r < numRows);
+      for (const c of columnsOf(metadata)) {
+        expect(await readColumnRows(file, metadata, starts, c, edge), c).toEqual(edge.map((r) => all[r][c]));
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
+    expect(nonNull).toBeGreaterThan(compared / 2);
+  });
+
+  it("real certificates with null and empty lists and null fields: every row of every column", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archive-search-pages-"));
+    dirs.push(dir);
+    const storage = new LocalStorage(dir, { sync: false });
+    const rows = realEntries().map((e, i) => {
+      const r = toRow(e) as Record<string, unknown>;
+      if (i % 5 === 1) r.all_domains = null;
+      if (i % 5 === 2) r.all_domains = [];
+      if (i % 7 === 3) r.registered_domains = null;
+      if (i % 3 === 0) r.issuer_o = null;
+      return r;
+    });
+    const cols: Record<string, unknown[]> = {};
+    for (const f of ARCHIVE_SCHEMA.fields) cols[f.name] = rows.map((r) => r[f.name] ?? null);
+    const add = await writeClusteredFile(
+      storage,
+      ARCHIVE_SCHEMA,
+      ["seen_date"],
+      { seen_date: "2026-05-20" },
+      cols,
+      rows.length,
+      {
+        rowGroupRows: 16,
+        dataPageBytes: 1024,
+      },
+    );
+    const table = await DeltaTable.openOrCreate(storage, {
+      schema: ARCHIVE_SCHEMA,
+      partitionColumns: ["seen_date"],
+    });
+    await table.commit([{ add }], { operation: "WRITE" });
+    const [{ file, metadata, starts, numRows }] = await dataFiles(dir);
+    expect(metadata.row_groups.length).toBeGreaterThan(1);
+    const all = (await parquetReadObjects({
+      file,
+      metadata,
+      compressors,
+      parsers: PARSERS,
+      utf8: false,
+    })) as Record<string, unknown>[];
+    // hyparquet reads a null list as undefined; the picker says null (the search treats both as no list).
+    for (const r of all) for (const c of Object.keys(r)) r[c] ??= null;
+    expect(
+      all.some((r) => r.all_domains === null) &&
+        all.some((r) => Array.isArray(r.all_domains) && r.all_domains.length === 0),
+    ).toBe(true);
+    const every = Array.from({ length: numRows }, (_, i) => i);
+    for (const c of columnsOf(metadata)) {
+      expect(await readColumnRows(file, metadata, starts, c, every), c).toEqual(all.map((r) => r[c]));
+      const odd = every.filter((i) => i % 2 === 1);
+      expect(await readColumnRows(file, metadata, starts, c, odd), c).toEqual(odd.map((i) => all[i][c]));
+    }
+  });
+
+  it("a dictionary-encoded column (the sink's files) is left to hyparquet", async () => {
+    const [{ file, metadata, starts }] = await dataFiles(unclustered);
+    const dictionary = metadata.row_groups[0].columns
+      .filter((c) => c.meta_data?.encodings.includes("RLE_DICTIONARY"))
+      .map((c) => c.meta_data?.path_in_schema[0] ?? "");
+    expect(dictionary).toContain("all_domains");
+    for (const c of dictionary) expect(await readColumnRows(file, metadata, starts, c, [0, 5]), c).toBeNull();
+  });
 });
 
 describe("search answers what a full read with delta-rs answers", () => {

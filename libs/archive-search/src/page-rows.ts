@@ -1,0 +1,298 @@
+import { compressors } from "@certstream/delta";
+import type {
+  AsyncBuffer,
+  ColumnChunk,
+  CompressionCodec,
+  DataReader,
+  FileMetaData,
+  PageHeader,
+  SchemaElement,
+} from "hyparquet";
+import { readOffsetIndex } from "hyparquet";
+import { parquetHeader } from "hyparquet/src/column.js";
+import { decompressPage } from "hyparquet/src/datapage.js";
+import { readRleBitPackedHybrid } from "hyparquet/src/encoding.js";
+
+/**
+ * Reads the values of a few rows of one column, decoding only those rows. hyparquet decodes every value of each
+ * page it reads (strings made, lists assembled), and a search wants one or two rows of a ~1,000-row page of each of
+ * 26 result columns: that was most of a query's CPU. Here a page is decompressed, its levels decoded (cheap: small
+ * integers) and its PLAIN values skipped over by length until the wanted ones, which alone become strings.
+ *
+ * Handles what clustered files hold: data pages v1 and v2, PLAIN values of BYTE_ARRAY (strings or bytes), INT32,
+ * INT64 (plain or a timestamp), BOOLEAN, DOUBLE and FLOAT, flat or in a list of them (three-level LIST), with the
+ * offset index. Anything else (dictionary pages: the sink's own files; another layout) returns null and the caller
+ * reads with hyparquet. The values match hyparquet's with our parsers (timestamps as µs numbers, INT64 as bigint).
+ */
+export async function readColumnRows(
+  file: AsyncBuffer,
+  metadata: FileMetaData,
+  rowGroupStarts: readonly number[],
+  column: string,
+  rows: readonly number[],
+): Promise<unknown[] | null> {
+  const leaf = leafOf(metadata.schema, column);
+  if (leaf === null) return null;
+  const out: unknown[] = new Array(rows.length);
+  let i = 0;
+  for (let g = 0; g < metadata.row_groups.length && i < rows.length; g++) {
+    const groupStart = rowGroupStarts[g];
+    const groupEnd = rowGroupStarts[g + 1];
+    if (rows[i] >= groupEnd) continue;
+    const chunk = metadata.row_groups[g].columns.find((c) => c.meta_data?.path_in_schema[0] === column);
+    const pages = chunk ? await pageLocations(file, chunk) : null;
+    // A dictionary page is not in the offset index (nor always in dictionary_page_offset): known by the encodings.
+    if (
+      !chunk?.meta_data ||
+      pages === null ||
+      chunk.meta_data.encodings.some((e) => e.endsWith("DICTIONARY"))
+    )
+      return null;
+    const codec = chunk.meta_data.codec;
+    // Rows of this group, page by page.
+    while (i < rows.length && rows[i] < groupEnd) {
+      const local = rows[i] - groupStart;
+      let p = 0;
+      while (p + 1 < pages.length && Number(pages[p + 1].first_row_index) <= local) p++;
+      const pageFirst = Number(pages[p].first_row_index);
+      const pageEnd = p + 1 < pages.length ? Number(pages[p + 1].first_row_index) : groupEnd - groupStart;
+      const wanted: number[] = [];
+      while (i + wanted.length < rows.length && rows[i + wanted.length] - groupStart < pageEnd) {
+        wanted.push(rows[i + wanted.length] - groupStart - pageFirst);
+      }
+      const start = Number(pages[p].offset);
+      const bytes = new Uint8Array(await file.slice(start, start + pages[p].compressed_page_size));
+      const values = pickRows(bytes, codec, leaf, wanted);
+      if (values === null) return null;
+      for (let k = 0; k < values.length; k++) out[i + k] = values[k];
+      i += wanted.length;
+    }
+  }
+  return i === rows.length ? out : null;
+}
+
+/** The leaf of a top-level column and its levels: flat, or a three-level LIST of a primitive. */
+interface Leaf {
+  element: SchemaElement;
+  maxDef: number;
+  maxRep: number;
+  list: boolean;
+  /** Definition level at which the column itself is present (0 when required). */
+  presentDef: number;
+  /** Definition level of a present element of a list (or a present flat value). */
+  valueDef: number;
+}
+
+function leafOf(schema: SchemaElement[], column: string): Leaf | null {
+  let i = 1;
+  while (i < schema.length && schema[i].name !== column) i += 1 + descendants(schema, i);
+  const top = schema[i];
+  if (!top) return null;
+  const leaf = top.num_children ? schema[i + 2] : top;
+  if (!leaf || !readable(leaf)) return null;
+  const optional = (e: SchemaElement): number => (e.repetition_type === "REQUIRED" ? 0 : 1);
+  if (!top.num_children)
+    return {
+      element: top,
+      maxDef: optional(top),
+      maxRep: 0,
+      list: false,
+      presentDef: optional(top),
+      valueDef: optional(top),
+    };
+  const repeated = schema[i + 1];
+  const element = schema[i + 2];
+  if (
+    top.num_children !== 1 ||
+    repeated?.repetition_type !== "REPEATED" ||
+    repeated.num_children !== 1 ||
+    element?.num_children
+  )
+    return null;
+  const presentDef = optional(top);
+  const maxDef = presentDef + 1 + optional(element);
+  return { element, maxDef, maxRep: 1, list: true, presentDef, valueDef: maxDef };
+}
+
+/** Physical and logical types whose values we decode exactly as hyparquet does. */
+function readable(e: SchemaElement): boolean {
+  const t = e.type;
+  if (
+    t !== "BYTE_ARRAY" &&
+    t !== "INT32" &&
+    t !== "INT64" &&
+    t !== "BOOLEAN" &&
+    t !== "FLOAT" &&
+    t !== "DOUBLE"
+  )
+    return false;
+  const logical = e.logical_type?.type;
+  if (logical !== undefined && logical !== "STRING" && !(logical === "TIMESTAMP" && t === "INT64"))
+    return false;
+  const converted = e.converted_type;
+  return (
+    converted === undefined ||
+    converted === "UTF8" ||
+    (t === "INT64" && (converted === "TIMESTAMP_MICROS" || converted === "TIMESTAMP_MILLIS"))
+  );
+}
+
+function descendants(schema: SchemaElement[], i: number): number {
+  let n = 0;
+  for (let k = 0; k < (schema[i].num_children ?? 0); k++) n += 1 + descendants(schema, i + 1 + n);
+  return n;
+}
+
+type PageLocation = { offset: bigint; compressed_page_size: number; first_row_index: bigint };
+
+async function pageLocations(file: AsyncBuffer, chunk: ColumnChunk): Promise<PageLocation[] | null> {
+  if (chunk.offset_index_offset === undefined || chunk.offset_index_length === undefined) return null;
+  const start = Number(chunk.offset_index_offset);
+  const buf = await file.slice(start, start + chunk.offset_index_length);
+  return readOffsetIndex({ view: new DataView(buf), offset: 0 }).page_locations as PageLocation[];
+}
+
+const utf8 = new TextDecoder();
+
+/** The values of rows `wanted` (ascending, page-relative) of one page, or null if it is not a page we read. */
+function pickRows(
+  bytes: Uint8Array,
+  codec: CompressionCodec,
+  leaf: Leaf,
+  wanted: number[],
+): unknown[] | null {
+  const reader: DataReader = {
+    view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    offset: 0,
+  };
+  const header: PageHeader = parquetHeader(reader);
+  const body = bytes.subarray(reader.offset);
+  let numValues: number;
+  let levels: DataReader;
+  let values: DataReader;
+  let repLength: number | undefined;
+  let defLength: number | undefined;
+  if (header.type === "DATA_PAGE" && header.data_page_header) {
+    if (header.data_page_header.encoding !== "PLAIN") return null;
+    numValues = header.data_page_header.num_values;
+    const page = decompressPage(body, header.uncompressed_page_size, codec, compressors);
+    levels = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
+    values = levels;
+  } else if (header.type === "DATA_PAGE_V2" && header.data_page_header_v2) {
+    const h = header.data_page_header_v2;
+    if (h.encoding !== "PLAIN") return null;
+    numValues = h.num_values;
+    repLength = h.repetition_levels_byte_length;
+    defLength = h.definition_levels_byte_length;
+    const levelBytes = repLength + defLength;
+    levels = { view: new DataView(body.buffer, body.byteOffset, levelBytes), offset: 0 };
+    const compressed = body.subarray(levelBytes);
+    const page =
+      h.is_compressed === false
+        ? compressed
+        : decompressPage(compressed, header.uncompressed_page_size - levelBytes, codec, compressors);
+    values = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
+  } else {
+    return null;
+  }
+  const rep = new Uint8Array(numValues);
+  const def = new Uint8Array(numValues);
+  if (leaf.maxRep > 0) readRleBitPackedHybrid(levels, bitWidth(leaf.maxRep), rep, repLength);
+  if (leaf.maxDef > 0) readRleBitPackedHybrid(levels, bitWidth(leaf.maxDef), def, defLength);
+  else def.fill(0);
+  if (leaf.maxRep > 0 && numValues > 0 && rep[0] !== 0) return null; // a row continued from the previous page
+  const valueDef = leaf.valueDef;
+  const out: unknown[] = [];
+  let row = -1;
+  let valueIndex = 0; // index among the values stored (entries at valueDef)
+  let w = 0;
+  let current: unknown[] | null = null;
+  const type = leaf.element.type;
+  const fixed = fixedWidth(type);
+  let byteAt = values.offset; // BYTE_ARRAY: where value `valueIndex` starts
+  const read = (index: number): unknown => {
+    if (fixed > 0) return fixedValue(values.view, values.offset, index, leaf.element);
+    if (type === "BOOLEAN")
+      return ((values.view.getUint8(values.offset + (index >> 3)) >> (index & 7)) & 1) === 1;
+    // BYTE_ARRAY: walk lengths from the last position up to this value.
+    while (valueIndex < index) {
+      byteAt += 4 + values.view.getUint32(byteAt, true);
+      valueIndex++;
+    }
+    const len = values.view.getUint32(byteAt, true);
+    const start = values.view.byteOffset + byteAt + 4;
+    const raw = new Uint8Array(values.view.buffer, start, len);
+    return isString(leaf.element) ? utf8.decode(raw) : raw.slice();
+  };
+  let stored = 0; // values stored before entry k
+  for (let k = 0; k < numValues && w < wanted.length; k++) {
+    if (rep[k] === 0) {
+      if (current !== null) {
+        out.push(current);
+        current = null;
+        w++;
+        if (w >= wanted.length) break;
+      }
+      row++;
+    }
+    const d = def[k];
+    if (row === wanted[w]) {
+      if (!leaf.list) {
+        out.push(d === valueDef ? read(stored) : null);
+        w++;
+      } else if (d < leaf.presentDef) {
+        out.push(null);
+        w++;
+      } else {
+        current ??= [];
+        if (d === valueDef) current.push(read(stored));
+        else if (d > leaf.presentDef) current.push(null);
+      }
+    }
+    if (d === valueDef) stored++;
+  }
+  if (current !== null) {
+    out.push(current);
+    w++;
+  }
+  return w === wanted.length ? out : null;
+}
+
+function bitWidth(max: number): number {
+  return 32 - Math.clz32(max);
+}
+
+function fixedWidth(type: SchemaElement["type"]): number {
+  return type === "INT32" || type === "FLOAT" ? 4 : type === "INT64" || type === "DOUBLE" ? 8 : 0;
+}
+
+function isString(e: SchemaElement): boolean {
+  return e.converted_type === "UTF8" || e.logical_type?.type === "STRING";
+}
+
+/** A fixed-width value as hyparquet returns it with our parsers (timestamps as µs numbers). */
+function fixedValue(view: DataView, base: number, index: number, e: SchemaElement): unknown {
+  switch (e.type) {
+    case "INT32":
+      return view.getInt32(base + index * 4, true);
+    case "FLOAT":
+      return view.getFloat32(base + index * 4, true);
+    case "DOUBLE":
+      return view.getFloat64(base + index * 8, true);
+    default: {
+      const v = view.getBigInt64(base + index * 8, true);
+      const unit =
+        e.logical_type?.type === "TIMESTAMP"
+          ? e.logical_type.unit
+          : e.converted_type === "TIMESTAMP_MICROS"
+            ? "MICROS"
+            : e.converted_type === "TIMESTAMP_MILLIS"
+              ? "MILLIS"
+              : null;
+      if (unit === "MICROS") return Number(v);
+      if (unit === "MILLIS") return Number(v) * 1000;
+      if (unit === "NANOS") return Number(v / 1000n);
+      return v;
+    }
+  }
+}
