@@ -110,6 +110,26 @@ function rowMatches(r: Values, q: SearchQuery): boolean {
   return true;
 }
 
+/** A candidate file and the row ranges a search reads of it. */
+interface FilePlan {
+  file: DataFile;
+  footer: DataFileFooter;
+  ranges: RowRanges;
+}
+
+/** What the filter found in one file (see ArchiveSearch.#filterFile). */
+interface FileMatches {
+  plan: FilePlan;
+  file: AsyncBuffer;
+  /** Matching rows, ascending. */
+  rows: number[];
+  /** The filter columns' values of those rows (null when the query has no condition a file can check). */
+  known: Values[] | null;
+  /** Rows past the last one may match too. */
+  more: boolean;
+  examined: number;
+}
+
 /** Columns the conditions of q read. */
 function filterColumns(q: SearchQuery): string[] {
   const cols: string[] = [];
@@ -207,7 +227,7 @@ export class ArchiveSearch {
         throw new StaleReferenceError("the cursor's file is not in its table version: search again");
     }
     // Plan every candidate file before reading data, so a too-broad query is refused having read only footers.
-    const plans: { file: DataFile; footer: DataFileFooter; ranges: RowRanges }[] = [];
+    const plans: FilePlan[] = [];
     let candidateRowsTotal = 0;
     // Footers load concurrently (on S3 each is a round trip); they are cached, so this is the cold path only.
     const footers = await mapBounded(files.slice(startIndex), 16, (f) =>
@@ -226,49 +246,45 @@ export class ArchiveSearch {
     if (!this.#fullScan && total > 0 && candidateRowsTotal / total > this.#maxScanShare) {
       throw new QueryTooBroadError(candidateRowsTotal / total, this.#maxScanShare, narrowingHint(q));
     }
-    const rows: SearchResultRow[] = [];
+    // Files are filtered a window at a time, in order, the window growing 1, 2, 4, 8: a popular domain fills its
+    // page from the first file without touching the next, and a rare one has the files it must visit read
+    // concurrently (on S3 each file costs round trips; locally reads overlap decoding). Result columns are read
+    // for the rows taken only, every file at once.
+    const fcols = filterColumns(q);
+    const taken: FileMatches[] = [];
+    let count = 0;
     let examined = 0;
     let nextCursor: string | null = null;
-    const fcols = filterColumns(q);
-    outer: for (const plan of plans) {
-      const file = await openDataFile(this.#storage, storagePath(plan.file.path), plan.file.size, counter);
-      const have = plan.footer.columns;
-      const readable = fcols.filter((c) => have.has(c));
-      // Older files without registered_domains: derived from all_domains in rowMatches.
-      if (q.registered !== undefined && !have.has("all_domains")) continue;
-      for (const [rs, re] of plan.ranges) {
-        for (let s = rs; s < re; s += this.#chunkRows) {
-          const e = Math.min(re, s + this.#chunkRows);
-          const values =
-            readable.length > 0 ? await readColumns(file, plan.footer, readable, range(s, e)) : null;
-          examined += e - s;
-          const matched: number[] = [];
-          for (let i = 0; i < e - s; i++) {
-            if (values === null || rowMatches(values[i], q)) matched.push(s + i);
-          }
-          if (matched.length === 0) continue;
-          const room = q.limit - rows.length;
-          const take = matched.length > room ? matched.slice(0, room) : matched;
-          const known = values === null ? null : { values, start: s, columns: readable };
-          for (const r of await readResultRows(file, plan.footer, take, known)) {
-            rows.push(resultRow(r.values, derReference(snap.version, plan.file.path, r.row)));
-          }
-          if (rows.length >= q.limit) {
-            const lastRow = take[take.length - 1];
-            const more = lastRow + 1 < e || s + this.#chunkRows < re || hasLater(plans, plan, rs);
-            if (more) {
-              nextCursor = encodeCursor({
-                version: snap.version,
-                query: queryHash(identity),
-                file: plan.file.path,
-                row: lastRow + 1,
-              });
-            }
-            break outer;
-          }
+    let window = 1;
+    for (let i = 0; i < plans.length && count < q.limit; i += window, window = Math.min(window * 2, 8)) {
+      const batch = plans.slice(i, i + window);
+      const room = q.limit - count;
+      const found = await Promise.all(batch.map((plan) => this.#filterFile(plan, q, fcols, room, counter)));
+      for (let k = 0; k < found.length && count < q.limit; k++) {
+        const f = found[k];
+        examined += f.examined;
+        if (f.rows.length === 0) continue;
+        const n = Math.min(f.rows.length, q.limit - count);
+        taken.push({ ...f, rows: f.rows.slice(0, n), known: f.known?.slice(0, n) ?? null });
+        count += n;
+        if (count >= q.limit && (n < f.rows.length || f.more || i + k + 1 < plans.length)) {
+          nextCursor = encodeCursor({
+            version: snap.version,
+            query: queryHash(identity),
+            file: f.plan.file.path,
+            row: f.rows[n - 1] + 1,
+          });
         }
       }
     }
+    const rows: SearchResultRow[] = [];
+    const results = await Promise.all(
+      taken.map((t) => readResultRows(t.file, t.plan.footer, t.rows, t.known, fcols)),
+    );
+    taken.forEach((t, k) => {
+      for (const r of results[k])
+        rows.push(resultRow(r.values, derReference(snap.version, t.plan.file.path, r.row)));
+    });
     return {
       rows,
       nextCursor,
@@ -285,6 +301,54 @@ export class ArchiveSearch {
         elapsedMs: performance.now() - t0,
       },
     };
+  }
+
+  /**
+   * The rows of one file that satisfy q, in order, at most `limit` of them (with their filter columns' values),
+   * and whether rows may remain past them.
+   */
+  async #filterFile(
+    plan: FilePlan,
+    q: SearchQuery,
+    fcols: string[],
+    limit: number,
+    counter: ReadCounter,
+  ): Promise<FileMatches> {
+    const file = await openDataFile(this.#storage, storagePath(plan.file.path), plan.file.size, counter);
+    const have = plan.footer.columns;
+    const readable = fcols.filter((c) => have.has(c));
+    const found: FileMatches = {
+      plan,
+      file,
+      rows: [],
+      known: readable.length > 0 ? [] : null,
+      more: false,
+      examined: 0,
+    };
+    // Older files without registered_domains: derived from all_domains in rowMatches.
+    if (q.registered !== undefined && !have.has("all_domains")) return found;
+    for (const [rs, re] of plan.ranges) {
+      for (let s = rs; s < re; s += this.#chunkRows) {
+        if (found.rows.length >= limit) {
+          found.more = true;
+          return found;
+        }
+        const e = Math.min(re, s + this.#chunkRows);
+        const values =
+          readable.length > 0 ? await readColumns(file, plan.footer, readable, range(s, e)) : null;
+        found.examined += e - s;
+        for (let i = 0; i < e - s; i++) {
+          if (values !== null && !rowMatches(values[i], q)) continue;
+          if (found.rows.length >= limit) {
+            found.more = true;
+            return found;
+          }
+          found.rows.push(s + i);
+          if (values !== null) found.known?.push(values[i]);
+        }
+      }
+    }
+    return found;
   }
 
   /** The DER of the certificate a result's `der` reference points at. */
@@ -337,12 +401,6 @@ function clipFrom(ranges: RowRanges, row: number): RowRanges {
     out.push([Math.max(s, row), e]);
   }
   return out;
-}
-
-function hasLater(plans: { ranges: RowRanges }[], plan: { ranges: RowRanges }, rangeStart: number): boolean {
-  const i = plans.indexOf(plan as (typeof plans)[number]);
-  if (i < plans.length - 1) return true;
-  return plan.ranges.some(([s]) => s > rangeStart);
 }
 
 /**
@@ -420,21 +478,23 @@ async function hyparquetRows(
 }
 
 /**
- * The result columns of the given rows (ascending). Columns the filter already read for these rows (`known`:
- * values of rows from `start`) are taken from it: `all_domains`, a list column, was the costliest page of every
- * file an exact-domain search touched.
+ * The result columns of the given rows (ascending). Columns the filter already read for these rows (`known`, one
+ * object per row, of `filterColumns`) are taken from it: `all_domains`, a list column, was the costliest page of
+ * every file an exact-domain search touched.
  */
 async function readResultRows(
   file: AsyncBuffer,
   footer: DataFileFooter,
   rowNumbers: number[],
-  known: { values: Values[]; start: number; columns: string[] } | null,
+  known: Values[] | null,
+  filterColumns: readonly string[],
 ): Promise<{ row: number; values: Values }[]> {
-  const reuse = RESULT_COLUMNS.filter((c) => known?.columns.includes(c));
+  const reuse =
+    known === null ? [] : RESULT_COLUMNS.filter((c) => filterColumns.includes(c) && footer.columns.has(c));
   const cols = RESULT_COLUMNS.filter((c) => footer.columns.has(c) && !reuse.includes(c));
   const values = await readColumns(file, footer, cols, rowNumbers);
   return rowNumbers.map((row, i) => {
-    if (known) for (const c of reuse) values[i][c] = known.values[row - known.start][c];
+    if (known) for (const c of reuse) values[i][c] = known[i][c];
     return { row, values: values[i] };
   });
 }
