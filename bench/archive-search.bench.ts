@@ -1,6 +1,7 @@
 // Archive search latency and bytes read on a large table (write one with bench/archive-table.ts first):
 //   node bench/archive-search.bench.ts <table dir | s3://bucket/prefix> [--queries 200] [--full-scans 3]
-//     [--duckdb <dir with node_modules/@duckdb/node-api>] [--only <query kind prefix, e.g. "exact">]
+//     [--duckdb <dir with node_modules/@duckdb/node-api>] [--only <query kind prefix, e.g. "exact">] [--latency-ms N]
+// A large table on S3: bench/s3-server.ts (s3rver; the stack's moto reads a whole object per range GET).
 // Query kinds: exact domain (www.<d> and <d>), suffix (*.<d>), issuer + the last 7 days seen (partition-pruned),
 // issuer + a 30-day not_before window. Domains are drawn uniformly over the table's registered domains (users
 // search their own, mostly in the long tail) plus the 20 most popular. Every query pages at most once (limit 100).
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { SearchResult } from "@certstream/archive-search";
 import { ArchiveSearch, parseSearchParams, syntheticDomain } from "@certstream/archive-search";
+import type { Storage } from "@certstream/delta";
 import { DeltaTable, LocalStorage, storageFor, storagePath } from "@certstream/delta";
 import { s3StorageOptions } from "../test/stack.ts";
 
@@ -23,6 +25,7 @@ const { values, positionals } = parseArgs({
     duckdb: { type: "string" },
     seed: { type: "string", default: "3" },
     only: { type: "string" },
+    "latency-ms": { type: "string", default: "0" },
   },
 });
 const dir = positionals[0];
@@ -38,10 +41,38 @@ const load = () =>
     .join(" ");
 console.log(`archive search benchmark on ${dir}; load ${load()}`);
 
-// An s3:// table is read from the stack's S3 endpoint (S3_ENDPOINT_URL) with range reads.
+// An s3:// table is read from S3_ENDPOINT_URL (default: the stack's) with range reads; S3_ACCESS_KEY sets the key
+// id and secret (S3RVER for bench/s3-server.ts). --latency-ms adds that wait before every range read, as a remote
+// store's time to first byte would.
+const key = process.env.S3_ACCESS_KEY;
+const keys: Record<string, string> = key ? { AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: key } : {};
+const latencyMs = Number(values["latency-ms"]);
 const storage = dir.startsWith("s3://")
-  ? storageFor({ table_uri: dir, table_path: "", storage_options: s3StorageOptions() })
+  ? withLatency(
+      storageFor({ table_uri: dir, table_path: "", storage_options: { ...s3StorageOptions(), ...keys } }),
+      latencyMs,
+    )
   : new LocalStorage(dir);
+if (latencyMs > 0) console.log(`+${latencyMs} ms before every range read`);
+
+/** The storage with `ms` of waiting before each range read (a remote store's time to first byte). */
+function withLatency(s: Storage, ms: number): Storage {
+  const getRange = s.getRange?.bind(s);
+  if (ms <= 0 || !getRange) return s;
+  return {
+    location: s.location,
+    putIfAbsent: (p, b) => s.putIfAbsent(p, b),
+    put: (p, b) => s.put(p, b),
+    get: (p) => s.get(p),
+    list: (p, r, o) => s.list(p, r, o),
+    delete: (p) => s.delete(p),
+    size: s.size?.bind(s),
+    getRange: async (p, start, end) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return getRange(p, start, end);
+    },
+  };
+}
 const snap = (await DeltaTable.open(storage)).snapshot;
 const tableBytes = snap.files().reduce((n, f) => n + f.size, 0);
 const tableRows = snap.files().reduce((n, f) => n + (f.parsedStats?.numRecords ?? 0), 0);

@@ -1,5 +1,5 @@
 import type { DataFile, Snapshot, Storage } from "@certstream/delta";
-import { compressors, DeltaTable, storagePath } from "@certstream/delta";
+import { compressors, DeltaTable, LocalStorage, storagePath } from "@certstream/delta";
 import type { AsyncBuffer } from "hyparquet";
 import { parquetReadObjects } from "hyparquet";
 import { RESULT_COLUMNS } from "./archive-schema.ts";
@@ -34,6 +34,12 @@ export interface ArchiveSearchOptions {
   refreshIntervalMs?: number;
   /** Rows examined per read while filtering (bounds memory per search). */
   chunkRows?: number;
+  /**
+   * Most files filtered at once (the window grows 1, 2, 4, ... up to this). Default: 8 on an object store, where
+   * each file costs round trips; 1 on a local table, where reading is decoding and files past the page's last
+   * row would be decoded for nothing.
+   */
+  filesAtOnce?: number;
   /** Skip every pruning step (benchmarks compare against this full scan). */
   fullScan?: boolean;
   now?: () => number;
@@ -158,6 +164,7 @@ export class ArchiveSearch {
   readonly #refreshMs: number;
   readonly #chunkRows: number;
   readonly #fullScan: boolean;
+  readonly #filesAtOnce: number;
   readonly #now: () => number;
   #table: DeltaTable | null = null;
   #refreshedAt = 0;
@@ -171,6 +178,7 @@ export class ArchiveSearch {
     this.#refreshMs = options.refreshIntervalMs ?? 5000;
     this.#chunkRows = options.chunkRows ?? 8192;
     this.#fullScan = options.fullScan ?? false;
+    this.#filesAtOnce = options.filesAtOnce ?? (options.storage instanceof LocalStorage ? 1 : 8);
     this.#now = options.now ?? Date.now;
   }
 
@@ -246,17 +254,21 @@ export class ArchiveSearch {
     if (!this.#fullScan && total > 0 && candidateRowsTotal / total > this.#maxScanShare) {
       throw new QueryTooBroadError(candidateRowsTotal / total, this.#maxScanShare, narrowingHint(q));
     }
-    // Files are filtered a window at a time, in order, the window growing 1, 2, 4, 8: a popular domain fills its
-    // page from the first file without touching the next, and a rare one has the files it must visit read
-    // concurrently (on S3 each file costs round trips; locally reads overlap decoding). Result columns are read
-    // for the rows taken only, every file at once.
+    // Files are filtered a window at a time, in order, the window growing 1, 2, 4, ... up to filesAtOnce: a
+    // popular domain fills its page from the first file without touching the next, and a rare one has the files
+    // it must visit read concurrently (on S3 each file costs round trips). Result columns are read for the rows
+    // taken only, every file at once.
     const fcols = filterColumns(q);
     const taken: FileMatches[] = [];
     let count = 0;
     let examined = 0;
     let nextCursor: string | null = null;
     let window = 1;
-    for (let i = 0; i < plans.length && count < q.limit; i += window, window = Math.min(window * 2, 8)) {
+    for (
+      let i = 0;
+      i < plans.length && count < q.limit;
+      i += window, window = Math.min(window * 2, this.#filesAtOnce)
+    ) {
       const batch = plans.slice(i, i + window);
       const room = q.limit - count;
       const found = await Promise.all(batch.map((plan) => this.#filterFile(plan, q, fcols, room, counter)));

@@ -54,11 +54,12 @@ function handle(abs: string): Promise<FileHandle> {
 }
 
 /**
- * Small ranges (a column chunk's offset index, a few hundred bytes, read again by every search touching the chunk)
- * kept in memory: half of a search's reads were these. Bounded by total bytes.
+ * Small ranges kept in memory, least recently used dropped past a total: a row group's offset indexes (~25 KiB,
+ * read again by every search touching the row group: half of a search's reads were these) and data pages (16 KiB
+ * before compression). Bounded by total bytes.
  */
 const smallRanges = new Map<string, ArrayBuffer>();
-const SMALL_RANGE_MAX = 8 * 1024;
+const SMALL_RANGE_MAX = 64 * 1024;
 const SMALL_RANGES_BYTES = 64 * 1024 * 1024;
 let smallRangesBytes = 0;
 

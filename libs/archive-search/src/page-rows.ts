@@ -6,6 +6,7 @@ import type {
   DataReader,
   FileMetaData,
   PageHeader,
+  RowGroup,
   SchemaElement,
 } from "hyparquet";
 import { readOffsetIndex } from "hyparquet";
@@ -33,42 +34,54 @@ export async function readColumnRows(
 ): Promise<unknown[] | null> {
   const leaf = leafOf(metadata.schema, column);
   if (leaf === null) return null;
-  const out: unknown[] = new Array(rows.length);
-  let i = 0;
-  for (let g = 0; g < metadata.row_groups.length && i < rows.length; g++) {
-    const groupStart = rowGroupStarts[g];
-    const groupEnd = rowGroupStarts[g + 1];
-    if (rows[i] >= groupEnd) continue;
-    const chunk = metadata.row_groups[g].columns.find((c) => c.meta_data?.path_in_schema[0] === column);
-    const pages = chunk ? await pageLocations(file, chunk) : null;
-    // A dictionary page is not in the offset index (nor always in dictionary_page_offset): known by the encodings.
-    if (
-      !chunk?.meta_data ||
-      pages === null ||
-      chunk.meta_data.encodings.some((e) => e.endsWith("DICTIONARY"))
-    )
-      return null;
-    const codec = chunk.meta_data.codec;
-    // Rows of this group, page by page.
-    while (i < rows.length && rows[i] < groupEnd) {
-      const local = rows[i] - groupStart;
-      let p = 0;
-      while (p + 1 < pages.length && Number(pages[p + 1].first_row_index) <= local) p++;
-      const pageFirst = Number(pages[p].first_row_index);
-      const pageEnd = p + 1 < pages.length ? Number(pages[p + 1].first_row_index) : groupEnd - groupStart;
-      const wanted: number[] = [];
-      while (i + wanted.length < rows.length && rows[i + wanted.length] - groupStart < pageEnd) {
-        wanted.push(rows[i + wanted.length] - groupStart - pageFirst);
-      }
-      const start = Number(pages[p].offset);
-      const bytes = new Uint8Array(await file.slice(start, start + pages[p].compressed_page_size));
-      const values = pickRows(bytes, codec, leaf, wanted);
-      if (values === null) return null;
-      for (let k = 0; k < values.length; k++) out[i + k] = values[k];
-      i += wanted.length;
+  // The row groups holding wanted rows, with their rows; then their offset indexes and pages, each step for all
+  // at once (on S3 each read is a round trip, and a range of rows can span row groups).
+  const groups: { g: number; rows: number[] }[] = [];
+  for (let i = 0, g = 0; i < rows.length; i++) {
+    while (g + 1 < rowGroupStarts.length - 1 && rows[i] >= rowGroupStarts[g + 1]) g++;
+    if (rows[i] >= rowGroupStarts[g + 1]) return null; // past the last row
+    if (groups.length === 0 || groups[groups.length - 1].g !== g) groups.push({ g, rows: [] });
+    groups[groups.length - 1].rows.push(rows[i] - rowGroupStarts[g]);
+  }
+  const chunks = groups.map(({ g }) =>
+    metadata.row_groups[g].columns.find((c) => c.meta_data?.path_in_schema[0] === column),
+  );
+  // A dictionary page is not in the offset index (nor always in dictionary_page_offset): known by the encodings.
+  if (chunks.some((c) => !c?.meta_data || c.meta_data.encodings.some((e) => e.endsWith("DICTIONARY"))))
+    return null;
+  const locations = await Promise.all(
+    chunks.map((c, k) => (c ? pageLocations(file, metadata.row_groups[groups[k].g], c) : null)),
+  );
+  const reads: { codec: CompressionCodec; location: PageLocation; wanted: number[] }[] = [];
+  for (let k = 0; k < groups.length; k++) {
+    const pages = locations[k];
+    const codec = chunks[k]?.meta_data?.codec;
+    if (!pages || !codec) return null;
+    const { g, rows: local } = groups[k];
+    const groupRows = rowGroupStarts[g + 1] - rowGroupStarts[g];
+    let p = 0;
+    for (const r of local) {
+      while (p + 1 < pages.length && Number(pages[p + 1].first_row_index) <= r) p++;
+      const first = Number(pages[p].first_row_index);
+      const last = reads[reads.length - 1];
+      if (last?.location === pages[p]) last.wanted.push(r - first);
+      else reads.push({ codec, location: pages[p], wanted: [r - first] });
+      if (r >= (p + 1 < pages.length ? Number(pages[p + 1].first_row_index) : groupRows)) return null;
     }
   }
-  return i === rows.length ? out : null;
+  const fetched = await Promise.all(
+    reads.map(({ location }) => {
+      const start = Number(location.offset);
+      return file.slice(start, start + location.compressed_page_size);
+    }),
+  );
+  const out: unknown[] = [];
+  for (let k = 0; k < reads.length; k++) {
+    const values = pickRows(new Uint8Array(fetched[k]), reads[k].codec, leaf, reads[k].wanted);
+    if (values === null) return null;
+    for (const v of values) out.push(v);
+  }
+  return out.length === rows.length ? out : null;
 }
 
 /** The leaf of a top-level column and its levels: flat, or a three-level LIST of a primitive. */
@@ -145,12 +158,35 @@ function descendants(schema: SchemaElement[], i: number): number {
 
 type PageLocation = { offset: bigint; compressed_page_size: number; first_row_index: bigint };
 
-async function pageLocations(file: AsyncBuffer, chunk: ColumnChunk): Promise<PageLocation[] | null> {
+/**
+ * A column chunk's page locations. The offset indexes of a row group's columns lie together in the file: they are
+ * read as one range (cached by the reader, data-file-reader.ts), not one request per column; on S3 a search's
+ * first touch of a row group then costs one round trip instead of one per column.
+ */
+async function pageLocations(
+  file: AsyncBuffer,
+  rowGroup: RowGroup,
+  chunk: ColumnChunk,
+): Promise<PageLocation[] | null> {
   if (chunk.offset_index_offset === undefined || chunk.offset_index_length === undefined) return null;
   const start = Number(chunk.offset_index_offset);
-  const buf = await file.slice(start, start + chunk.offset_index_length);
-  return readOffsetIndex({ view: new DataView(buf), offset: 0 }).page_locations as PageLocation[];
+  const end = start + chunk.offset_index_length;
+  let lo = start;
+  let hi = end;
+  for (const c of rowGroup.columns) {
+    if (c.offset_index_offset === undefined || c.offset_index_length === undefined) continue;
+    lo = Math.min(lo, Number(c.offset_index_offset));
+    hi = Math.max(hi, Number(c.offset_index_offset) + c.offset_index_length);
+  }
+  // Not together (another writer's layout): this chunk's own range.
+  if (hi - lo > MAX_INDEX_SPAN) [lo, hi] = [start, end];
+  const span = await file.slice(lo, hi);
+  const view = new DataView(span, start - lo, end - start);
+  return readOffsetIndex({ view, offset: 0 }).page_locations as PageLocation[];
 }
+
+/** Offset indexes of a row group read together up to this size (ours: ~25 KiB for 16,384 rows). */
+const MAX_INDEX_SPAN = 256 * 1024;
 
 const utf8 = new TextDecoder();
 
