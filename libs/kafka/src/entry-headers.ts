@@ -11,6 +11,11 @@ export const HEADER_LOG_INDEX = "certstream.log_index";
 export const HEADER_LEAF_PARSED = "certstream.leaf_parsed";
 /** The parse_error kind when there is one. */
 export const HEADER_PARSE_ERROR = "certstream.parse_error";
+/**
+ * On `certs` only: the offset of the `entries` record it was forwarded from (the same partition number). The dedup
+ * stage reads back the last one it forwarded to know which entries it must compare with `certs` after a failure.
+ */
+export const HEADER_ENTRIES_OFFSET = "certstream.entries_offset";
 
 export function entryHeaders(entry: CertificateEntry): IHeaders {
   const headers: IHeaders = {

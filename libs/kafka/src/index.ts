@@ -7,6 +7,7 @@ export { type CreateKafkaOptions, createKafka, kafkaLogCreator } from "./client.
 export { CertificateEntryCodec, type CertificateEntryCodecOptions, valueSubject } from "./codec.ts";
 export {
   entryHeaders,
+  HEADER_ENTRIES_OFFSET,
   HEADER_LEAF_PARSED,
   HEADER_LOG_ID,
   HEADER_LOG_INDEX,

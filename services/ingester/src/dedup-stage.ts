@@ -1,7 +1,13 @@
-import { checkedSend, HEADER_LEAF_PARSED, headerString, transactionalProducer } from "@certstream/kafka";
+import {
+  checkedSend,
+  HEADER_ENTRIES_OFFSET,
+  HEADER_LEAF_PARSED,
+  headerString,
+  transactionalProducer,
+} from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { clearConsumerLag, setConsumerLag } from "@certstream/metrics";
-import type { Consumer, Kafka, Message, Producer } from "kafkajs";
+import type { Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
 import { chunksByBytes } from "./log-watcher.ts";
 import * as m from "./metrics.ts";
@@ -68,12 +74,6 @@ export class DedupStage {
   private readonly fenced = new Set<number>();
   /** Partitions with a consumer-lag series: dropped when no longer assigned, so a stale lag does not alert. */
   private readonly lagged = new Set<number>();
-  /**
-   * Per partition, the certificates of a batch whose commit went unanswered, until the partition is prepared
-   * again and they are compared with what `certs` holds (`completeUnsettled`).
-   */
-  private readonly unsettled = new Map<number, { out: Message[]; keys: Map<string, number>; end: bigint }>();
-
   constructor(opts: DedupOptions) {
     this.o = opts;
     this.log = opts.logger;
@@ -219,48 +219,13 @@ export class DedupStage {
 
   private async processBatch(
     st: PartitionState,
-    messages: {
-      key: Buffer | null;
-      value: Buffer | null;
-      headers?: Message["headers"];
-      timestamp: string;
-      offset: string;
-    }[],
+    messages: readonly EntryRecord[],
     topic: string,
   ): Promise<void> {
-    const out: Message[] = [];
-    const staged = new Map<string, number>();
-    let dup = 0;
-    let unparsed = 0;
     const fetchedAt = Date.now();
-    for (const msg of messages) {
+    for (const msg of messages)
       m.recordAge.observe({ stage: "dedup_fetched" }, Math.max(0, fetchedAt - Number(msg.timestamp)) / 1000);
-      if (!msg.key || !msg.value) {
-        unparsed++;
-        continue;
-      }
-      const flag = headerString(msg.headers, HEADER_LEAF_PARSED);
-      const parsed =
-        flag !== undefined ? flag === "1" : this.o.isParsed ? await this.o.isParsed(msg.value) : true;
-      if (!parsed) {
-        unparsed++;
-        continue;
-      }
-      const key = msg.key.toString("latin1");
-      const at = Number(msg.timestamp);
-      if (staged.has(key) || st.seen.has(key, at)) {
-        dup++;
-        continue;
-      }
-      staged.set(key, at);
-      out.push({
-        key: msg.key,
-        value: msg.value,
-        headers: msg.headers,
-        timestamp: msg.timestamp,
-        partition: st.partition,
-      });
-    }
+    const { out, staged, dup, unparsed } = await this.firstSightings(st, messages);
     const last = messages[messages.length - 1].offset;
     const t0 = performance.now();
     for (let attempt = 1; ; attempt++) {
@@ -279,9 +244,7 @@ export class DedupStage {
         break;
       } catch (e) {
         // No answer to the commit: Kafka may have committed it, aborted it, or torn it (docs/ingester.md,
-        // "Kafka's part"). Kept until the partition is prepared again and what `certs` holds is known.
-        if (committing && out.length > 0)
-          this.unsettled.set(st.partition, { out, keys: staged, end: BigInt(last) + 1n });
+        // "Kafka's part"); preparing the partition again finds out (completeTorn).
         m.produceErrors.inc({ stage: "dedup", kind: kafkaFailureKind(e) });
         await tx.abort().catch(() => undefined);
         // The coordinator is still finishing the previous owner's transaction (right after a takeover):
@@ -312,6 +275,49 @@ export class DedupStage {
     const seenTotal = this.forwarded + this.duplicates;
     m.dedupRatio.set(seenTotal === 0 ? 0 : this.duplicates / seenTotal);
     m.dedupCacheSize.set({ partition: String(st.partition) }, st.seen.size);
+  }
+
+  /**
+   * The records of `messages` to forward: parsed entries whose certificate the seen-set does not hold (nor an
+   * earlier record of the same messages), each with the offset it came from (HEADER_ENTRIES_OFFSET).
+   */
+  private async firstSightings(
+    st: PartitionState,
+    messages: readonly EntryRecord[],
+  ): Promise<{ out: Message[]; staged: Map<string, number>; dup: number; unparsed: number }> {
+    const out: Message[] = [];
+    const staged = new Map<string, number>();
+    let dup = 0;
+    let unparsed = 0;
+    for (const msg of messages) {
+      if (!msg.key || !msg.value) {
+        unparsed++;
+        continue;
+      }
+      const flag = headerString(msg.headers, HEADER_LEAF_PARSED);
+      const parsed =
+        flag !== undefined ? flag === "1" : this.o.isParsed ? await this.o.isParsed(msg.value) : true;
+      if (!parsed) {
+        unparsed++;
+        continue;
+      }
+      const key = msg.key.toString("latin1");
+      const at = Number(msg.timestamp);
+      if (staged.has(key) || st.seen.has(key, at)) {
+        dup++;
+        continue;
+      }
+      staged.set(key, at);
+      const headers: IHeaders = { ...msg.headers, [HEADER_ENTRIES_OFFSET]: msg.offset };
+      out.push({
+        key: msg.key,
+        value: msg.value,
+        headers,
+        timestamp: msg.timestamp,
+        partition: st.partition,
+      });
+    }
+    return { out, staged, dup, unparsed };
   }
 
   private async onAssignment(assigned: number[]): Promise<void> {
@@ -369,7 +375,10 @@ export class DedupStage {
     return states;
   }
 
-  /** Fences the previous owners, then rebuilds the seen-sets from what they committed to `certs`. */
+  /**
+   * Fences the previous owners, rebuilds the seen-sets from what they committed to `certs`, then completes a
+   * transaction Kafka may have torn (completeTorn).
+   */
   private async prepare(states: PartitionState[]): Promise<void> {
     const t0 = performance.now();
     await Promise.all(
@@ -379,18 +388,46 @@ export class DedupStage {
         await tx.abort();
       }),
     );
+    const rebuiltFrom = Date.now() - this.o.ttlSecs * 1000;
+    const { keys, lastForwarded } = await this.rebuild(states, rebuiltFrom);
+    for (const st of states) {
+      st.seen.evicted = 0;
+      m.dedupCacheSize.set({ partition: String(st.partition) }, st.seen.size);
+    }
+    m.dedupRebuildSeconds.observe((performance.now() - t0) / 1000);
+    this.log.info(
+      { partitions: states.map((s) => s.partition), keys, ms: Math.round(performance.now() - t0) },
+      "dedup seen-set rebuilt from certs",
+    );
+    await this.completeTorn(states, lastForwarded, rebuiltFrom);
+  }
+
+  /**
+   * Adds to the seen-sets what `certs` holds of their partitions from `fromTimestamp` on (read_committed, to the
+   * end), and returns, per partition, the entries offset of the last certificate forwarded there.
+   */
+  private async rebuild(
+    states: PartitionState[],
+    fromTimestamp: number,
+  ): Promise<{ keys: number; lastForwarded: Map<number, bigint> }> {
     const byPartition = new Map(states.map((s) => [s.partition, s]));
-    let rebuilt = 0;
+    const lastForwarded = new Map<number, bigint>();
+    let keys = 0;
     const tail = new TopicTail(this.o.kafka, {
       topic: this.o.certsTopic,
       partitions: states.map((s) => s.partition),
-      fromTimestamp: Date.now() - this.o.ttlSecs * 1000,
+      fromTimestamp,
       groupPrefix: `${this.o.groupId}-rebuild`,
       onMessage: (partition, msg) => {
         const st = byPartition.get(partition);
         if (!st || !msg.key) return;
         st.seen.add(msg.key.toString("latin1"), Number(msg.timestamp));
-        rebuilt++;
+        keys++;
+        const from = headerString(msg.headers, HEADER_ENTRIES_OFFSET);
+        if (from !== undefined && /^\d+$/.test(from)) {
+          const o = BigInt(from);
+          if (o > (lastForwarded.get(partition) ?? -1n)) lastForwarded.set(partition, o);
+        }
       },
     });
     try {
@@ -399,82 +436,125 @@ export class DedupStage {
     } finally {
       await tail.stop();
     }
-    for (const st of states) {
-      st.seen.evicted = 0;
-      m.dedupCacheSize.set({ partition: String(st.partition) }, st.seen.size);
-    }
-    m.dedupRebuildSeconds.observe((performance.now() - t0) / 1000);
-    this.log.info(
-      { partitions: states.map((s) => s.partition), keys: rebuilt, ms: Math.round(performance.now() - t0) },
-      "dedup seen-set rebuilt from certs",
-    );
-    for (const st of states) await this.completeUnsettled(st);
+    return { keys, lastForwarded };
   }
 
   /**
-   * A batch whose commit went unanswered, met again with the seen-set rebuilt from `certs`: its certificates
-   * that `certs` does not hold are forwarded now, in a transaction of their own (no offsets). Whatever Kafka
-   * made of the batch, nothing is then missing and nothing twice: committed whole, none is missing; aborted
-   * whole, all are forwarded here and the batch, fetched again, finds them seen; torn with the group's offset
-   * committed and the certificates aborted, the group would resume past them: they are forwarded here.
-   * Only this process knows the batch: if it dies first, or the partition goes to another member, nothing
-   * completes it (docs/ingester.md).
+   * Kafka can tear a dedup transaction: commit the group's offset past a batch and abort its certificates
+   * (docs/ingester.md, "Kafka's part"); the group then resumes past them. So a partition being prepared reads
+   * again the entries between the last certificate forwarded from it (HEADER_ENTRIES_OFFSET, seen while
+   * rebuilding) and the group's committed offset, and compares them with the rebuilt seen-set: a first sighting
+   * there that `certs` lacks was torn away, and is forwarded now. Whoever prepares the partition next does it,
+   * so it holds when the process that wrote the batch died or the partition moved to another member.
    */
-  private async completeUnsettled(st: PartitionState): Promise<void> {
-    const batch = this.unsettled.get(st.partition);
-    if (!batch) return;
-    const missing = batch.out.filter((msg) => {
-      const key = (msg.key as Buffer).toString("latin1");
-      return !st.seen.has(key, batch.keys.get(key) ?? Date.now());
-    });
-    if (missing.length > 0) {
+  private async completeTorn(
+    states: PartitionState[],
+    lastForwarded: ReadonlyMap<number, bigint>,
+    rebuiltFrom: number,
+  ): Promise<void> {
+    const committed = await this.committedOffsets();
+    const ranges = new Map<number, { from: bigint; to: bigint }>();
+    for (const st of states) {
+      const to = committed.get(st.partition) ?? -1n;
+      const last = lastForwarded.get(st.partition);
+      // Without a mark (nothing forwarded within the TTL, or certificates written before the header existed):
+      // the last REPLAY_WITHOUT_MARK entries, more than a batch.
+      let from = last !== undefined ? last + 1n : to - REPLAY_WITHOUT_MARK;
+      if (from < 0n) from = 0n;
+      if (from < to) ranges.set(st.partition, { from, to });
+    }
+    if (ranges.size === 0) return;
+    const replay = await this.readEntries(ranges);
+    const ttlMs = this.o.ttlSecs * 1000;
+    for (const st of states) {
+      const records = replay.get(st.partition) ?? [];
+      let { out } = await this.firstSightings(st, records);
+      if (out.length === 0) continue;
+      // A record's window (the TTL before it) may begin before the rebuilt one: read `certs` further back before
+      // calling it lost.
+      const oldest = Math.min(...out.map((msg) => Number(msg.timestamp)));
+      if (oldest - ttlMs < rebuiltFrom) {
+        await this.rebuild([st], oldest - ttlMs);
+        ({ out } = await this.firstSightings(st, records));
+        if (out.length === 0) continue;
+      }
       const tx = await st.producer.transaction();
       try {
-        for (const chunk of chunksByBytes(missing, 512 * 1024))
-          await checkedSend(tx, this.o.certsTopic, chunk);
+        for (const chunk of chunksByBytes(out, 512 * 1024)) await checkedSend(tx, this.o.certsTopic, chunk);
         await tx.commit();
       } catch (e) {
         await tx.abort().catch(() => undefined);
         throw e; // the partition is prepared again, and this comparison made again
       }
-      for (const msg of missing) {
-        const key = (msg.key as Buffer).toString("latin1");
-        st.seen.add(key, batch.keys.get(key) ?? Date.now());
-      }
-    }
-    this.unsettled.delete(st.partition);
-    // The batch's certificates all go to one partition, so they were committed or aborted together; it was
-    // torn when they were aborted while the group's offset past them was committed.
-    const torn = missing.length > 0 && (await this.committedOffset(st.partition)) >= batch.end;
-    if (torn) m.dedupTornBatches.inc();
-    const fields = { partition: st.partition, certificates: batch.out.length, forwarded: missing.length };
-    if (torn)
+      for (const msg of out) st.seen.add((msg.key as Buffer).toString("latin1"), Number(msg.timestamp));
+      m.dedupTornBatches.inc();
+      const range = ranges.get(st.partition);
       this.log.error(
-        fields,
+        {
+          partition: st.partition,
+          from: range?.from.toString(),
+          to: range?.to.toString(),
+          forwarded: out.length,
+        },
         "Kafka tore a dedup transaction (group offset committed, certificates aborted); they were forwarded again",
       );
-    else
-      this.log.info(
-        fields,
-        missing.length === 0
-          ? "dedup: unanswered commit read back: committed whole"
-          : "dedup: unanswered commit read back: aborted whole; forwarded now, the batch will find them seen",
-      );
+    }
   }
 
-  /** The group's committed offset of an entries partition (-1 when none). */
-  private async committedOffset(partition: number): Promise<bigint> {
+  /** Entries [from, to) of each partition, in offset order (read_committed). */
+  private async readEntries(
+    ranges: ReadonlyMap<number, { from: bigint; to: bigint }>,
+  ): Promise<Map<number, KafkaMessage[]>> {
+    const got = new Map<number, Map<string, KafkaMessage>>();
+    const tail = new TopicTail(this.o.kafka, {
+      topic: this.o.entriesTopic,
+      partitions: [...ranges.keys()],
+      fromOffsets: new Map([...ranges].map(([p, r]) => [p, r.from])),
+      groupPrefix: `${this.o.groupId}-replay`,
+      onMessage: (partition, msg) => {
+        const r = ranges.get(partition);
+        const o = BigInt(msg.offset);
+        if (!r || o < r.from || o >= r.to) return;
+        const records = got.get(partition) ?? new Map<string, KafkaMessage>();
+        got.set(partition, records);
+        records.set(msg.offset, msg); // a record delivered twice (a restarted consumer) counts once
+      },
+    });
+    try {
+      await tail.start();
+      await tail.reachedPast(new Map([...ranges].map(([p, r]) => [p, r.to - 1n])), 120_000);
+    } finally {
+      await tail.stop();
+    }
+    const out = new Map<number, KafkaMessage[]>();
+    for (const [p, records] of got)
+      out.set(
+        p,
+        [...records.values()].sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1)),
+      );
+    return out;
+  }
+
+  /** The group's committed offsets of the entries partitions (absent: none). */
+  private async committedOffsets(): Promise<Map<number, bigint>> {
     const admin = this.o.kafka.admin();
     await admin.connect();
     try {
       const [t] = await admin.fetchOffsets({ groupId: this.o.groupId, topics: [this.o.entriesTopic] });
-      const o = t?.partitions.find((x) => x.partition === partition)?.offset ?? "-1";
-      return BigInt(o);
+      const out = new Map<number, bigint>();
+      for (const x of t?.partitions ?? []) if (BigInt(x.offset) >= 0n) out.set(x.partition, BigInt(x.offset));
+      return out;
     } finally {
       await admin.disconnect();
     }
   }
 }
+
+/** An entries record as the stage reads it. */
+type EntryRecord = Pick<KafkaMessage, "key" | "value" | "headers" | "timestamp" | "offset">;
+
+/** Entries read again when a partition's last forwarded offset is unknown (more than one batch holds). */
+const REPLAY_WITHOUT_MARK = 5_000n;
 
 async function waitReady(st: PartitionState, heartbeat: () => Promise<void>): Promise<void> {
   let settled = false;

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import {
   DEFAULT_TOPICS,
+  HEADER_ENTRIES_OFFSET,
   HEADER_LEAF_PARSED,
   HEADER_LOG_ID,
   HEADER_LOG_INDEX,
@@ -33,10 +34,10 @@ describe("docs/asyncapi.yaml", () => {
     expect(JSON.parse(state)).toEqual(JSON.parse(ingesterStateSchemaText));
   });
 
-  it("documents the record headers the ingester writes", () => {
+  it("documents the record headers the ingester and the dedup stage write", () => {
     const headers = Object.keys(doc.components.messages.CertificateEntry.headers.properties);
     expect(headers.sort()).toEqual(
-      [HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX, HEADER_PARSE_ERROR].sort(),
+      [HEADER_ENTRIES_OFFSET, HEADER_LEAF_PARSED, HEADER_LOG_ID, HEADER_LOG_INDEX, HEADER_PARSE_ERROR].sort(),
     );
   });
 

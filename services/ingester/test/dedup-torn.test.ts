@@ -2,15 +2,15 @@
  * A dedup transaction that Kafka tears the dangerous way: the group's offset past the batch committed, the
  * certificates aborted (a coordinator restarted before it was fenced can do it: docs/ingester.md, "Kafka's
  * part"), and the commit unanswered. Here the member also loses its generation before it fetches again, so
- * the group resumes past the batch: only the stage's completion of the unanswered commit (the batch's
- * certificates compared with the rebuilt seen-set when the partition is prepared again) brings them to `certs`.
- * Without it this test loses all of them.
+ * the group resumes past the batch; or it never comes back and another member takes the partition over. Only
+ * the completion when the partition is prepared (the entries between the last certificate forwarded and the
+ * group's offset compared with the rebuilt seen-set) brings them to `certs`. Without it this test loses all.
  *
  * The tear is injected at the producer (the real transaction is aborted, the same offsets are committed by
  * another transactional producer) because a real one needs a broker kill to land between a PrepareCommit's
  * append and its replication (about 1 kill in 20; broker-kill.test.ts runs the kills).
  */
-import { HEADER_LEAF_PARSED, transactionalProducer } from "@certstream/kafka";
+import { HEADER_ENTRIES_OFFSET, HEADER_LEAF_PARSED, transactionalProducer } from "@certstream/kafka";
 import { registry } from "@certstream/metrics";
 import type { Producer, Transaction } from "kafkajs";
 import { afterAll, expect, it } from "vitest";
@@ -22,9 +22,11 @@ const SESSION_MS = 6_000;
 const N = 20;
 
 const kafka = testKafka();
-let stage: DedupStage | null = null;
+const stages: DedupStage[] = [];
+let release: () => void = () => undefined;
 afterAll(async () => {
-  await stage?.stop();
+  release();
+  await Promise.all(stages.map((s) => s.stop()));
 });
 
 async function tornCount(): Promise<number> {
@@ -33,6 +35,37 @@ async function tornCount(): Promise<number> {
 }
 
 it("completes a dedup batch Kafka tore (offset committed, certificates aborted) after the group moved on", async () => {
+  // The member's commit goes unanswered for longer than the session: it loses its generation, and the group
+  // resumes the partition from the committed offset, past the batch.
+  await tornBatch(async () => {
+    await sleep(SESSION_MS + 3_000);
+    throw new Error("commit unanswered (injected)");
+  });
+}, 120_000);
+
+it("another member completes it when the one that wrote the batch never comes back", async () => {
+  // The writer hangs in its commit for good (as if killed): nothing of the batch is left in any memory, and a
+  // second member takes the partition over once the writer's session expired.
+  const hung = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await tornBatch(
+    async () => {
+      await hung;
+      throw new Error("commit unanswered (injected)");
+    },
+    (stage) => stages.push(stage),
+  );
+}, 120_000);
+
+/**
+ * N entries, a dedup stage whose first commit Kafka tears (then `afterTear` decides what the member does), and,
+ * when `takeOver` is given, a second member in the same group. Every certificate must end in certs once.
+ */
+async function tornBatch(
+  afterTear: () => Promise<never>,
+  takeOver?: (stage: DedupStage) => void,
+): Promise<void> {
   const names = uniqueNames("dedup-torn");
   const admin = kafka.admin();
   await admin.connect();
@@ -58,7 +91,7 @@ it("completes a dedup batch Kafka tore (offset committed, certificates aborted) 
 
   let injected = false;
   const tornBefore = await tornCount();
-  stage = new DedupStage({
+  const options = {
     kafka,
     logger,
     groupId: names.dedupGroup,
@@ -71,6 +104,9 @@ it("completes a dedup batch Kafka tore (offset committed, certificates aborted) 
     sessionTimeoutMs: SESSION_MS,
     heartbeatIntervalMs: 1_000,
     partitionsConsumedConcurrently: 1,
+  };
+  const writer = new DedupStage({
+    ...options,
     wrapProducer: (real) =>
       withTransaction(real, (tx) => {
         let offsets: Parameters<Transaction["sendOffsets"]>[0] | null = null;
@@ -98,25 +134,33 @@ it("completes a dedup batch Kafka tore (offset committed, certificates aborted) 
             await stx.sendOffsets(offsets);
             await stx.commit();
             await side.disconnect();
-            // No answer for longer than the session: the member loses its generation, and the group
-            // resumes the partition from the committed offset, past the batch.
-            await sleep(SESSION_MS + 3_000);
-            throw new Error("commit unanswered (injected)");
+            return afterTear();
           },
         };
       }),
   });
-  await stage.start();
+  if (!takeOver) stages.push(writer);
+  await writer.start();
   await waitFor("the first batch's commit", async () => injected, 30_000);
+  if (takeOver) {
+    const second = new DedupStage(options);
+    takeOver(second);
+    await second.start();
+  }
 
-  const keysOf = async () => (await readTopic(kafka, names.certs)).map((r) => r.key?.toString() ?? "");
-  await waitFor(`${N} certificates in certs`, async () => (await keysOf()).length >= N, 60_000);
+  const certs = async () => await readTopic(kafka, names.certs);
+  await waitFor(`${N} certificates in certs`, async () => (await certs()).length >= N, 60_000);
   await sleep(2_000); // anything forwarded twice would be there by now
-  const keys = await keysOf();
+  const records = await certs();
+  const keys = records.map((r) => r.key?.toString() ?? "");
   expect(keys.length).toBe(N);
   expect(new Set(keys)).toEqual(new Set(Array.from({ length: N }, (_, i) => `leaf-${i}`)));
+  // Each names the entries record it came from (what the next member reads back).
+  expect(
+    records.map((r) => r.headers?.[HEADER_ENTRIES_OFFSET]?.toString()).sort((a, b) => Number(a) - Number(b)),
+  ).toEqual(Array.from({ length: N }, (_, i) => String(i)));
   expect(await tornCount()).toBe(tornBefore + 1);
-}, 120_000);
+}
 
 /** `producer` with its transactions wrapped by `wrap`. */
 function withTransaction(producer: Producer, wrap: (tx: Transaction) => Transaction): Producer {
