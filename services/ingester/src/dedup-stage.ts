@@ -452,15 +452,17 @@ export class DedupStage {
     lastForwarded: ReadonlyMap<number, bigint>,
     rebuiltFrom: number,
   ): Promise<void> {
-    const committed = await this.committedOffsets();
+    const { committed, low } = await this.committedOffsets();
     const ranges = new Map<number, { from: bigint; to: bigint }>();
     for (const st of states) {
       const to = committed.get(st.partition) ?? -1n;
       const last = lastForwarded.get(st.partition);
       // Without a mark (nothing forwarded within the TTL, or certificates written before the header existed):
-      // the last REPLAY_WITHOUT_MARK entries, more than a batch.
+      // the last REPLAY_WITHOUT_MARK entries, more than a batch. Never below what retention left: a range of
+      // deleted records would be waited for in vain.
       let from = last !== undefined ? last + 1n : to - REPLAY_WITHOUT_MARK;
-      if (from < 0n) from = 0n;
+      const first = low.get(st.partition) ?? 0n;
+      if (from < first) from = first;
       if (from < to) ranges.set(st.partition, { from, to });
     }
     if (ranges.size === 0) return;
@@ -535,15 +537,18 @@ export class DedupStage {
     return out;
   }
 
-  /** The group's committed offsets of the entries partitions (absent: none). */
-  private async committedOffsets(): Promise<Map<number, bigint>> {
+  /** The group's committed offsets of the entries partitions (absent: none), and each partition's first offset. */
+  private async committedOffsets(): Promise<{ committed: Map<number, bigint>; low: Map<number, bigint> }> {
     const admin = this.o.kafka.admin();
     await admin.connect();
     try {
       const [t] = await admin.fetchOffsets({ groupId: this.o.groupId, topics: [this.o.entriesTopic] });
-      const out = new Map<number, bigint>();
-      for (const x of t?.partitions ?? []) if (BigInt(x.offset) >= 0n) out.set(x.partition, BigInt(x.offset));
-      return out;
+      const committed = new Map<number, bigint>();
+      for (const x of t?.partitions ?? [])
+        if (BigInt(x.offset) >= 0n) committed.set(x.partition, BigInt(x.offset));
+      const low = new Map<number, bigint>();
+      for (const x of await admin.fetchTopicOffsets(this.o.entriesTopic)) low.set(x.partition, BigInt(x.low));
+      return { committed, low };
     } finally {
       await admin.disconnect();
     }

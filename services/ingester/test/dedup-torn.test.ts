@@ -58,6 +58,71 @@ it("another member completes it when the one that wrote the batch never comes ba
   );
 }, 120_000);
 
+it("a partition whose entries retention deleted up to the group's offset is prepared without waiting for them", async () => {
+  // Nothing forwarded in the TTL window (an idle partition), so the completion would read the last 5,000 entries
+  // before the group's offset, and those were deleted: it must not wait for records that are gone, and the
+  // partition must go on forwarding.
+  const names = uniqueNames("dedup-retained");
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: names.entries, numPartitions: 1, replicationFactor: 1 },
+      { topic: names.certs, numPartitions: 1, replicationFactor: 1 },
+    ],
+  });
+  const producer = kafka.producer();
+  await producer.connect();
+  const send = (from: number) =>
+    producer.send({
+      topic: names.entries,
+      messages: Array.from({ length: 5 }, (_, i) => ({
+        key: Buffer.from(`leaf-${from + i}`),
+        value: Buffer.from(`entry ${from + i}`),
+        headers: { [HEADER_LEAF_PARSED]: "1" },
+        // Older than the TTL: their certificates are outside the window the next member rebuilds.
+        timestamp: String(Date.now() - 2 * 3600_000),
+      })),
+    });
+  await send(0);
+  const options = {
+    kafka,
+    logger,
+    groupId: names.dedupGroup,
+    entriesTopic: names.entries,
+    certsTopic: names.certs,
+    ttlSecs: 3600,
+    capacity: 10_000,
+    transactionalIdPrefix: names.dedupTxPrefix,
+    transactionTimeoutMs: 30_000,
+    sessionTimeoutMs: SESSION_MS,
+    heartbeatIntervalMs: 1_000,
+    partitionsConsumedConcurrently: 1,
+  };
+  const first = new DedupStage(options);
+  await first.start();
+  await waitFor("5 certificates", async () => (await readTopic(kafka, names.certs)).length >= 5, 30_000);
+  await first.stop();
+  const [end] = await admin.fetchTopicOffsets(names.entries);
+  await admin.deleteTopicRecords({ topic: names.entries, partitions: [{ partition: 0, offset: end.high }] });
+  await admin.disconnect();
+  const second = new DedupStage(options);
+  stages.push(second);
+  const t0 = Date.now();
+  await second.start();
+  await send(5);
+  await producer.disconnect();
+  await waitFor(
+    "the next 5 certificates",
+    async () => (await readTopic(kafka, names.certs)).length >= 10,
+    60_000,
+  );
+  expect(Date.now() - t0).toBeLessThan(60_000);
+  const keys = (await readTopic(kafka, names.certs)).map((r) => r.key?.toString());
+  expect(keys).toEqual(Array.from({ length: 10 }, (_, i) => `leaf-${i}`));
+}, 120_000);
+
 /**
  * N entries, a dedup stage whose first commit Kafka tears (then `afterTear` decides what the member does), and,
  * when `takeOver` is given, a second member in the same group. Every certificate must end in certs once.
