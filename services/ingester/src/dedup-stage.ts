@@ -466,8 +466,17 @@ export class DedupStage {
       if (from < to) ranges.set(st.partition, { from, to });
     }
     if (ranges.size === 0) return;
+    const t0 = performance.now();
     const replay = await this.readEntries(ranges);
     const ttlMs = this.o.ttlSecs * 1000;
+    this.log.info(
+      {
+        partitions: [...ranges.keys()],
+        entries: [...replay.values()].reduce((n, r) => n + r.length, 0),
+        ms: Math.round(performance.now() - t0),
+      },
+      "dedup: entries after the last certificate forwarded read again to compare with certs",
+    );
     for (const st of states) {
       const records = replay.get(st.partition) ?? [];
       let { out } = await this.firstSightings(st, records);
