@@ -2,6 +2,7 @@ import { compressors } from "@certstream/delta";
 import type {
   AsyncBuffer,
   ColumnChunk,
+  ColumnMetaData,
   CompressionCodec,
   DataReader,
   FileMetaData,
@@ -20,10 +21,11 @@ import { readRleBitPackedHybrid } from "hyparquet/src/encoding.js";
  * 26 result columns: that was most of a query's CPU. Here a page is decompressed, its levels decoded (cheap: small
  * integers) and its PLAIN values skipped over by length until the wanted ones, which alone become strings.
  *
- * Handles what clustered files hold: data pages v1 and v2, PLAIN values of BYTE_ARRAY (strings or bytes), INT32,
- * INT64 (plain or a timestamp), BOOLEAN, DOUBLE and FLOAT, flat or in a list of them (three-level LIST), with the
- * offset index. Anything else (dictionary pages: the sink's own files; another layout) returns null and the caller
- * reads with hyparquet. The values match hyparquet's with our parsers (timestamps as µs numbers, INT64 as bigint).
+ * Handles what our writers produce: data pages v1 and v2, PLAIN values of BYTE_ARRAY (strings or bytes), INT32,
+ * INT64 (plain or a timestamp), BOOLEAN, DOUBLE and FLOAT, or indices into a PLAIN dictionary page (the sink's
+ * files), flat or in a list of them (three-level LIST), with the offset index. Anything else returns null and the
+ * caller reads with hyparquet. The values match hyparquet's with our parsers (timestamps as µs numbers, INT64 as
+ * bigint; a null list is null where hyparquet says undefined).
  */
 export async function readColumnRows(
   file: AsyncBuffer,
@@ -46,17 +48,28 @@ export async function readColumnRows(
   const chunks = groups.map(({ g }) =>
     metadata.row_groups[g].columns.find((c) => c.meta_data?.path_in_schema[0] === column),
   );
-  // A dictionary page is not in the offset index (nor always in dictionary_page_offset): known by the encodings.
-  if (chunks.some((c) => !c?.meta_data || c.meta_data.encodings.some((e) => e.endsWith("DICTIONARY"))))
-    return null;
+  if (chunks.some((c) => !c?.meta_data)) return null;
   const locations = await Promise.all(
     chunks.map((c, k) => (c ? pageLocations(file, metadata.row_groups[groups[k].g], c) : null)),
   );
-  const reads: { codec: CompressionCodec; location: PageLocation; wanted: number[] }[] = [];
+  // A dictionary page is not in the offset index: it lies before the first data page (known by the encodings).
+  const dictionaries = await Promise.all(
+    chunks.map((c, k) => {
+      const first = locations[k]?.[0];
+      return c?.meta_data && first ? dictionaryOf(file, c.meta_data, Number(first.offset), leaf) : null;
+    }),
+  );
+  const reads: {
+    codec: CompressionCodec;
+    location: PageLocation;
+    wanted: number[];
+    dictionary: PlainValues | null;
+  }[] = [];
   for (let k = 0; k < groups.length; k++) {
     const pages = locations[k];
     const codec = chunks[k]?.meta_data?.codec;
-    if (!pages || !codec) return null;
+    const dictionary = dictionaries[k];
+    if (!pages || !codec || dictionary === undefined) return null;
     const { g, rows: local } = groups[k];
     const groupRows = rowGroupStarts[g + 1] - rowGroupStarts[g];
     let p = 0;
@@ -65,7 +78,7 @@ export async function readColumnRows(
       const first = Number(pages[p].first_row_index);
       const last = reads[reads.length - 1];
       if (last?.location === pages[p]) last.wanted.push(r - first);
-      else reads.push({ codec, location: pages[p], wanted: [r - first] });
+      else reads.push({ codec, location: pages[p], wanted: [r - first], dictionary });
       if (r >= (p + 1 < pages.length ? Number(pages[p + 1].first_row_index) : groupRows)) return null;
     }
   }
@@ -77,7 +90,8 @@ export async function readColumnRows(
   );
   const out: unknown[] = [];
   for (let k = 0; k < reads.length; k++) {
-    const values = pickRows(new Uint8Array(fetched[k]), reads[k].codec, leaf, reads[k].wanted);
+    const { codec, wanted, dictionary } = reads[k];
+    const values = pickRows(new Uint8Array(fetched[k]), codec, leaf, wanted, dictionary);
     if (values === null) return null;
     for (const v of values) out.push(v);
   }
@@ -196,6 +210,7 @@ function pickRows(
   codec: CompressionCodec,
   leaf: Leaf,
   wanted: number[],
+  dictionary: PlainValues | null,
 ): unknown[] | null {
   const reader: DataReader = {
     view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -208,15 +223,16 @@ function pickRows(
   let values: DataReader;
   let repLength: number | undefined;
   let defLength: number | undefined;
+  let encoding: string;
   if (header.type === "DATA_PAGE" && header.data_page_header) {
-    if (header.data_page_header.encoding !== "PLAIN") return null;
+    encoding = header.data_page_header.encoding;
     numValues = header.data_page_header.num_values;
     const page = decompressPage(body, header.uncompressed_page_size, codec, compressors);
     levels = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
     values = levels;
   } else if (header.type === "DATA_PAGE_V2" && header.data_page_header_v2) {
     const h = header.data_page_header_v2;
-    if (h.encoding !== "PLAIN") return null;
+    encoding = h.encoding;
     numValues = h.num_values;
     repLength = h.repetition_levels_byte_length;
     defLength = h.definition_levels_byte_length;
@@ -238,28 +254,27 @@ function pickRows(
   else def.fill(0);
   if (leaf.maxRep > 0 && numValues > 0 && rep[0] !== 0) return null; // a row continued from the previous page
   const valueDef = leaf.valueDef;
+  let read: (index: number) => unknown;
+  if (encoding === "PLAIN") {
+    const plain = new PlainValues(values.view, values.offset, leaf.element);
+    read = (index) => plain.get(index);
+  } else if ((encoding === "RLE_DICTIONARY" || encoding === "PLAIN_DICTIONARY") && dictionary !== null) {
+    // The values are indices into the dictionary: a bit width, then the RLE/bit-packed hybrid, unprefixed.
+    let storedCount = 0;
+    for (let k = 0; k < numValues; k++) if (def[k] === valueDef) storedCount++;
+    const indices = new Int32Array(storedCount);
+    const width = values.view.getUint8(values.offset);
+    values.offset++;
+    if (width > 0 && storedCount > 0)
+      readRleBitPackedHybrid(values, width, indices, values.view.byteLength - values.offset);
+    read = (index) => dictionary.get(indices[index]);
+  } else {
+    return null;
+  }
   const out: unknown[] = [];
   let row = -1;
-  let valueIndex = 0; // index among the values stored (entries at valueDef)
   let w = 0;
   let current: unknown[] | null = null;
-  const type = leaf.element.type;
-  const fixed = fixedWidth(type);
-  let byteAt = values.offset; // BYTE_ARRAY: where value `valueIndex` starts
-  const read = (index: number): unknown => {
-    if (fixed > 0) return fixedValue(values.view, values.offset, index, leaf.element);
-    if (type === "BOOLEAN")
-      return ((values.view.getUint8(values.offset + (index >> 3)) >> (index & 7)) & 1) === 1;
-    // BYTE_ARRAY: walk lengths from the last position up to this value.
-    while (valueIndex < index) {
-      byteAt += 4 + values.view.getUint32(byteAt, true);
-      valueIndex++;
-    }
-    const len = values.view.getUint32(byteAt, true);
-    const start = values.view.byteOffset + byteAt + 4;
-    const raw = new Uint8Array(values.view.buffer, start, len);
-    return isString(leaf.element) ? utf8.decode(raw) : raw.slice();
-  };
   let stored = 0; // values stored before entry k
   for (let k = 0; k < numValues && w < wanted.length; k++) {
     if (rep[k] === 0) {
@@ -292,6 +307,68 @@ function pickRows(
     w++;
   }
   return w === wanted.length ? out : null;
+}
+
+/**
+ * PLAIN values of one column in a buffer, read by index. BYTE_ARRAY values are found by walking their lengths;
+ * the starts walked are kept, so a dictionary read in any order walks each value once.
+ */
+class PlainValues {
+  readonly #view: DataView;
+  readonly #base: number;
+  readonly #element: SchemaElement;
+  readonly #fixed: number;
+  readonly #starts: number[] = [];
+
+  constructor(view: DataView, base: number, element: SchemaElement) {
+    this.#view = view;
+    this.#base = base;
+    this.#element = element;
+    this.#fixed = fixedWidth(element.type);
+    this.#starts.push(base);
+  }
+
+  get(index: number): unknown {
+    const view = this.#view;
+    if (this.#fixed > 0) return fixedValue(view, this.#base, index, this.#element);
+    if (this.#element.type === "BOOLEAN")
+      return ((view.getUint8(this.#base + (index >> 3)) >> (index & 7)) & 1) === 1;
+    const starts = this.#starts;
+    while (starts.length <= index) {
+      const at = starts[starts.length - 1];
+      starts.push(at + 4 + view.getUint32(at, true));
+    }
+    const at = starts[index];
+    const raw = new Uint8Array(view.buffer, view.byteOffset + at + 4, view.getUint32(at, true));
+    return isString(this.#element) ? utf8.decode(raw) : raw.slice();
+  }
+}
+
+/**
+ * The dictionary of a column chunk (null when it has none; undefined when it has one this module cannot read). It
+ * is the one page between the chunk's start and its first data page.
+ */
+async function dictionaryOf(
+  file: AsyncBuffer,
+  meta: ColumnMetaData,
+  firstDataPage: number,
+  leaf: Leaf,
+): Promise<PlainValues | null | undefined> {
+  if (!meta.encodings.some((e) => e.endsWith("DICTIONARY"))) return null;
+  const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+  if (start >= firstDataPage) return undefined;
+  const bytes = new Uint8Array(await file.slice(start, firstDataPage));
+  const reader: DataReader = {
+    view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    offset: 0,
+  };
+  const header: PageHeader = parquetHeader(reader);
+  const encoding = header.dictionary_page_header?.encoding;
+  if (header.type !== "DICTIONARY_PAGE" || (encoding !== "PLAIN" && encoding !== "PLAIN_DICTIONARY"))
+    return undefined;
+  const body = bytes.subarray(reader.offset, reader.offset + header.compressed_page_size);
+  const page = decompressPage(body, header.uncompressed_page_size, meta.codec, compressors);
+  return new PlainValues(new DataView(page.buffer, page.byteOffset, page.byteLength), 0, leaf.element);
 }
 
 function bitWidth(max: number): number {
