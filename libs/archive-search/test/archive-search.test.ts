@@ -18,7 +18,7 @@ import {
   writeSyntheticArchive,
 } from "@certstream/archive-search";
 import { compressors, DeltaTable, LocalStorage, storagePath, toRow } from "@certstream/delta";
-import type { FileMetaData } from "hyparquet";
+import type { AsyncBuffer, FileMetaData } from "hyparquet";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { realEntries } from "../../delta/test/fixtures/entries.ts";
@@ -141,6 +141,18 @@ describe("rows picked from pages (page-rows.ts)", () => {
       return { file, metadata, starts, numRows: Number(metadata.num_rows) };
     });
   }
+  /** Every row of a file as hyparquet decodes it (a null list, which it reads as undefined, made null). */
+  async function decodeAll(file: AsyncBuffer, metadata: FileMetaData): Promise<Record<string, unknown>[]> {
+    const all = (await parquetReadObjects({
+      file,
+      metadata,
+      compressors,
+      parsers: PARSERS,
+      utf8: false,
+    })) as Record<string, unknown>[];
+    for (const r of all) for (const c of Object.keys(r)) r[c] ??= null;
+    return all;
+  }
   const columnsOf = (metadata: FileMetaData): string[] =>
     metadata.row_groups[0].columns.map((c) => c.meta_data?.path_in_schema[0] ?? "");
 
@@ -153,13 +165,7 @@ describe("rows picked from pages (page-rows.ts)", () => {
     let compared = 0;
     let nonNull = 0;
     for (const { file, metadata, starts, numRows } of await dataFiles(clustered)) {
-      const all = (await parquetReadObjects({
-        file,
-        metadata,
-        compressors,
-        parsers: PARSERS,
-        utf8: false,
-      })) as Record<string, unknown>[];
+      const all = await decodeAll(file, metadata);
       for (let t = 0; t < 8; t++) {
         const rows = [...new Set(Array.from({ length: 1 + rand(6) }, () => rand(numRows)))].sort(
           (a, b) => a - b,
@@ -214,15 +220,7 @@ describe("rows picked from pages (page-rows.ts)", () => {
     await table.commit([{ add }], { operation: "WRITE" });
     const [{ file, metadata, starts, numRows }] = await dataFiles(dir);
     expect(metadata.row_groups.length).toBeGreaterThan(1);
-    const all = (await parquetReadObjects({
-      file,
-      metadata,
-      compressors,
-      parsers: PARSERS,
-      utf8: false,
-    })) as Record<string, unknown>[];
-    // hyparquet reads a null list as undefined; the picker says null (the search treats both as no list).
-    for (const r of all) for (const c of Object.keys(r)) r[c] ??= null;
+    const all = await decodeAll(file, metadata);
     expect(
       all.some((r) => r.all_domains === null) &&
         all.some((r) => Array.isArray(r.all_domains) && r.all_domains.length === 0),
@@ -238,14 +236,7 @@ describe("rows picked from pages (page-rows.ts)", () => {
   it("dictionary-encoded columns (the sink's files): every column at scattered rows equals hyparquet's decode", async () => {
     let dictionaryColumns = 0;
     for (const { file, metadata, starts, numRows } of await dataFiles(unclustered)) {
-      const all = (await parquetReadObjects({
-        file,
-        metadata,
-        compressors,
-        parsers: PARSERS,
-        utf8: false,
-      })) as Record<string, unknown>[];
-      for (const r of all) for (const c of Object.keys(r)) r[c] ??= null;
+      const all = await decodeAll(file, metadata);
       dictionaryColumns += metadata.row_groups[0].columns.filter((c) =>
         c.meta_data?.encodings.includes("RLE_DICTIONARY"),
       ).length;
