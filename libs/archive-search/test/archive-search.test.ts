@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { SearchQuery } from "@certstream/archive-search";
+import type { ClusteredFileOptions, SearchQuery } from "@certstream/archive-search";
 import {
   ARCHIVE_SCHEMA,
   ArchiveSearch,
@@ -98,6 +98,26 @@ async function allPages(
     pages++;
   } while (cursor !== null && pages < 100);
   return { keys: keys.sort(), pages, bytes, domains };
+}
+
+/** `rows` (one day's) written as one clustered file and committed to `table`. */
+async function commitClustered(
+  table: DeltaTable,
+  rows: Record<string, unknown>[],
+  options: ClusteredFileOptions,
+): Promise<void> {
+  const cols: Record<string, unknown[]> = {};
+  for (const f of ARCHIVE_SCHEMA.fields) cols[f.name] = rows.map((r) => r[f.name] ?? null);
+  const add = await writeClusteredFile(
+    table.storage,
+    ARCHIVE_SCHEMA,
+    ["seen_date"],
+    { seen_date: rows[0].seen_date as string },
+    cols,
+    rows.length,
+    options,
+  );
+  await table.commit([{ add }], { operation: "WRITE" });
 }
 
 const NOW = Date.UTC(2026, 5, 1);
@@ -199,25 +219,11 @@ describe("rows picked from pages (page-rows.ts)", () => {
       if (i % 3 === 0) r.issuer_o = null;
       return r;
     });
-    const cols: Record<string, unknown[]> = {};
-    for (const f of ARCHIVE_SCHEMA.fields) cols[f.name] = rows.map((r) => r[f.name] ?? null);
-    const add = await writeClusteredFile(
-      storage,
-      ARCHIVE_SCHEMA,
-      ["seen_date"],
-      { seen_date: "2026-05-20" },
-      cols,
-      rows.length,
-      {
-        rowGroupRows: 16,
-        dataPageBytes: 1024,
-      },
-    );
     const table = await DeltaTable.openOrCreate(storage, {
       schema: ARCHIVE_SCHEMA,
       partitionColumns: ["seen_date"],
     });
-    await table.commit([{ add }], { operation: "WRITE" });
+    await commitClustered(table, rows, { rowGroupRows: 16, dataPageBytes: 1024 });
     const [{ file, metadata, starts, numRows }] = await dataFiles(dir);
     expect(metadata.row_groups.length).toBeGreaterThan(1);
     const all = await decodeAll(file, metadata);
@@ -395,18 +401,7 @@ describe("real certificates", () => {
       ].filter((d) => d !== null);
       return r;
     });
-    const cols: Record<string, unknown[]> = {};
-    for (const f of ARCHIVE_SCHEMA.fields) cols[f.name] = rows.map((r) => r[f.name] ?? null);
-    const add = await writeClusteredFile(
-      storage,
-      ARCHIVE_SCHEMA,
-      ["seen_date"],
-      { seen_date: rows[0].seen_date as string },
-      cols,
-      rows.length,
-      { granuleRows: 4 },
-    );
-    await table.commit([{ add }], { operation: "WRITE" });
+    await commitClustered(table, rows, { granuleRows: 4 });
     const withDomain = rows.find((r) => ((r.all_domains as string[]) ?? []).length > 0);
     if (!withDomain) throw new Error("the real entries name no domain");
     const name = (withDomain.all_domains as string[])[0].replace(/^\*\./, "");
