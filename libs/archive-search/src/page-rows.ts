@@ -14,6 +14,7 @@ import { readOffsetIndex } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { decompressPage } from "hyparquet/src/datapage.js";
 import { readRleBitPackedHybrid } from "hyparquet/src/encoding.js";
+import { PARSERS } from "./data-file-footer.ts";
 
 /**
  * Reads the values of a few rows of one column, decoding only those rows. hyparquet decodes every value of each
@@ -383,7 +384,7 @@ function isString(e: SchemaElement): boolean {
   return e.converted_type === "UTF8" || e.logical_type?.type === "STRING";
 }
 
-/** A fixed-width value as hyparquet returns it with our parsers (timestamps as µs numbers). */
+/** A fixed-width value as hyparquet returns it with our parsers (data-file-footer.ts PARSERS). */
 function fixedValue(view: DataView, base: number, index: number, e: SchemaElement): unknown {
   switch (e.type) {
     case "INT32":
@@ -402,9 +403,10 @@ function fixedValue(view: DataView, base: number, index: number, e: SchemaElemen
             : e.converted_type === "TIMESTAMP_MILLIS"
               ? "MILLIS"
               : null;
-      if (unit === "MICROS") return Number(v);
-      if (unit === "MILLIS") return Number(v) * 1000;
-      if (unit === "NANOS") return Number(v / 1000n);
+      // The search's own conversions (µs numbers), as hyparquet applies them.
+      if (unit === "MICROS") return PARSERS.timestampFromMicroseconds?.(v);
+      if (unit === "MILLIS") return PARSERS.timestampFromMilliseconds?.(v);
+      if (unit === "NANOS") return PARSERS.timestampFromNanoseconds?.(v);
       return v;
     }
   }
