@@ -1,10 +1,17 @@
 /**
  * The few calls of the Confluent-compatible schema registry REST API the codecs make (Apicurio's `ccompat/v7`
  * answers them too): set a subject's compatibility and register an Avro schema, and fetch a schema by id.
- * One client for both codecs, on `fetch`: Avro is all we register, and a general client (with JSON Schema and
- * Protobuf support) kept ajv and protobufjs loaded in every service for nothing.
+ * One client for both codecs, on node:http (`httpRequest`, not fetch: see there): Avro is all we register, and a
+ * general client (with JSON Schema and Protobuf support) kept ajv and protobufjs loaded in every service for nothing.
  */
-import { type FailureKind, failureKind, KindedError, trackSchemaRegistryCall } from "@certstream/metrics";
+import {
+  type FailureKind,
+  failureKind,
+  type HttpAnswer,
+  httpRequest,
+  KindedError,
+  trackSchemaRegistryCall,
+} from "@certstream/metrics";
 import type avro from "avsc";
 
 export type Compatibility =
@@ -85,10 +92,10 @@ export class SchemaRegistry {
 
   async #call(method: string, path: string, body?: object): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
-      let res: Response;
+      let res: HttpAnswer;
       try {
         res = await trackSchemaRegistryCall(
-          fetch(`${this.url}${path}`, {
+          httpRequest(`${this.url}${path}`, {
             method,
             headers: { "content-type": JSON_CT, accept: JSON_CT, "user-agent": this.#userAgent },
             body: body === undefined ? undefined : JSON.stringify(body),
@@ -103,12 +110,12 @@ export class SchemaRegistry {
           cause: err,
         });
       }
-      const text = await res.text();
+      const text = res.text;
       if (res.status >= 500 && attempt < RETRIES) {
         await backoff(attempt);
         continue;
       }
-      if (!res.ok)
+      if (res.status < 200 || res.status > 299)
         throw new SchemaRegistryError(
           `schema registry: ${method} ${path} → ${res.status} ${text.slice(0, 500)}`,
           res.status,

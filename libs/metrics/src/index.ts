@@ -38,6 +38,7 @@ export {
   registerHttpMetrics,
   registerMetricsRoute,
 } from "./http-metrics.ts";
+export { type HttpAnswer, type HttpRequestOptions, httpRequest } from "./http-request.ts";
 export type { MetricsLogger } from "./logger.ts";
 export { metricsOnServicePort } from "./metrics-placement.ts";
 export {

@@ -9,6 +9,7 @@
  * `replica` of the answer), so several replicas behind one URL add up, and a replica's restart (its counters
  * start again at 0) counts from its new start.
  */
+import { httpRequest } from "@certstream/metrics";
 
 export interface DedupCounters {
   forwarded: number;
@@ -121,9 +122,9 @@ export class DedupShare {
     await Promise.all(
       this.#urls.map(async (url) => {
         try {
-          const res = await fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs) });
-          if (!res.ok) throw new Error(`HTTP ${res.status}`);
-          const body = (await res.json()) as { replica?: unknown; dedup?: Partial<DedupCounters> | null };
+          const res = await httpRequest(url, { timeoutMs: this.#timeoutMs });
+          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+          const body = JSON.parse(res.text) as { replica?: unknown; dedup?: Partial<DedupCounters> | null };
           const d = body.dedup;
           if (!d || typeof d.forwarded !== "number" || typeof d.duplicates !== "number")
             throw new Error("no dedup counters in the answer (is the dedup stage enabled there?)");
