@@ -4,7 +4,9 @@ export {
   asIngesterState,
   type IngesterState,
   ingesterStateSchemaText,
+  type PartitionOffsets,
   type StoredVerification,
   type TreeMismatch,
+  type WrittenBatch,
 } from "./ingester-state.ts";
 export * from "./tree-verification.ts";

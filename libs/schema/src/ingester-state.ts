@@ -29,6 +29,19 @@ export interface StoredVerification {
   halted: boolean;
 }
 
+/** Where one entries partition holds a batch's records: its first and last record's offsets. */
+export interface PartitionOffsets {
+  partition: number;
+  first: number;
+  last: number;
+}
+
+/** The batch a state was committed with (IngesterState.batch): [from_index, next_index) and its offsets. */
+export interface WrittenBatch {
+  from_index: number;
+  entries_offsets: PartitionOffsets[];
+}
+
 /** The value of `certstream.ingester.state` for one log (see avro/IngesterState.avsc). */
 export interface IngesterState {
   log_id: string;
@@ -43,6 +56,8 @@ export interface IngesterState {
   owner: string;
   /** The log's compact range and verification state (null: verification off, or an older state). */
   verification?: StoredVerification | null;
+  /** The batch committed with it (null: a state without entries, or an older state). */
+  batch?: WrittenBatch | null;
 }
 
 export const ingesterStateSchemaText: string = readFileSync(
@@ -72,7 +87,25 @@ export function asIngesterState(value: unknown): IngesterState | null {
     updated_at: at,
     owner: typeof v.owner === "string" ? v.owner : "",
     verification: asStoredVerification(v.verification),
+    batch: asWrittenBatch(v.batch),
   };
+}
+
+function asWrittenBatch(value: unknown): WrittenBatch | null {
+  if (typeof value !== "object" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const n = (x: unknown): number => (typeof x === "bigint" ? Number(x) : typeof x === "number" ? x : -1);
+  const offsets = Array.isArray(v.entries_offsets) ? (v.entries_offsets as Record<string, unknown>[]) : [];
+  const b: WrittenBatch = {
+    from_index: n(v.from_index),
+    entries_offsets: offsets.map((o) => ({ partition: n(o.partition), first: n(o.first), last: n(o.last) })),
+  };
+  // A batch we cannot read back exactly is no batch (the completion then has nothing to compare with).
+  const ok = (x: number) => Number.isSafeInteger(x) && x >= 0;
+  if (!ok(b.from_index)) return null;
+  for (const o of b.entries_offsets)
+    if (!ok(o.partition) || !ok(o.first) || !ok(o.last) || o.last < o.first) return null;
+  return b;
 }
 
 function asStoredVerification(value: unknown): StoredVerification | null {

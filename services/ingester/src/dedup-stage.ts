@@ -12,7 +12,7 @@ import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
 import { chunksByBytes } from "./log-watcher.ts";
 import * as m from "./metrics.ts";
 import { SeenSet } from "./seen-set.ts";
-import { TopicTail } from "./topic-tail.ts";
+import { readRanges, TopicTail } from "./topic-tail.ts";
 
 export interface DedupOptions {
   kafka: Kafka;
@@ -516,34 +516,11 @@ export class DedupStage {
   private async readEntries(
     ranges: ReadonlyMap<number, { from: bigint; to: bigint }>,
   ): Promise<Map<number, KafkaMessage[]>> {
-    const got = new Map<number, Map<string, KafkaMessage>>();
-    const tail = new TopicTail(this.o.kafka, {
-      topic: this.o.entriesTopic,
-      partitions: [...ranges.keys()],
-      fromOffsets: new Map([...ranges].map(([p, r]) => [p, r.from])),
+    const { records } = await readRanges(this.o.kafka, this.o.entriesTopic, ranges, {
       groupPrefix: `${this.o.groupId}-replay`,
-      onMessage: (partition, msg) => {
-        const r = ranges.get(partition);
-        const o = BigInt(msg.offset);
-        if (!r || o < r.from || o >= r.to) return;
-        const records = got.get(partition) ?? new Map<string, KafkaMessage>();
-        got.set(partition, records);
-        records.set(msg.offset, msg); // a record delivered twice (a restarted consumer) counts once
-      },
+      timeoutMs: 120_000,
     });
-    try {
-      await tail.start();
-      await tail.reachedPast(new Map([...ranges].map(([p, r]) => [p, r.to - 1n])), 120_000);
-    } finally {
-      await tail.stop();
-    }
-    const out = new Map<number, KafkaMessage[]>();
-    for (const [p, records] of got)
-      out.set(
-        p,
-        [...records.values()].sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1)),
-      );
-    return out;
+    return records;
   }
 
   /** The group's committed offsets of the entries partitions (absent: none), and each partition's first offset. */

@@ -13,15 +13,26 @@ import {
 } from "@certstream/kafka";
 import type { Logger } from "@certstream/log";
 import { failureKind } from "@certstream/metrics";
-import type { CertificateEntry, LogSource, StoredVerification } from "@certstream/schema";
+import type { CertificateEntry, IngesterState, LogSource, StoredVerification } from "@certstream/schema";
 import type { Kafka, Message, Producer } from "kafkajs";
 import { errorMessage, isFenced, kafkaFailureKind } from "./kafka-errors.ts";
 import type { LogHead, LogReader } from "./log-reader.ts";
 import { type LogStall, STALL_AFTER_MS, STALL_CHECK_MS, stallReason } from "./log-stall.ts";
 import * as m from "./metrics.ts";
 import type { Barrier, StateView } from "./state-view.ts";
-import { TopicTail } from "./topic-tail.ts";
-import { noteWritten, settleDecision, type UnsettledBatch } from "./torn-batch.ts";
+import { readRanges } from "./topic-tail.ts";
+import {
+  type Found,
+  missingOfCommitted,
+  noteWritten,
+  readBackRanges,
+  type TornAhead,
+  tornAhead,
+  verificationAt,
+  type Written,
+  widen,
+  writtenBatch,
+} from "./torn-batch.ts";
 import { type BatchVerdict, TreeVerifier, type VerifyMode } from "./tree-verifier.ts";
 
 /** Encodes a CertificateEntry as a registry-framed Avro value (implemented by @certstream/kafka's codec). */
@@ -65,6 +76,8 @@ export interface WatcherDeps {
   confirmOwnership(logId: string, since: number): Promise<boolean>;
   /** True while the group is rebalancing: no new transaction is started then. */
   isRebalancing(): boolean;
+  /** Tests: wraps the log's producer (torn-batch.test.ts tears a transaction at the producer). */
+  wrapProducer?: (producer: Producer) => Producer;
 }
 
 export type WatcherPhase = "starting" | "running" | "idle" | "backoff" | "stopped" | "fenced" | "halted";
@@ -112,8 +125,6 @@ export class LogWatcher {
   private readonly verifier: TreeVerifier;
   /** An operator asked to reset the tree verification: resolved once the reset state is committed. */
   private resetRequest: { done: (ok: boolean) => void } | null = null;
-  /** The last batch, while its commit's outcome is unknown (set before commit, cleared once settled). */
-  private unsettled: UnsettledBatch | null = null;
 
   constructor(deps: WatcherDeps, cfg: WatcherSettings) {
     this.deps = deps;
@@ -231,27 +242,21 @@ export class LogWatcher {
   /** One producer lifetime: init (fence), read position, then batches until stopped or failed. */
   private async session(onProgress: () => void): Promise<void> {
     const { kafka, stateView, logger } = this.deps;
-    const producer = transactionalProducer(kafka, {
+    const real = transactionalProducer(kafka, {
       transactionalId: this.transactionalId,
       transactionTimeoutMs: this.cfg.transactionTimeoutMs,
     });
+    const producer = this.deps.wrapProducer?.(real) ?? real;
     this.producer = producer;
     await producer.connect();
     // The first transaction inits the producer id: that bumps the epoch of this transactional.id (fencing any
     // earlier owner, our own previous session included) and makes the coordinator finish that owner's open
     // transaction before answering. The barrier it commits lies above every record of those transactions.
-    let barrier = await this.commitBarrier(producer);
-    let stored = await stateView.current(this.logId, barrier, this.cfg.transactionTimeoutMs * 2);
-    if (this.unsettled) {
-      // Our init decided the batch's transaction; whatever Kafka made of it is final now. Completed whole
-      // (or torn and completed here), then the position is read again past a new barrier.
-      const completed = await this.settle(producer, this.unsettled, stored?.next_index ?? null);
-      this.unsettled = null;
-      if (completed) {
-        barrier = await this.commitBarrier(producer);
-        stored = await stateView.current(this.logId, barrier, this.cfg.transactionTimeoutMs * 2);
-      }
-    }
+    const barrier = await this.commitBarrier(producer);
+    const stored = await stateView.current(this.logId, barrier, this.cfg.transactionTimeoutMs * 2);
+    // Whatever Kafka made of the last transactions is final now: complete the last batch if Kafka tore it
+    // (from Kafka alone: the writer may be gone), and learn what a torn batch after the position left committed.
+    let carry = stored ? await this.completeTorn(producer, stored, barrier) : null;
     let next: number;
     if (stored) {
       next = stored.next_index;
@@ -274,6 +279,9 @@ export class LogWatcher {
         { log: this.logId, next, head: head.treeSize, configuredStart: this.cfg.startIndex },
         "log never seen before: starting position chosen",
       );
+      // Committed before the first batch: a batch is always written after a committed state, which is where
+      // whoever resumes looks for a torn one (completeTorn); and a first batch that fails resumes here.
+      await this.commitState(producer, next, head.treeSize, null);
     }
     this.status.position = next;
     this.status.phase = "running";
@@ -317,7 +325,11 @@ export class LogWatcher {
         this.status.phase = "running";
         let end = Math.min(next + this.cfg.batchSize, treeSize);
         let pending: Promise<CertificateEntry[] | null>;
-        if (ahead && ahead.start === next) {
+        if (carry && carry.from === next) {
+          // A torn batch's entries already committed: the batch that completes it covers all of them at once.
+          end = carry.to;
+          pending = this.fetchRange(next, end);
+        } else if (ahead && ahead.start === next) {
           pending = ahead.entries;
           end = ahead.end;
         } else pending = this.fetchOrNull(next, end);
@@ -356,7 +368,8 @@ export class LogWatcher {
           this.status.tree = { mode: this.verifier.mode, stored: this.verifier.stored };
           continue;
         }
-        await this.commitBatch(producer, batch, treeSize, verdict.stored);
+        await this.commitBatch(producer, batch, treeSize, verdict.stored, carry);
+        carry = null;
         this.verifier.adopt(verdict, next);
         this.status.tree = { mode: this.verifier.mode, stored: this.verifier.stored };
         next = after;
@@ -397,87 +410,203 @@ export class LogWatcher {
   }
 
   /**
-   * Reads back what Kafka made of a batch whose commit went unanswered, and completes it if Kafka tore it:
-   * the entries it lost are written again, and when the state record was the part aborted, it too (so the
-   * entries already committed are not written twice). True when it wrote a completing transaction.
+   * Completes what Kafka tore of this log's last transactions, from Kafka alone (the process that wrote them may
+   * be gone). Runs once the init has decided every earlier transaction of the log and the position was read past
+   * the barrier. It reads this log's state records between the committed one and the barrier (read_uncommitted:
+   * all of them aborted), then, in one read_committed pass, the log's entries at the offsets those records and
+   * the committed one name (a few hundred records: the batches and what other logs wrote between them):
+   *
+   * 1. entries of the committed state's own batch that are absent were aborted while the position moved past
+   *    them: they are fetched from the log again and written, with a state record (same position) naming the
+   *    offsets of every write of the batch (an aborted earlier completion's included);
+   * 2. entries after the position that are present belong to a batch whose state record aborted: they are
+   *    returned, and the next batch covers that batch whole without writing them again.
    */
-  private async settle(producer: Producer, u: UnsettledBatch, storedNext: number | null): Promise<boolean> {
+  private async completeTorn(
+    producer: Producer,
+    stored: IngesterState,
+    barrier: Barrier,
+  ): Promise<TornAhead | null> {
     const log = this.deps.logger;
-    const present = await this.committedIndexes(u);
-    const decision = settleDecision(u, present, storedNext);
-    if (decision.kind === "whole") {
-      log.info(
+    const t0 = performance.now();
+    const next = stored.next_index;
+    const own = stored.batch ?? null;
+    const aborted = await this.abortedStates(stored, barrier);
+    // Aborted records of the same batch (a completion that failed) name offsets of its entries too.
+    const batches = [own, ...aborted.map((s) => s.batch ?? null)].filter(
+      (b): b is NonNullable<typeof b> =>
+        b !== null && (b.from_index >= next || b.from_index === own?.from_index),
+    );
+    if (batches.length === 0) return null;
+    const to = Math.max(next, ...aborted.map((s) => s.next_index));
+    const { found, clipped, records } = await this.readEntriesBack(batches, own?.from_index ?? next, to);
+    if (clipped)
+      log.warn(
+        { log: this.logId, from: own?.from_index ?? next, to },
+        "the last batches' entries are partly gone (retention): what is gone cannot be compared",
+      );
+    const missing = missingOfCommitted(stored, found);
+    if (missing.length > 0 && !clipped)
+      await this.writeMissing(
+        producer,
+        stored,
+        missing,
+        found.filter((f) => f.index < next),
+      );
+    const carry = tornAhead(
+      next,
+      aborted.filter((s) => s.next_index > next),
+      found,
+    );
+    if (carry) {
+      m.tornBatches.inc({ log: this.logId, state: "aborted" });
+      log.error(
         {
           log: this.logId,
-          from: u.from,
-          to: u.to,
-          committed: storedNext === u.to,
-          entriesCommitted: present.size,
+          from: carry.from,
+          to: carry.to,
+          stateCommitted: false,
+          entriesCommitted: carry.present.size,
+          entriesWritten: carry.to - carry.from - carry.present.size,
         },
-        "unanswered commit read back: Kafka committed or aborted the batch whole",
+        "Kafka tore a transaction (committed in part, aborted in part); its batch is written again without the entries committed",
       );
-      return false;
     }
-    if (decision.kind === "foreign") {
-      log.error(
-        { log: this.logId, from: u.from, to: u.to, storedNext, present: present.size },
-        "batch committed in part, but the position is neither before nor after it; left as it is",
-      );
-      return false;
-    }
-    const { missing, withState } = decision;
-    m.tornBatches.inc({ log: this.logId, state: withState ? "aborted" : "committed" });
-    log.error(
+    log.info(
       {
         log: this.logId,
-        from: u.from,
-        to: u.to,
-        stateCommitted: !withState,
-        entriesCommitted: present.size,
-        entriesWritten: missing.length,
+        batch: own ? `${own.from_index}..${next}` : null,
+        abortedAfter: aborted.length,
+        recordsRead: records,
+        ms: Math.round(performance.now() - t0),
       },
-      "Kafka tore a transaction (committed in part, aborted in part); writing the part it lost",
+      "last batch read back from Kafka",
     );
+    return carry;
+  }
+
+  /**
+   * The log's entries with index in [from, to) committed at the offsets `batches` name, read back
+   * read_committed (past the batches' last records, so every one read is final). `clipped`: retention deleted
+   * part of the range.
+   */
+  private async readEntriesBack(
+    batches: readonly NonNullable<IngesterState["batch"]>[],
+    from: number,
+    to: number,
+  ): Promise<{ found: Found[]; clipped: boolean; records: number }> {
+    const ranges = readBackRanges(batches);
+    const { records, clipped } = await readRanges(this.deps.kafka, this.cfg.entriesTopic, ranges, {
+      groupPrefix: `${this.transactionalId}-settle`,
+      timeoutMs: this.cfg.transactionTimeoutMs * 2,
+    });
+    const found: Found[] = [];
+    let n = 0;
+    for (const [partition, msgs] of records)
+      for (const msg of msgs) {
+        n++;
+        if (headerString(msg.headers, HEADER_LOG_ID) !== this.logId) continue;
+        const index = Number(headerString(msg.headers, HEADER_LOG_INDEX));
+        if (index >= from && index < to) found.push({ index, partition, offset: BigInt(msg.offset) });
+      }
+    return { found, clipped: clipped.length > 0, records: n };
+  }
+
+  /**
+   * This log's state records after the committed one and below the barrier. The committed one is the last
+   * to have committed, so all of them were aborted; read_uncommitted is the only way to see them.
+   */
+  private async abortedStates(stored: IngesterState, barrier: Barrier): Promise<IngesterState[]> {
+    const { stateView, stateCodec } = this.deps;
+    const partition = stateView.partitionOf(this.logId);
+    const at = stateView.offsetOf(this.logId);
+    const end = barrier.get(partition);
+    if (at === null || end === undefined || at + 1n >= end) return [];
+    const { records } = await readRanges(
+      this.deps.kafka,
+      this.cfg.stateTopic,
+      new Map([[partition, { from: at + 1n, to: end }]]),
+      {
+        groupPrefix: `${this.transactionalId}-aborted`,
+        timeoutMs: this.cfg.transactionTimeoutMs * 2,
+        readUncommitted: true,
+      },
+    );
+    const key = stateKey(this.logId);
+    const out: IngesterState[] = [];
+    for (const msg of records.get(partition) ?? []) {
+      if (!msg.value || !msg.key?.equals(key)) continue;
+      const s = await stateCodec.decode(msg.value);
+      if (s && s.next_index >= stored.next_index) out.push(s);
+    }
+    return out;
+  }
+
+  /** Writes again the entries of the committed batch Kafka aborted, with the state naming all of its offsets. */
+  private async writeMissing(
+    producer: Producer,
+    stored: IngesterState,
+    missing: number[],
+    found: readonly Found[],
+  ): Promise<void> {
+    const batch = stored.batch;
+    if (!batch) return;
+    const want = new Set(missing);
+    const entries = (await this.fetchRange(missing[0], missing[missing.length - 1] + 1)).filter((e) =>
+      want.has(e.index),
+    );
+    const verification = verificationAt(stored.verification, stored.next_index);
+    for (const e of entries) e.tree_verification = verification;
+    m.tornBatches.inc({ log: this.logId, state: "committed" });
+    this.deps.logger.error(
+      {
+        log: this.logId,
+        from: batch.from_index,
+        to: stored.next_index,
+        stateCommitted: true,
+        entriesCommitted: found.length,
+        entriesWritten: entries.length,
+      },
+      "Kafka tore a transaction (committed in part, aborted in part); writing the entries it lost",
+    );
+    const messages = await this.encodeEntries(entries);
+    const written: Written = new Map();
+    for (const f of found) widen(written, f.partition, f.offset, f.offset);
     const tx = await producer.transaction();
     try {
-      // Noted in `u` as they are written: if this commit goes unanswered too, the next read covers them.
-      for (const chunk of chunksByBytes(missing, MAX_REQUEST_BYTES))
-        noteWritten(u.written, chunk, await checkedSend(tx, this.cfg.entriesTopic, chunk));
-      if (withState) await checkedSend(tx, this.cfg.stateTopic, [u.state]);
+      for (const chunk of chunksByBytes(messages, MAX_REQUEST_BYTES))
+        noteWritten(written, chunk, await checkedSend(tx, this.cfg.entriesTopic, chunk));
+      // The same position, now naming where every entry of the batch lies: if this commit is torn too, the
+      // next read-back sees both writes.
+      const value = this.deps.stateCodec.encode({
+        ...stored,
+        updated_at: Date.now(),
+        owner: this.cfg.replicaId,
+        batch: writtenBatch(batch.from_index, written),
+      });
+      await checkedSend(tx, this.cfg.stateTopic, [
+        { key: stateKey(this.logId), value, partition: this.deps.stateView.partitionOf(this.logId) },
+      ]);
       await tx.commit();
     } catch (e) {
       await tx.abort().catch(() => undefined);
       throw e;
     }
-    return true;
   }
 
-  /** The indexes of `u` that `entries` holds committed, read from where the batch's records were written. */
-  private async committedIndexes(u: UnsettledBatch): Promise<Set<number>> {
-    const present = new Set<number>();
-    const tail = new TopicTail(this.deps.kafka, {
-      topic: this.cfg.entriesTopic,
-      partitions: [...u.written.keys()],
-      fromOffsets: new Map([...u.written].map(([p, w]) => [p, w.first])),
-      groupPrefix: `${this.transactionalId}-settle`,
-      onMessage: (_, msg) => {
-        if (headerString(msg.headers, HEADER_LOG_ID) !== this.logId) return;
-        const index = Number(headerString(msg.headers, HEADER_LOG_INDEX));
-        if (index >= u.from && index < u.to) present.add(index);
-      },
-    });
-    try {
-      await tail.start();
-      // Past our last record in each partition: a read_committed reader passes a record only once its
-      // transaction is decided, so every record read (or skipped as aborted) by then is final.
-      await tail.reachedPast(
-        new Map([...u.written].map(([p, w]) => [p, w.last])),
-        this.cfg.transactionTimeoutMs * 2,
-      );
-    } finally {
-      await tail.stop();
+  /** Entries [from, to) of the log, all of them: read until the log has served the whole range. */
+  private async fetchRange(from: number, to: number): Promise<CertificateEntry[]> {
+    const out: CertificateEntry[] = [];
+    while (from + out.length < to) {
+      if (this.stopped) throw new Stopped();
+      const at = from + out.length;
+      const got = await this.fetchOrNull(at, to);
+      if (got === null) continue;
+      const more = contiguousFrom(got, at, to);
+      if (more.length === 0) await this.sleep(this.cfg.pollIntervalMs);
+      out.push(...more);
     }
-    return present;
+    return out;
   }
 
   /** Seeds the range if needed, checks the batch against the head, and marks its entries with the result. */
@@ -545,50 +674,40 @@ export class LogWatcher {
     batch: CertificateEntry[],
     treeSize: number,
     verification: StoredVerification | null,
+    carry: TornAhead | null,
   ): Promise<void> {
-    const { encoder, stateCodec } = this.deps;
+    const { stateCodec } = this.deps;
     const log = this.deps.reader.log;
     m.queueDepth.inc({ stage: "produce" }, batch.length);
     try {
-      const messages: Message[] = [];
-      for (const e of batch) {
-        // The service's encoder is synchronous: no await (and microtask) per entry unless it returns a promise.
-        const value = encoder.encode(e);
-        const key = entryKey(e);
-        messages.push({
-          key,
-          partition: this.entryPartition(key),
-          value: value instanceof Promise ? await value : value,
-          headers: entryHeaders(e),
-        });
-      }
+      // A batch completing a torn one leaves out what is already committed.
+      const messages = await this.encodeEntries(
+        carry ? batch.filter((e) => !carry.present.has(e.index)) : batch,
+      );
       const last = batch[batch.length - 1];
-      const stateValue = stateCodec.encode({
-        log_id: log.id,
-        log_url: log.url,
-        next_index: last.index + 1,
-        tree_size: treeSize,
-        updated_at: Date.now(),
-        owner: this.cfg.replicaId,
-        verification,
-      });
       const t0 = performance.now();
       const tx = await producer.transaction();
       try {
         // Several produce requests in one transaction: each stays under the broker's message.max.bytes
         // (a record batch per partition per request), however large the log's batch.
-        const written = new Map<number, { first: bigint; last: bigint }>();
+        const written: Written = new Map(carry?.written ?? []);
         for (const chunk of chunksByBytes(messages, MAX_REQUEST_BYTES))
           noteWritten(written, chunk, await checkedSend(tx, this.cfg.entriesTopic, chunk));
-        const state = {
-          key: stateKey(log.id),
-          value: stateValue,
-          partition: this.deps.stateView.partitionOf(log.id),
-        };
-        await checkedSend(tx, this.cfg.stateTopic, [state]);
-        this.unsettled = { from: batch[0].index, to: last.index + 1, messages, state, written };
+        // Sent once every entry's send was answered: the state names where they lie, for whoever resumes.
+        const value = stateCodec.encode({
+          log_id: log.id,
+          log_url: log.url,
+          next_index: last.index + 1,
+          tree_size: treeSize,
+          updated_at: Date.now(),
+          owner: this.cfg.replicaId,
+          verification,
+          batch: writtenBatch(batch[0].index, written),
+        });
+        await checkedSend(tx, this.cfg.stateTopic, [
+          { key: stateKey(log.id), value, partition: this.deps.stateView.partitionOf(log.id) },
+        ]);
         await tx.commit();
-        this.unsettled = null;
       } catch (e) {
         m.stateCommits.inc({ result: "aborted" });
         m.stateCommitFailures.inc({ kind: kafkaFailureKind(e) });
@@ -622,6 +741,23 @@ export class LogWatcher {
     } finally {
       m.queueDepth.dec({ stage: "produce" }, batch.length);
     }
+  }
+
+  /** The entries' records: key, partition, Avro value, headers. */
+  private async encodeEntries(batch: readonly CertificateEntry[]): Promise<Message[]> {
+    const messages: Message[] = [];
+    for (const e of batch) {
+      // The service's encoder is synchronous: no await (and microtask) per entry unless it returns a promise.
+      const value = this.deps.encoder.encode(e);
+      const key = entryKey(e);
+      messages.push({
+        key,
+        partition: this.entryPartition(key),
+        value: value instanceof Promise ? await value : value,
+        headers: entryHeaders(e),
+      });
+    }
+    return messages;
   }
 
   private refreshGauges(): void {

@@ -81,6 +81,11 @@ export class StateView {
     return this.states.get(logId)?.state ?? null;
   }
 
+  /** Offset of the record `current` last answered for `logId` (null: none). */
+  offsetOf(logId: string): bigint | null {
+    return this.states.get(logId)?.offset ?? null;
+  }
+
   /** Last known state without waiting (for /api/logs). */
   peek(logId: string): IngesterState | null {
     return this.states.get(logId)?.state ?? null;

@@ -7,8 +7,10 @@ export interface TopicTailOptions {
   partitions?: number[];
   /** Start each partition at the first record with timestamp ≥ this (ms); from the beginning when absent. */
   fromTimestamp?: number;
-  /** Start these partitions at these offsets (wins over fromTimestamp). */
+  /** Start these partitions at these offsets (wins over fromTimestamp; never below what retention left). */
   fromOffsets?: ReadonlyMap<number, bigint>;
+  /** Read aborted records and open transactions too (read_uncommitted). Default false. */
+  readUncommitted?: boolean;
   /** Prefix of the throwaway consumer group (one per tail; it never commits offsets). */
   groupPrefix: string;
   onMessage: (partition: number, message: KafkaMessage) => void | Promise<void>;
@@ -37,6 +39,8 @@ export class TopicTail {
   private readonly positions = new Map<number, bigint>();
   private readonly waiters = new Set<() => void>();
   private partitionsRead: number[] = [];
+  /** Per partition, its first offset and its end (high watermark) when the tail started. */
+  private readonly bounds = new Map<number, { low: bigint; high: bigint }>();
   private failure: Error | null = null;
 
   constructor(kafka: Kafka, opts: TopicTailOptions) {
@@ -55,7 +59,10 @@ export class TopicTail {
     const all = offsets.map((o) => o.partition).sort((a, b) => a - b);
     this.partitionsRead = this.opts.partitions ? all.filter((p) => this.opts.partitions?.includes(p)) : all;
     const starts = new Map<number, bigint>();
-    for (const o of offsets) starts.set(o.partition, BigInt(o.low));
+    for (const o of offsets) {
+      starts.set(o.partition, BigInt(o.low));
+      this.bounds.set(o.partition, { low: BigInt(o.low), high: BigInt(o.high) });
+    }
     if (this.opts.fromTimestamp !== undefined) {
       const from = this.opts.fromTimestamp;
       const byTime = await retrying(() => admin.fetchTopicOffsetsByTimestamp(topic, from));
@@ -65,12 +72,16 @@ export class TopicTail {
         starts.set(o.partition, BigInt(o.offset) < 0n ? (high.get(o.partition) ?? 0n) : BigInt(o.offset));
       }
     }
-    for (const [p, o] of this.opts.fromOffsets ?? []) starts.set(p, o);
+    // An offset retention deleted is not there to be read: start at the partition's first.
+    for (const [p, o] of this.opts.fromOffsets ?? []) {
+      const low = this.bounds.get(p)?.low ?? 0n;
+      starts.set(p, o < low ? low : o);
+    }
     for (const p of this.partitionsRead) this.positions.set(p, starts.get(p) ?? 0n);
 
     const consumer = this.kafka.consumer({
       groupId: `${this.opts.groupPrefix}-${randomUUID()}`,
-      readUncommitted: false,
+      readUncommitted: this.opts.readUncommitted ?? false,
       maxWaitTimeInMs: 250,
       sessionTimeout: 30_000,
       retry: { retries: 10 },
@@ -141,6 +152,11 @@ export class TopicTail {
     await this.reached(targets, timeoutMs);
   }
 
+  /** Per partition, its first offset and its end (high watermark) when `start` looked. */
+  get startBounds(): ReadonlyMap<number, { low: bigint; high: bigint }> {
+    return this.bounds;
+  }
+
   /** The partitions this tail reads. */
   get partitions(): readonly number[] {
     return this.partitionsRead;
@@ -187,6 +203,60 @@ export class TopicTail {
   private wake(): void {
     for (const w of [...this.waiters]) w();
   }
+}
+
+/**
+ * The records of `topic` at offsets [from, to) of each partition of `ranges`, in offset order (each once,
+ * read_committed unless `readUncommitted`). Bounded, and never waits for what is not there: a range starts no
+ * lower than what retention left and ends no later than the partition's end when the read began (`clipped`:
+ * the partitions whose range began below what retention left, so part of it could not be read). Used by the
+ * completions of torn transactions (dedup-stage.ts, log-watcher.ts), which read back a few known offsets.
+ */
+export async function readRanges(
+  kafka: Kafka,
+  topic: string,
+  ranges: ReadonlyMap<number, { from: bigint; to: bigint }>,
+  opts: { groupPrefix: string; timeoutMs: number; readUncommitted?: boolean },
+): Promise<{ records: Map<number, KafkaMessage[]>; clipped: number[] }> {
+  const got = new Map<number, Map<string, KafkaMessage>>();
+  const clipped: number[] = [];
+  if (ranges.size === 0) return { records: new Map(), clipped };
+  const tail = new TopicTail(kafka, {
+    topic,
+    partitions: [...ranges.keys()],
+    fromOffsets: new Map([...ranges].map(([p, r]) => [p, r.from])),
+    groupPrefix: opts.groupPrefix,
+    readUncommitted: opts.readUncommitted,
+    onMessage: (partition, msg) => {
+      const r = ranges.get(partition);
+      const o = BigInt(msg.offset);
+      if (!r || o < r.from || o >= r.to) return;
+      const records = got.get(partition) ?? new Map<string, KafkaMessage>();
+      got.set(partition, records);
+      records.set(msg.offset, msg); // a record delivered twice (a restarted consumer) counts once
+    },
+  });
+  try {
+    await tail.start();
+    const targets = new Map<number, bigint>();
+    for (const [p, r] of ranges) {
+      const b = tail.startBounds.get(p);
+      const to = b && b.high < r.to ? b.high : r.to;
+      const from = b && b.low > r.from ? b.low : r.from;
+      if (from > r.from) clipped.push(p);
+      if (from < to) targets.set(p, to - 1n);
+    }
+    await tail.reachedPast(targets, opts.timeoutMs);
+  } finally {
+    await tail.stop();
+  }
+  const records = new Map<number, KafkaMessage[]>();
+  for (const [p, byOffset] of got)
+    records.set(
+      p,
+      [...byOffset.values()].sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1)),
+    );
+  return { records, clipped };
 }
 
 async function retrying<T>(fn: () => Promise<T>, attempts = 20): Promise<T> {

@@ -1,49 +1,16 @@
-// What the ingester does about a batch whose commit went unanswered: Kafka should have committed or aborted it
-// whole, but a coordinator restarted before the controller fenced it can tear it (docs/ingester.md, "Kafka's
-// part"). The watcher keeps the batch, reads back which of its entries `entries` holds, and decides here.
+// What the ingester does about a batch Kafka may have torn: committed in part, aborted in part (a coordinator
+// restarted before the controller fenced it: docs/ingester.md, "Kafka's part"). Nothing here needs the memory of
+// the process that wrote the batch: every state record names its batch (IngesterState.batch: first index and,
+// per entries partition, the offsets of its records), so whoever resumes the log reads the batch back from Kafka.
+import type { EntryVerification, IngesterState, StoredVerification, WrittenBatch } from "@certstream/schema";
 import type { Message, RecordMetadata } from "kafkajs";
 
-/** A batch whose commit failed without an answer, kept until its outcome has been read back. */
-export interface UnsettledBatch {
-  from: number;
-  to: number;
-  /** The batch's entries, as sent: `messages[i]` is index `from + i`. */
-  messages: Message[];
-  /** The batch's state record, as sent. */
-  state: Message;
-  /** Per entries partition, the offsets of the first and the last record written there for the batch. */
-  written: Map<number, { first: bigint; last: bigint }>;
-}
-
-export type SettleDecision =
-  /** Committed whole or aborted whole: nothing to do. */
-  | { kind: "whole" }
-  /** Torn: write `missing` (and the state record when it was the part aborted). */
-  | { kind: "complete"; missing: Message[]; withState: boolean }
-  /** Committed in part, but the position is neither before nor after the batch: another owner moved it. */
-  | { kind: "foreign" };
-
-/**
- * `present`: the batch's indexes that `entries` holds committed; `storedNext`: the position read after the
- * batch's transaction was decided (null: the log has none).
- */
-export function settleDecision(
-  u: UnsettledBatch,
-  present: ReadonlySet<number>,
-  storedNext: number | null,
-): SettleDecision {
-  const missing = u.messages.filter((_, i) => !present.has(u.from + i));
-  if (storedNext === u.to)
-    return missing.length === 0 ? { kind: "whole" } : { kind: "complete", missing, withState: false };
-  if (present.size === 0) return { kind: "whole" };
-  // The state record aborted: the position must still be where the batch began (or absent: the log's first).
-  if (storedNext !== u.from && storedNext !== null) return { kind: "foreign" };
-  return { kind: "complete", missing, withState: true };
-}
+/** Per entries partition, the offsets of the first and the last record written there for a batch. */
+export type Written = Map<number, { first: bigint; last: bigint }>;
 
 /** Notes where a send of `chunk` put its records (kafkajs answers each partition with its first offset). */
 export function noteWritten(
-  written: Map<number, { first: bigint; last: bigint }>,
+  written: Written,
   chunk: readonly Message[],
   answers: readonly RecordMetadata[],
 ): void {
@@ -53,12 +20,111 @@ export function noteWritten(
       throw new Error(`no offset for the batch's records on partition ${r.partition}: ${r.baseOffset}`);
     const first = BigInt(r.baseOffset);
     const last = first + BigInt(chunk.filter((c) => c.partition === r.partition).length - 1);
-    const seen = written.get(r.partition);
-    if (!seen) written.set(r.partition, { first, last });
-    else
-      written.set(r.partition, {
-        first: seen.first < first ? seen.first : first,
-        last: seen.last > last ? seen.last : last,
-      });
+    widen(written, r.partition, first, last);
   }
+}
+
+/** Widens `written`'s range of `partition` to cover [first, last]. */
+export function widen(written: Written, partition: number, first: bigint, last: bigint): void {
+  const seen = written.get(partition);
+  if (!seen) written.set(partition, { first, last });
+  else
+    written.set(partition, {
+      first: seen.first < first ? seen.first : first,
+      last: seen.last > last ? seen.last : last,
+    });
+}
+
+/** The state record's description of a batch [from, next) written at `written`. */
+export function writtenBatch(from: number, written: Written): WrittenBatch {
+  return {
+    from_index: from,
+    entries_offsets: [...written]
+      .sort(([a], [b]) => a - b)
+      .map(([partition, w]) => ({ partition, first: Number(w.first), last: Number(w.last) })),
+  };
+}
+
+/** The offsets a state record names, as ranges to read back: [first, last + 1) per partition. */
+export function readBackRanges(batches: readonly WrittenBatch[]): Map<number, { from: bigint; to: bigint }> {
+  const w: Written = new Map();
+  for (const b of batches)
+    for (const o of b.entries_offsets) widen(w, o.partition, BigInt(o.first), BigInt(o.last));
+  return new Map([...w].map(([p, r]) => [p, { from: r.first, to: r.last + 1n }]));
+}
+
+/** Where one entry of the log was found committed in `entries`. */
+export interface Found {
+  index: number;
+  partition: number;
+  offset: bigint;
+}
+
+/**
+ * The committed state's own batch: the indexes of [from_index, next_index) that `entries` does not hold at the
+ * offsets it names. They were aborted while the state record committed (the log moved past them): the
+ * resuming owner writes them again.
+ */
+export function missingOfCommitted(state: IngesterState, found: readonly Found[]): number[] {
+  const b = state.batch;
+  if (!b) return [];
+  const present = new Set(found.map((f) => f.index));
+  const missing: number[] = [];
+  for (let i = b.from_index; i < state.next_index; i++) if (!present.has(i)) missing.push(i);
+  return missing;
+}
+
+/** A batch after the committed position that Kafka tore with its state record aborted: some entries committed. */
+export interface TornAhead {
+  /** The batch to write next: [from, to), from = the committed position. */
+  from: number;
+  to: number;
+  /** Its indexes already committed in `entries`: never written again. */
+  present: Set<number>;
+  /** Where those lie (named by the state record of the batch that completes it). */
+  written: Written;
+}
+
+/**
+ * `aborted`: the state records of the log after the committed one (all aborted: the committed one is the last
+ * to commit), `found`: the log's entries committed at the offsets their batches name. Null when none is there
+ * (every batch after the position aborted whole).
+ */
+export function tornAhead(
+  next: number,
+  aborted: readonly IngesterState[],
+  found: readonly Found[],
+): TornAhead | null {
+  const ahead = found.filter((f) => f.index >= next);
+  if (ahead.length === 0) return null;
+  const present = new Set<number>();
+  const written: Written = new Map();
+  for (const f of ahead) {
+    present.add(f.index);
+    widen(written, f.partition, f.offset, f.offset);
+  }
+  // The batch ends where the aborted one that held them ended (so the completion covers all of them at once).
+  let to = Math.max(...present) + 1;
+  for (const s of aborted)
+    if (
+      s.batch &&
+      s.next_index > to &&
+      [...present].some((i) => i >= (s.batch?.from_index ?? 0) && i < s.next_index)
+    )
+      to = s.next_index;
+  return { from: next, to, present, written };
+}
+
+/**
+ * The verification an entry written again by a completion carries: what the committed state says of the range
+ * that ends at `next` (the batch's end), since the batch's own verdict was not kept.
+ */
+export function verificationAt(v: StoredVerification | null | undefined, next: number): EntryVerification {
+  if (!v?.range_hashes || v.range_size !== next)
+    return { state: "unverifiable", tree_size: null, tree_timestamp: null };
+  if (v.mismatch)
+    return { state: "mismatch", tree_size: v.mismatch.tree_size, tree_timestamp: v.mismatch.tree_timestamp };
+  if (v.verified_size === next)
+    return { state: "verified", tree_size: v.verified_size, tree_timestamp: v.verified_timestamp };
+  return { state: "pending", tree_size: null, tree_timestamp: null };
 }
