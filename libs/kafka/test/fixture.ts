@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createLogger } from "@certstream/log";
 import type { Certificate, CertificateEntry } from "@certstream/schema";
 import type { Kafka } from "kafkajs";
-import { kafkaBrokers, uniqueName } from "../../../test/stack.ts";
+import { kafkaBrokers, registryUrl, uniqueName } from "../../../test/stack.ts";
 import { createKafka } from "../src/index.ts";
 
 /** A client of the test broker for this library's tests. */
@@ -11,6 +11,31 @@ export function testKafka(): Kafka {
     brokers: kafkaBrokers(),
     clientId: "kafka-lib-test",
     logger: createLogger("test", "warn"),
+  });
+}
+
+/** Version `n` of an Avro schema as it was registered (libs/schema/avro/history/<name>.<n>.avsc). */
+export function historySchema(name: string, n: number): string {
+  return readFileSync(new URL(`../../schema/avro/history/${name}.${n}.avsc`, import.meta.url), "utf8");
+}
+
+const REGISTRY_JSON = { "content-type": "application/vnd.schemaregistry.v1+json" };
+
+/** Registers `schema` under `subject` as it is; the registry's answer, a refusal included (409). */
+export function registerSchemaText(subject: string, schema: string): Promise<Response> {
+  return fetch(`${registryUrl()}/subjects/${subject}/versions`, {
+    method: "POST",
+    headers: REGISTRY_JSON,
+    body: JSON.stringify({ schema }),
+  });
+}
+
+/** Sets `subject`'s compatibility rule; the registry's answer. */
+export function setCompatibility(subject: string, compatibility: string): Promise<Response> {
+  return fetch(`${registryUrl()}/config/${subject}`, {
+    method: "PUT",
+    headers: REGISTRY_JSON,
+    body: JSON.stringify({ compatibility }),
   });
 }
 

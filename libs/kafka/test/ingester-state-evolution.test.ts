@@ -7,37 +7,25 @@ import avro from "avsc";
 import { describe, expect, it } from "vitest";
 import { registryUrl, uniqueName } from "../../../test/stack.ts";
 import { StateCodec } from "../src/index.ts";
+import { historySchema, registerSchemaText, setCompatibility } from "./fixture.ts";
 
-const history = (n: number) =>
-  readFileSync(new URL(`../../schema/avro/history/IngesterState.${n}.avsc`, import.meta.url), "utf8");
+const history = (n: number) => historySchema("IngesterState", n);
 const current = readFileSync(new URL("../../schema/avro/IngesterState.avsc", import.meta.url), "utf8");
-
-async function register(subject: string, schema: string): Promise<Response> {
-  return fetch(`${registryUrl()}/subjects/${subject}/versions`, {
-    method: "POST",
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-    body: JSON.stringify({ schema }),
-  });
-}
 
 describe("IngesterState with the batch's offsets (real registry)", () => {
   it("evolves BACKWARD over every earlier schema, in both reading directions", async () => {
     const topic = uniqueName("state-evolve");
     const subject = `${topic}-value`;
-    expect((await register(subject, history(1))).status).toBe(200);
-    const put = await fetch(`${registryUrl()}/config/${subject}`, {
-      method: "PUT",
-      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-      body: JSON.stringify({ compatibility: "BACKWARD" }),
-    });
+    expect((await registerSchemaText(subject, history(1))).status).toBe(200);
+    const put = await setCompatibility(subject, "BACKWARD");
     expect(put.status).toBe(200);
-    const second = await register(subject, history(2));
+    const second = await registerSchemaText(subject, history(2));
     expect(second.status).toBe(200);
     const previousId = ((await second.json()) as { id: number }).id;
     // A control that must fail: a field without a default cannot read the earlier states.
     const breaking = JSON.parse(current) as { fields: unknown[] };
     breaking.fields.push({ name: "required_field", type: "string" });
-    expect((await register(subject, JSON.stringify(breaking))).status).toBe(409);
+    expect((await registerSchemaText(subject, JSON.stringify(breaking))).status).toBe(409);
     const codec = new StateCodec(registryUrl(), topic);
     await codec.register("BACKWARD");
 

@@ -3,13 +3,10 @@ import avro from "avsc";
 import { describe, expect, it } from "vitest";
 import { registryUrl, uniqueName } from "../../../test/stack.ts";
 import { CertificateEntryCodec, valueSubject } from "../src/index.ts";
-import { sampleEntry } from "./fixture.ts";
+import { historySchema, registerSchemaText, sampleEntry, setCompatibility } from "./fixture.ts";
 
 /** Every CertificateEntry schema ever registered, oldest first (libs/schema/avro/history), then the current one. */
-const PREVIOUS = readFileSync(
-  new URL("../../schema/avro/history/CertificateEntry.1.avsc", import.meta.url),
-  "utf8",
-);
+const PREVIOUS = historySchema("CertificateEntry", 1);
 const QUERY_FIELDS = [
   "subject_cn",
   "issuer_cn",
@@ -23,30 +20,18 @@ const QUERY_FIELDS = [
   "not_after_ts",
 ] as const;
 
-async function registerText(subject: string, schema: string): Promise<Response> {
-  return fetch(`${registryUrl()}/subjects/${subject}/versions`, {
-    method: "POST",
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-    body: JSON.stringify({ schema }),
-  });
-}
-
 describe("CertificateEntry evolves with BACKWARD compatibility (real registry)", () => {
   it("the registry accepts the current schema over the previous one, and refuses a breaking change", async () => {
     const subject = valueSubject(uniqueName("evolve"));
-    const first = await registerText(subject, PREVIOUS);
+    const first = await registerSchemaText(subject, PREVIOUS);
     expect(first.status).toBe(200);
-    const put = await fetch(`${registryUrl()}/config/${subject}`, {
-      method: "PUT",
-      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-      body: JSON.stringify({ compatibility: "BACKWARD" }),
-    });
+    const put = await setCompatibility(subject, "BACKWARD");
     expect(put.status).toBe(200);
 
     // A control that must fail: a new field without a default cannot read old records.
     const breaking = JSON.parse(PREVIOUS) as { fields: unknown[] };
     breaking.fields.push({ name: "required_field", type: "string" });
-    const refused = await registerText(subject, JSON.stringify(breaking));
+    const refused = await registerSchemaText(subject, JSON.stringify(breaking));
     expect(refused.status).toBe(409);
 
     // What every producer of this version does: register the current schema under the existing subject.

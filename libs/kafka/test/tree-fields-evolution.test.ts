@@ -7,31 +7,18 @@ import avro from "avsc";
 import { describe, expect, it } from "vitest";
 import { registryUrl, uniqueName } from "../../../test/stack.ts";
 import { CertificateEntryCodec, valueSubject } from "../src/index.ts";
-import { sampleEntry } from "./fixture.ts";
+import { historySchema, registerSchemaText, sampleEntry, setCompatibility } from "./fixture.ts";
 
-const history = (n: number) =>
-  readFileSync(new URL(`../../schema/avro/history/CertificateEntry.${n}.avsc`, import.meta.url), "utf8");
-
-async function register(subject: string, schema: string): Promise<Response> {
-  return fetch(`${registryUrl()}/subjects/${subject}/versions`, {
-    method: "POST",
-    headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-    body: JSON.stringify({ schema }),
-  });
-}
+const history = (n: number) => historySchema("CertificateEntry", n);
 
 describe("CertificateEntry with the tree fields (real registry)", () => {
   it("evolves BACKWARD over every earlier schema, in both reading directions", async () => {
     const subject = valueSubject(uniqueName("tree-fields"));
-    const first = await register(subject, history(1));
+    const first = await registerSchemaText(subject, history(1));
     expect(first.status).toBe(200);
-    const put = await fetch(`${registryUrl()}/config/${subject}`, {
-      method: "PUT",
-      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
-      body: JSON.stringify({ compatibility: "BACKWARD" }),
-    });
+    const put = await setCompatibility(subject, "BACKWARD");
     expect(put.status).toBe(200);
-    const second = await register(subject, history(2));
+    const second = await registerSchemaText(subject, history(2));
     expect(second.status).toBe(200);
     const previousId = ((await second.json()) as { id: number }).id;
     const codec = new CertificateEntryCodec({ registryUrl: registryUrl() });

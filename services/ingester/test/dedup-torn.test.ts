@@ -12,12 +12,12 @@
  */
 import { HEADER_ENTRIES_OFFSET, HEADER_LEAF_PARSED, transactionalProducer } from "@certstream/kafka";
 import { registry } from "@certstream/metrics";
-import type { Admin, Producer, Transaction } from "kafkajs";
+import type { Admin, Transaction } from "kafkajs";
 import { afterAll, expect, it } from "vitest";
 import { uniqueName } from "../../../test/stack.ts";
 import type { DedupOptions } from "../src/dedup-stage.ts";
 import { DedupStage } from "../src/dedup-stage.ts";
-import { logger, readTopic, sleep, testKafka, uniqueNames, waitFor } from "./harness.ts";
+import { logger, readTopic, sleep, testKafka, uniqueNames, waitFor, withTransaction } from "./harness.ts";
 
 const SESSION_MS = 6_000;
 const N = 20;
@@ -217,15 +217,4 @@ function stageOptions(names: ReturnType<typeof uniqueNames>): DedupOptions {
     heartbeatIntervalMs: 1_000,
     partitionsConsumedConcurrently: 1,
   };
-}
-
-/** `producer` with its transactions wrapped by `wrap`. */
-function withTransaction(producer: Producer, wrap: (tx: Transaction) => Transaction): Producer {
-  return new Proxy(producer, {
-    get(target, prop, receiver) {
-      if (prop === "transaction") return async () => wrap(await target.transaction());
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
 }

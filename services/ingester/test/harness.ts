@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { fromRawEntry } from "@certstream/ct";
 import { CertificateEntryCodec, createKafka, HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
-import type { Kafka, KafkaMessage } from "kafkajs";
+import type { Kafka, KafkaMessage, Producer, Transaction } from "kafkajs";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { ServiceProcess } from "../../../test/service-process.ts";
 import {
@@ -447,4 +447,15 @@ export function duplicatedCerts(certs: ReadRecord[]): string[] {
     else at.set(k, [`${r.partition}:${r.offset}`]);
   }
   return [...at].filter(([, where]) => where.length > 1).map(([k, where]) => `${k} at ${where.join(" ")}`);
+}
+
+/** `producer` with its transactions wrapped by `wrap` (the torn-transaction tests inject Kafka's faults there). */
+export function withTransaction(producer: Producer, wrap: (tx: Transaction) => Transaction): Producer {
+  return new Proxy(producer, {
+    get(target, prop, receiver) {
+      if (prop === "transaction") return async () => wrap(await target.transaction());
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }

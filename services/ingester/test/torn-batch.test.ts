@@ -8,7 +8,7 @@ import { fromRawEntry } from "@certstream/ct";
 import { HEADER_LOG_INDEX, StateCodec, transactionalProducer, valueSubject } from "@certstream/kafka";
 import { registry } from "@certstream/metrics";
 import type { CertificateEntry, IngesterState, LogSource } from "@certstream/schema";
-import type { Message, Producer, ProducerRecord, RecordMetadata, Transaction } from "kafkajs";
+import type { Message, Producer, ProducerRecord, RecordMetadata } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { Rfc6962StandInLog } from "../../../test/ct-standin/rfc6962-log.ts";
 import { registryUrl, uniqueName } from "../../../test/stack.ts";
@@ -33,6 +33,7 @@ import {
   testKafka,
   uniqueNames,
   waitFor,
+  withTransaction,
 } from "./harness.ts";
 
 // Batch [141, 156) of one log, as in the three-node broker-kill runs that found Kafka tearing transactions:
@@ -339,17 +340,6 @@ it.each([
   },
   120_000,
 );
-
-/** `producer` with its transactions wrapped by `wrap`. */
-function withTransaction(producer: Producer, wrap: (tx: Transaction) => Transaction): Producer {
-  return new Proxy(producer, {
-    get(target, prop, receiver) {
-      if (prop === "transaction") return async () => wrap(await target.transaction());
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
 
 function header(msg: Message, name: string): string | undefined {
   const v = msg.headers?.[name];
