@@ -1,8 +1,9 @@
 // Memory footprint of a real streamer process (node services/streamer/src/main.ts, launched as the stack
 // launches it) with certificates flowing through Kafka, at several counts of idle WebSocket clients and after
-// they have left. Prints, per step: RSS (anonymous / file-backed), V8 heap total and used, external,
-// arrayBuffers, before and after a forced full GC (a probe loaded with --import answers SIGUSR2), and the
-// largest V8 heap spaces. Asserts nothing.
+// they have left. Prints, per step: RSS (peak and median over the step's measured half, then at its end with
+// its anonymous / file-backed parts; compare medians: one reading varies by ±5 MB between runs), V8 heap total
+// and used, external, arrayBuffers, before and after a forced full GC (a probe loaded with --import answers
+// SIGUSR2), and the largest V8 heap spaces. Asserts nothing.
 //
 // Needs the stack (bash scripts/stack.sh up; eval "$(bash scripts/stack.sh env)"). Run:
 //   node bench/streamer-footprint.bench.ts
@@ -203,18 +204,28 @@ console.log(
   `streamer pid ${pid}, NODE_OPTIONS "${launch.env.NODE_OPTIONS ?? ""}", MALLOC_ARENA_MAX ${mallocArenaMax || "unset"}, compile cache ${launch.env.NODE_COMPILE_CACHE ?? "none"}, ${RATE} certificates/s over 6 partitions, clients on ${PATHS.map((p) => `${p.path} ${Math.round((100 * p.share) / SHARES)}%`).join(", ")}${EXTRA_YAML ? `, config: ${EXTRA_YAML.replaceAll("\n", " ")}` : ""}`,
 );
 console.log(
-  "step              clients | cpu% | peak    rss   (anon   file) | heapTot heapUsed external arrayBuf | after full GC: rss heapTot heapUsed external arrayBuf | heap spaces after GC (used/size MiB)",
+  "step              clients | cpu% | peak  median   rss   (anon   file) | heapTot heapUsed external arrayBuf | after full GC: rss heapTot heapUsed external arrayBuf | heap spaces after GC (used/size MiB)",
 );
 
 let cpuMark = { at: Date.now(), cpu: 0 };
 /** Highest RSS seen (sampled every 500 ms) since the last sample. */
 let peakRss = 0;
+/** RSS every 500 ms over the measured half of the settle window. */
+let rssWindow: number[] = [];
 const peakTimer = setInterval(() => {
-  peakRss = Math.max(peakRss, procStatus(pid).rss);
+  const rss = procStatus(pid).rss;
+  peakRss = Math.max(peakRss, rss);
+  rssWindow.push(rss);
 }, 500);
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)];
+}
 
 /** Share of one core the streamer used since the last mark (the settle window: clients connected, stream on). */
 function cpuSinceMark(): number {
+  rssWindow = [];
   const now = Date.now();
   const cpu = cpuSeconds(pid);
   const pct = ((cpu - cpuMark.cpu) * 100_000) / Math.max(1, now - cpuMark.at);
@@ -223,6 +234,7 @@ function cpuSinceMark(): number {
 }
 
 async function sample(label: string): Promise<void> {
+  const typical = median(rssWindow);
   const cpu = cpuSinceMark();
   const st = await stats();
   const ps = procStatus(pid);
@@ -236,7 +248,7 @@ async function sample(label: string): Promise<void> {
     .join(", ");
   const b = p.before;
   const a = p.after;
-  const row = `${label.padEnd(17)} ${String(st.total_clients).padStart(7)} | ${cpu.toFixed(0).padStart(4)} | ${mib(peak)} ${mib(ps.rss)} (${mib(ps.anon)}${mib(ps.file)}) | ${mib(b.heapTotal)}${mib(b.heapUsed)}${mib(b.external)}${mib(b.arrayBuffers)} |               ${mib(a.rss)}${mib(a.heapTotal)}${mib(a.heapUsed)}${mib(a.external)}${mib(a.arrayBuffers)} | ${spaces}${p.snapshot ? ` (snapshot ${p.snapshot})` : ""}`;
+  const row = `${label.padEnd(17)} ${String(st.total_clients).padStart(7)} | ${cpu.toFixed(0).padStart(4)} | ${mib(peak)} ${mib(typical)} ${mib(ps.rss)} (${mib(ps.anon)}${mib(ps.file)}) | ${mib(b.heapTotal)}${mib(b.heapUsed)}${mib(b.external)}${mib(b.arrayBuffers)} |               ${mib(a.rss)}${mib(a.heapTotal)}${mib(a.heapUsed)}${mib(a.external)}${mib(a.arrayBuffers)} | ${spaces}${p.snapshot ? ` (snapshot ${p.snapshot})` : ""}`;
   rows.push(row);
   console.log(row);
 }
