@@ -7,7 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { fromRawEntry } from "@certstream/ct";
-import { CertificateEntryCodec, createKafka, HEADER_LOG_ID, HEADER_LOG_INDEX } from "@certstream/kafka";
+import {
+  CertificateEntryCodec,
+  createKafka,
+  HEADER_ENTRIES_OFFSET,
+  HEADER_LOG_ID,
+  HEADER_LOG_INDEX,
+} from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
 import type { Kafka, KafkaMessage, Producer, Transaction } from "kafkajs";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
@@ -442,9 +448,11 @@ export function duplicatedCerts(certs: ReadRecord[]): string[] {
   const at = new Map<string, string[]>();
   for (const r of certs) {
     const k = r.key?.toString("hex") ?? "";
+    // Where each copy came from, for triage: the same entries record forwarded twice, or two entries records.
+    const copy = `${r.partition}:${r.offset} (entries ${header(r, HEADER_ENTRIES_OFFSET) ?? "?"}, ${header(r, HEADER_LOG_ID)?.slice(0, 8)}#${header(r, HEADER_LOG_INDEX)}, ts ${r.timestamp})`;
     const where = at.get(k);
-    if (where) where.push(`${r.partition}:${r.offset}`);
-    else at.set(k, [`${r.partition}:${r.offset}`]);
+    if (where) where.push(copy);
+    else at.set(k, [copy]);
   }
   return [...at].filter(([, where]) => where.length > 1).map(([k, where]) => `${k} at ${where.join(" ")}`);
 }
