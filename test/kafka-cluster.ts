@@ -412,6 +412,24 @@ export class KafkaCluster {
 
   /** Every transaction the cluster knows, with its state (Kafka's own TransactionsCommand, ~2 s of JVM). */
   async transactions(): Promise<{ id: string; coordinator: number; state: string }[]> {
+    // TransactionalId  Coordinator  ProducerId  TransactionState
+    return (await this.transactionsCommand("list"))
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((cols) => cols.length >= 4)
+      .map((cols) => ({ id: cols[0], coordinator: Number(cols[1]), state: cols[3] }));
+  }
+
+  /**
+   * The producers a partition's leader knows, with the start offset of each one's open transaction, as
+   * TransactionsCommand prints them: what holds a partition's last stable offset back, for a test's failure report.
+   */
+  describeProducers(topic: string, partition: number): Promise<string> {
+    return this.transactionsCommand("describe-producers", "--topic", topic, "--partition", String(partition));
+  }
+
+  private async transactionsCommand(...args: string[]): Promise<string> {
     const { stdout } = await run(
       "java",
       [
@@ -420,17 +438,11 @@ export class KafkaCluster {
         "org.apache.kafka.tools.TransactionsCommand",
         "--bootstrap-server",
         this.brokers.join(","),
-        "list",
+        ...args,
       ],
       { timeout: 30_000 },
     );
-    // TransactionalId  Coordinator  ProducerId  TransactionState
-    return stdout
-      .split("\n")
-      .slice(1)
-      .map((line) => line.trim().split(/\s+/))
-      .filter((cols) => cols.length >= 4)
-      .map((cols) => ({ id: cols[0], coordinator: Number(cols[1]), state: cols[3] }));
+    return stdout;
   }
 
   /**

@@ -93,8 +93,13 @@ describe.each([
         await cluster.restart(victim, { beforeFenced: restart === "at once" });
       }
       const t0 = Date.now();
-      await waitAllIngested(kafka, server, names, MAX);
-      await waitDedupDrained(kafka, names);
+      try {
+        await waitAllIngested(kafka, server, names, MAX);
+        await waitDedupDrained(kafka, names);
+      } catch (e) {
+        console.log(await stallReport(cluster, names));
+        throw e;
+      }
       // How often a session read its log's last batch back, and how often Kafka had torn it (rare: the kill must
       // land between the PrepareCommit's append and its replication) and the ingester completed it.
       const log = readFileSync(join(dir, "r1.log"), "utf8");
@@ -134,3 +139,32 @@ describe.each([
     }, 420_000);
   },
 );
+
+/**
+ * What holds the pipeline when it does not catch up (CI once saw an entries partition's last stable offset stay
+ * at a batch's first records for over 100 s): each partition's last stable offset, the transactions that are
+ * not complete, and the producers the leaders know with their open transactions' first offsets.
+ */
+async function stallReport(
+  cluster: KafkaCluster,
+  names: { entries: string; certs: string },
+): Promise<string> {
+  const lines: string[] = ["[broker-kill] no catch-up; what Kafka holds:"];
+  try {
+    for (const topic of [names.entries, names.certs]) {
+      const offsets = await cluster.withAdmin((a) => a.fetchTopicOffsets(topic));
+      for (const o of offsets) {
+        // kafkajs lists read_committed offsets: the end it gives is the last stable offset.
+        lines.push(`${topic}[${o.partition}]: last stable offset ${o.offset}, first ${o.low}`);
+        lines.push((await cluster.describeProducers(topic, o.partition)).trim());
+      }
+    }
+    const open = (await cluster.transactions()).filter(
+      (t) => !/^(Empty|CompleteCommit|CompleteAbort)$/.test(t.state),
+    );
+    lines.push(`transactions not complete: ${JSON.stringify(open)}`);
+  } catch (e) {
+    lines.push(`(the report failed: ${(e as Error).message})`);
+  }
+  return lines.join("\n");
+}
