@@ -11,8 +11,9 @@
  * stream: 183 MB with them, 206 MB after they left; mmapped: 103 and 103). And it starts from Node's compile cache
  * (NODE_COMPILE_CACHE, warmed with these NODE_OPTIONS by scripts/up.sh and the Dockerfile): a process that strips
  * TypeScript itself keeps the stripper (amaro, a 3 MB script and its WebAssembly) loaded, 15-20 MiB of RSS.
- * bench/streamer-footprint.bench.ts measures it.
+ * No Maglev (v8-flags.ts, imported first). bench/streamer-footprint.bench.ts measures it.
  */
+import "./v8-flags.ts";
 import { hostname } from "node:os";
 import { startupConfig } from "@certstream/config";
 import { topicNames } from "@certstream/kafka";
