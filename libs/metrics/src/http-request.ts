@@ -4,8 +4,9 @@
  * process that made 20 fetches held 26 MB anonymous and 51 MB file-backed memory, the same 20 requests over
  * node:http 10 and 43 MB. The streamer, whose only fetches these were, must stay under 100 MB.
  */
-import { request as plainRequest, type RequestOptions } from "node:http";
+import type { RequestOptions } from "node:http";
 import { request as tlsRequest } from "node:https";
+import { http } from "./node-http.ts";
 
 export interface HttpRequestOptions {
   method?: string;
@@ -25,7 +26,7 @@ export interface HttpAnswer {
 /** Answers any status; rejects when no whole answer came (its error's `code` says why, as node:net's do). */
 export function httpRequest(url: string, opts: HttpRequestOptions = {}): Promise<HttpAnswer> {
   const target = new URL(url);
-  const request = target.protocol === "https:" ? tlsRequest : plainRequest;
+  const request = target.protocol === "https:" ? tlsRequest : http.request;
   const maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
   const options: RequestOptions = {
     method: opts.method ?? "GET",

@@ -52,6 +52,7 @@ export {
   startMetricsServer,
   startMetricsServerFromConfig,
 } from "./metrics-server.ts";
+export { http } from "./node-http.ts";
 export { installPanicHandlers, type PanicHandlerOptions, panics } from "./panic.ts";
 export {
   type CounterSpec,

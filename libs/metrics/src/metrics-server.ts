@@ -4,15 +4,11 @@
 
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { MetricsLogger } from "./logger.ts";
+import { http } from "./node-http.ts";
 import { renderMetrics } from "./registry.ts";
 
 export interface MetricsTlsConfig {
@@ -169,7 +165,7 @@ export async function startMetricsServer(config: MetricsServerConfig): Promise<M
       );
     });
   } else {
-    server = createHttpServer(handler);
+    server = http.createServer(handler);
   }
   server.keepAliveTimeout = 65_000;
 

@@ -1,7 +1,6 @@
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@certstream/log";
-import { type HealthState, renderMetrics } from "@certstream/metrics";
+import { type HealthState, http, renderMetrics } from "@certstream/metrics";
 
 export interface StatusServer {
   url: string;
@@ -19,7 +18,7 @@ export async function startStatusServer(opts: {
   health: HealthState;
   logger: Logger;
 }): Promise<StatusServer> {
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405).end();
