@@ -1,5 +1,5 @@
-// HTTP request accounting for fastify apps (seed 001: api_requests_total{route,method,status} and a latency
-// histogram). `route` is the route template (`/api/logs/:id`), never the raw URL, so labels stay bounded;
+// HTTP request accounting (seed 001: api_requests_total{route,method,status} and a latency histogram): fastify
+// apps with registerHttpMetrics, the streamer's own routes with countHttpRequest. `route` is the route template (`/api/logs/:id`), never the raw URL, so labels stay bounded;
 // requests that match no route are counted under route="unmatched".
 import type { FastifyInstance } from "fastify";
 import { REQUEST_BUCKETS } from "./buckets.ts";
@@ -25,6 +25,13 @@ export const httpRequestDuration = histogram({
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
+/** Counts one answered request; `route` is a template or "unmatched", never a raw URL. */
+export function countHttpRequest(route: string, method: string, status: number, seconds: number): void {
+  const labels = { route, method: KNOWN_METHODS.has(method) ? method : "OTHER", status: String(status) };
+  httpRequests.inc(labels);
+  httpRequestDuration.observe(labels, seconds);
+}
+
 export interface HttpMetricsOptions {
   /** Route templates not counted (e.g. the scrape endpoint itself). Default: none. */
   ignoreRoutes?: readonly string[];
@@ -40,10 +47,7 @@ export function registerHttpMetrics(app: FastifyInstance, opts: HttpMetricsOptio
     if (request.headers[INTERNAL_HEADER] !== undefined) return;
     const route = request.routeOptions.url ?? "unmatched";
     if (ignore.has(route)) return;
-    const method = KNOWN_METHODS.has(request.method) ? request.method : "OTHER";
-    const labels = { route, method, status: String(reply.statusCode) };
-    httpRequests.inc(labels);
-    httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+    countHttpRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
 }
 

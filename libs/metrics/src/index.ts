@@ -31,6 +31,7 @@ export {
   healthStatus,
 } from "./health.ts";
 export {
+  countHttpRequest,
   type HttpMetricsOptions,
   httpRequestDuration,
   httpRequests,

@@ -2,14 +2,14 @@
  * What a stream request (WebSocket upgrade or SSE) must pass before its stream starts, in order: not shutting
  * down, the rate limit, auth, valid filters and cursor, a resume that can start (WebSocket only: an SSE client
  * waits for it instead, see connections.ts), a connection slot. A refusal is an HTTP status with a reason,
- * written as a fastify reply or, before an upgrade, straight to the socket.
+ * written as an HTTP response or, before an upgrade, straight to the socket.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { FastifyReply } from "fastify";
 import type { Access, Refusal } from "./access.ts";
 import { CursorError, parseSince } from "./cursor.ts";
 import { ClientFilter, FilterError } from "./filters.ts";
+import { sendJson } from "./http-routes.ts";
 import type { StreamerMetrics } from "./metrics.ts";
 import type { RequestTarget } from "./request-target.ts";
 
@@ -29,7 +29,7 @@ export interface Admitted {
 }
 
 export interface AdmitOptions {
-  /** The rate limit was already applied to this request (fastify's onRequest hook). */
+  /** The rate limit was already applied to this request (routes.ts, before every route). */
   rateChecked: boolean;
   /** The client waits for a resume that cannot start yet instead of being refused 503 (SSE). */
   waitToResume: boolean;
@@ -85,12 +85,12 @@ export class Admission {
   }
 }
 
-/** Answers a refused request on its fastify reply, counted by kind. */
-export function refuseReply(reply: FastifyReply, r: Refusal, metrics: StreamerMetrics): FastifyReply {
+/** Answers a refused request, counted by kind. */
+export function refuseResponse(res: ServerResponse, r: Refusal, metrics: StreamerMetrics): void {
   metrics.refused.inc({ kind: r.kind });
-  if (r.status === 401) reply.header("www-authenticate", "Bearer");
-  if (r.status === 429) reply.header("retry-after", "1");
-  return reply.code(r.status).send({ error: r.reason });
+  const headers =
+    r.status === 401 ? { "www-authenticate": "Bearer" } : r.status === 429 ? { "retry-after": "1" } : {};
+  sendJson(res, r.status, { error: r.reason }, headers);
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -1,15 +1,15 @@
 /**
- * The streamer's server: one fastify instance and the parts that share it. Routes (routes.ts) and SSE
- * (sse-endpoint.ts) are fastify's; WebSocket upgrades are taken on the HTTP server's 'upgrade' event
- * (websocket-upgrade.ts). Every stream request is admitted first (admission.ts); both kinds of client end up
+ * The streamer's server: one node:http server and the parts that share it. Requests go to the routes
+ * (http-routes.ts, routes.ts; SSE in sse-endpoint.ts); WebSocket upgrades are taken on the server's 'upgrade'
+ * event (websocket-upgrade.ts). Every stream request is admitted first (admission.ts); both kinds of client end up
  * as StreamClients in the shared Fanout, through StreamConnections (connections.ts: resume, wait, release).
  * Readiness and lag come from the Kafka source (readiness.ts). This class owns the lifecycle: listen, start
  * the source, hot reload, periodic work, graceful shutdown.
  */
 
+import type { Server } from "node:http";
 import type { Logger } from "@certstream/log";
-import { HealthState } from "@certstream/metrics";
-import fastify, { type FastifyInstance } from "fastify";
+import { HealthState, http } from "@certstream/metrics";
 import { Access } from "./access.ts";
 import { Admission } from "./admission.ts";
 import type { CertsSource } from "./certs-source.ts";
@@ -17,10 +17,11 @@ import { CLOSE_GOING_AWAY } from "./client.ts";
 import { StreamConnections } from "./connections.ts";
 import { DedupShare } from "./dedup-share.ts";
 import { Fanout } from "./fanout.ts";
+import { HttpRoutes } from "./http-routes.ts";
 import { MemoryRelease, releaseV8Memory } from "./memory-release.ts";
 import { type StreamerMetrics, setStatsSource, streamerMetrics } from "./metrics.ts";
 import { StreamerReadiness } from "./readiness.ts";
-import { registerStreamerRoutes } from "./routes.ts";
+import { rateLimited, registerStreamerRoutes } from "./routes.ts";
 import { STREAM_FORMATS, type StreamerSettings } from "./settings.ts";
 import { SseEndpoint } from "./sse-endpoint.ts";
 import { WebSocketUpgrade } from "./websocket-upgrade.ts";
@@ -42,7 +43,7 @@ export interface StreamerServerOptions {
 
 export class StreamerServer {
   readonly fanout: Fanout;
-  readonly app: FastifyInstance;
+  readonly httpServer: Server;
   readonly metrics: StreamerMetrics;
   /** Live until shutdown; ready while Kafka is reachable and the live reader holds every partition. */
   readonly health: HealthState;
@@ -147,13 +148,12 @@ export class StreamerServer {
       writeBatch: this.writeBatch,
     };
     this.upgrades = new WebSocketUpgrade({ ...streamDeps, log: this.log });
-    this.app = fastify({
-      logger: false,
-      bodyLimit: 4096,
-      return503OnClosing: true,
-      forceCloseConnections: false,
+    const routes = new HttpRoutes({
+      log: this.log,
+      draining,
+      before: rateLimited({ access: this.access, readiness: this.readiness, metrics: m }),
     });
-    registerStreamerRoutes(this.app, {
+    registerStreamerRoutes(routes, {
       settings: this.settings,
       access: this.access,
       health: this.health,
@@ -165,12 +165,20 @@ export class StreamerServer {
       draining,
       stats: () => this.stats(),
     });
-    this.app.server.on("upgrade", this.upgrades.onUpgrade);
+    this.httpServer = http.createServer(routes.handle);
+    this.httpServer.on("upgrade", this.upgrades.onUpgrade);
   }
 
   async listen(): Promise<number> {
-    await this.app.listen({ host: this.settings.host, port: this.settings.port });
-    const addr = this.app.server.address();
+    const server = this.httpServer;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.settings.port, this.settings.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
     const port = typeof addr === "object" && addr ? addr.port : this.settings.port;
     this.startTimers();
     this.log.info({ host: this.settings.host, port }, "streamer listening");
@@ -239,14 +247,14 @@ export class StreamerServer {
     this.readiness.refresh();
     for (const t of this.timers) clearInterval(t);
     this.dedupShare?.stop();
-    this.app.server.close();
+    this.httpServer.close();
     this.connections.closeAll(CLOSE_GOING_AWAY, "going away");
     const deadline = Date.now() + this.settings.streamer.shutdown_timeout_ms;
     while (conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const c of conns) c.ws?.terminate();
-    this.app.server.closeAllConnections();
+    this.httpServer.closeAllConnections();
     await Promise.race([
-      Promise.all([this.source?.stop(), this.app.close()]),
+      this.source?.stop(),
       new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
     ]);
   }

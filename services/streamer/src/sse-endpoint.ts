@@ -1,19 +1,20 @@
 /**
- * `GET /sse?stream=lite|full|domains`: Server-Sent Events. The request is admitted (rate limit already applied
- * by the onRequest hook), then the reply is hijacked and the response becomes a StreamClient. A resume point
- * comes from `Last-Event-ID` (EventSource sends it by itself on reconnect) or `?since=`; a resume that cannot
- * start yet is waited for on the open stream (connections.ts), never refused: EventSource gives up for good on
- * any answer but 200.
+ * `GET /sse?stream=lite|full|domains`: Server-Sent Events. The request is admitted (the rate limit was applied
+ * before the route, routes.ts), then the response becomes a StreamClient. A resume point comes from
+ * `Last-Event-ID` (EventSource sends it by itself on reconnect) or `?since=`; a resume that cannot start yet is
+ * waited for on the open stream (connections.ts), never refused: EventSource gives up for good on any answer
+ * but 200. HEAD gets the headers a stream starts with, and no stream.
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Access } from "./access.ts";
-import { type Admission, type Admitted, RequestError, refuseReply } from "./admission.ts";
+import { type Admission, type Admitted, RequestError, refuseResponse } from "./admission.ts";
 import type { ClientSink } from "./client.ts";
 import { destroyUnlessDrained } from "./close-grace.ts";
 import type { StreamConnections } from "./connections.ts";
 import { sseEvent } from "./frames.ts";
+import { sendJson } from "./http-routes.ts";
 import type { StreamerMetrics } from "./metrics.ts";
-import { parseRequestTarget } from "./request-target.ts";
+import type { RequestTarget } from "./request-target.ts";
 import { requestedFormat, type StreamerSettings, type StreamFormat, streamEnabled } from "./settings.ts";
 import type { WriteBatch } from "./write-batch.ts";
 
@@ -23,6 +24,14 @@ const SSE_STREAMS: Record<string, StreamFormat> = {
   domains: "domains",
   "domains-only": "domains",
   domains_only: "domains",
+};
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache, no-transform",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+  "access-control-allow-origin": "*",
 };
 
 /** EventSource reconnects after this long when the stream ends. */
@@ -44,10 +53,8 @@ export class SseEndpoint {
     this.deps = deps;
   }
 
-  readonly handle = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
+  readonly handle = (req: IncomingMessage, res: ServerResponse, target: RequestTarget): void => {
     const { access, connections, metrics, writeBatch } = this.deps;
-    const target = parseRequestTarget(req.url);
-    if (target === null) return reply.code(400).send({ error: "request target must be a path" });
     const stream = target.query.get("stream") ?? "lite";
     // own keys only: `?stream=constructor` is no stream
     const base = Object.hasOwn(SSE_STREAMS, stream) ? SSE_STREAMS[stream] : undefined;
@@ -56,9 +63,17 @@ export class SseEndpoint {
       base === undefined
         ? undefined
         : requestedFormat(base, target.query, target.pathname.startsWith("/v2/"));
-    if (format === null) return reply.code(400).send({ error: "format must be v1 or v2" });
+    if (format === null) {
+      sendJson(res, 400, { error: "format must be v1 or v2" });
+      return;
+    }
     if (format === undefined || !streamEnabled(this.deps.settings(), format)) {
-      return reply.code(400).send({ error: "stream must be lite, full or domains" });
+      sendJson(res, 400, { error: "stream must be lite, full or domains" });
+      return;
+    }
+    if (req.method === "HEAD") {
+      res.writeHead(200, SSE_HEADERS).end();
+      return;
     }
     const ip = access.clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"]);
     const lastEventId = req.headers["last-event-id"];
@@ -71,19 +86,12 @@ export class SseEndpoint {
       });
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
-      return refuseReply(reply, err.refusal, metrics);
+      refuseResponse(res, err.refusal, metrics);
+      return;
     }
-    reply.hijack();
-    const res = reply.raw;
     const socket = req.socket;
     socket.setNoDelay(true);
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-      "access-control-allow-origin": "*",
-    });
+    res.writeHead(200, SSE_HEADERS);
     res.write(`retry: ${RETRY_MS}\n\n`);
     const sink: ClientSink = {
       // the response's length includes its socket's
@@ -103,6 +111,5 @@ export class SseEndpoint {
     socket.on("drain", () => conn.client.pump());
     res.on("close", () => connections.disconnect(conn, "client"));
     connections.begin(conn, admitted.since);
-    return undefined;
   };
 }

@@ -3,7 +3,7 @@
  * admitted (rate, auth, filters, resume, limits) before the 101, and the socket becomes a StreamClient whose
  * frames are the shared pre-framed bytes of the fan-out.
  *
- * This runs outside fastify, in an event listener: a throw here is an uncaught exception that ends the process
+ * This runs in the HTTP server's event listener: a throw here is an uncaught exception that ends the process
  * with every client on it (issue 12). So the target is parsed without throwing, and anything unexpected is
  * counted, logged and answered 500.
  */

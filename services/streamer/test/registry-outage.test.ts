@@ -76,7 +76,7 @@ afterAll(async () => {
 });
 
 it("waits for the registry instead of skipping, then delivers everything", { timeout: 90_000 }, async () => {
-  const addr = server.app.server.address();
+  const addr = server.httpServer.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
   const client = wsCollect(`ws://127.0.0.1:${port}/`);
   await client.opened;
