@@ -15,6 +15,7 @@
 //                          most certstream clients take lite or domains; a full-stream client gets ~8 kB a certificate)
 //      FOOTPRINT_YAML      extra streamer config lines (e.g. "streamer:\n  replay_buffer_size: 5000")
 //      FOOTPRINT_NODE_OPTIONS, MALLOC_ARENA_MAX  the streamer's (default: what scripts/up.sh starts it with; "" = none)
+//      FOOTPRINT_MALLOC    glibc tunables for the streamer, over up.sh's (e.g. "MALLOC_MMAP_THRESHOLD_=32768 MALLOC_TOP_PAD_=0")
 //      FOOTPRINT_V8_FLAGS  V8 flags the probe sets at start-up (v8.setFlagsFromString), for trying ones NODE_OPTIONS refuses
 //      FOOTPRINT_SNAPSHOT_DIR  also write a heap snapshot there at each step (slow; for investigation)
 // Clients run in child processes (this file with --clients), so their memory and CPU are not the streamer's;
@@ -134,6 +135,12 @@ const streamer = new ServiceProcess("streamer", ["--config", configPath], join(d
   ...launch.env,
   NODE_OPTIONS: nodeOptions,
   ...(mallocArenaMax === "" ? {} : { MALLOC_ARENA_MAX: mallocArenaMax }),
+  ...Object.fromEntries(
+    (process.env.FOOTPRINT_MALLOC ?? "")
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => kv.split("=")),
+  ),
   FOOTPRINT_SNAPSHOT_DIR: SNAPSHOT_DIR,
   FOOTPRINT_V8_FLAGS: process.env.FOOTPRINT_V8_FLAGS ?? "",
 });
