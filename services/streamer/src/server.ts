@@ -178,6 +178,10 @@ export class StreamerServer {
         resolve();
       });
     });
+    // From here on an 'error' is an accept that failed (ENOBUFS, ENOMEM; at the file limit libuv itself closes
+    // what it cannot take: fd-limit.test.ts): without a listener it would end the process and every client on
+    // it. The server goes on accepting.
+    server.on("error", (err) => this.log.error({ err }, "HTTP server error; still listening"));
     const addr = server.address();
     const port = typeof addr === "object" && addr ? addr.port : this.settings.port;
     this.startTimers();
