@@ -39,7 +39,7 @@ export class TopicTail {
   private readonly positions = new Map<number, bigint>();
   private readonly waiters = new Set<() => void>();
   private partitionsRead: number[] = [];
-  /** Per partition, its first offset and its end (high watermark) when the tail started. */
+  /** Per partition, its first offset and its end when the tail started (the last stable offset: kafkajs' admin lists offsets read_committed). */
   private readonly bounds = new Map<number, { low: bigint; high: bigint }>();
   private failure: Error | null = null;
 
@@ -152,7 +152,7 @@ export class TopicTail {
     await this.reached(targets, timeoutMs);
   }
 
-  /** Per partition, its first offset and its end (high watermark) when `start` looked. */
+  /** Per partition, its first offset and its end (the last stable offset) when `start` looked. */
   get startBounds(): ReadonlyMap<number, { low: bigint; high: bigint }> {
     return this.bounds;
   }
@@ -207,10 +207,14 @@ export class TopicTail {
 
 /**
  * The records of `topic` at offsets [from, to) of each partition of `ranges`, in offset order (each once,
- * read_committed unless `readUncommitted`). Bounded, and never waits for what is not there: a range starts no
- * lower than what retention left and ends no later than the partition's end when the read began (`clipped`:
- * the partitions whose range began below what retention left, so part of it could not be read). Used by the
- * completions of torn transactions (dedup-stage.ts, log-watcher.ts), which read back a few known offsets.
+ * read_committed unless `readUncommitted`). The offsets are of records the caller knows were written; the read
+ * waits (up to `timeoutMs`, then throws) until it has passed `to` - 1, so every record read or passed over is
+ * final. Not clipped at the partition's end when the read began: that end is the last stable offset, and Kafka
+ * writes a commit's markers partition by partition, so a partition's can still trail a commit that another
+ * partition already shows (a state record committed and readable, its batch's entries not yet: read as absent,
+ * they were written twice). A range starts no lower than what retention left (`clipped`: the partitions whose
+ * range began below it, so part of it could not be read). Used by the completions of torn transactions
+ * (dedup-stage.ts, log-watcher.ts), which read back a few known offsets.
  */
 export async function readRanges(
   kafka: Kafka,
@@ -241,10 +245,9 @@ export async function readRanges(
     const targets = new Map<number, bigint>();
     for (const [p, r] of ranges) {
       const b = tail.startBounds.get(p);
-      const to = b && b.high < r.to ? b.high : r.to;
       const from = b && b.low > r.from ? b.low : r.from;
       if (from > r.from) clipped.push(p);
-      if (from < to) targets.set(p, to - 1n);
+      if (from < r.to) targets.set(p, r.to - 1n);
     }
     await tail.reachedPast(targets, opts.timeoutMs);
   } finally {
