@@ -1,6 +1,7 @@
 // HTTP request accounting (seed 001: api_requests_total{route,method,status} and a latency histogram): fastify
-// apps with registerHttpMetrics, the streamer's own routes with countHttpRequest. `route` is the route template (`/api/logs/:id`), never the raw URL, so labels stay bounded;
-// requests that match no route are counted under route="unmatched".
+// apps with registerHttpMetrics, the streamer's own routes with countHttpRequest. `route` is the route template
+// (`/api/logs/:id`), never the raw URL, so labels stay bounded; requests that match no route are counted under
+// route="unmatched".
 import type { FastifyInstance } from "fastify";
 import { REQUEST_BUCKETS } from "./buckets.ts";
 import { healthStateCount, healthStatus } from "./health.ts";

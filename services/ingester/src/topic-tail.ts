@@ -39,8 +39,8 @@ export class TopicTail {
   private readonly positions = new Map<number, bigint>();
   private readonly waiters = new Set<() => void>();
   private partitionsRead: number[] = [];
-  /** Per partition, its first offset and its end when the tail started (the last stable offset: kafkajs' admin lists offsets read_committed). */
-  private readonly bounds = new Map<number, { low: bigint; high: bigint }>();
+  /** Per partition, its first offset (what retention left) when the tail started. */
+  private readonly firstOffsets = new Map<number, bigint>();
   private failure: Error | null = null;
 
   constructor(kafka: Kafka, opts: TopicTailOptions) {
@@ -61,7 +61,7 @@ export class TopicTail {
     const starts = new Map<number, bigint>();
     for (const o of offsets) {
       starts.set(o.partition, BigInt(o.low));
-      this.bounds.set(o.partition, { low: BigInt(o.low), high: BigInt(o.high) });
+      this.firstOffsets.set(o.partition, BigInt(o.low));
     }
     if (this.opts.fromTimestamp !== undefined) {
       const from = this.opts.fromTimestamp;
@@ -74,7 +74,7 @@ export class TopicTail {
     }
     // An offset retention deleted is not there to be read: start at the partition's first.
     for (const [p, o] of this.opts.fromOffsets ?? []) {
-      const low = this.bounds.get(p)?.low ?? 0n;
+      const low = this.firstOffsets.get(p) ?? 0n;
       starts.set(p, o < low ? low : o);
     }
     for (const p of this.partitionsRead) this.positions.set(p, starts.get(p) ?? 0n);
@@ -152,9 +152,9 @@ export class TopicTail {
     await this.reached(targets, timeoutMs);
   }
 
-  /** Per partition, its first offset and its end (the last stable offset) when `start` looked. */
-  get startBounds(): ReadonlyMap<number, { low: bigint; high: bigint }> {
-    return this.bounds;
+  /** Per partition, its first offset (what retention left) when `start` looked. */
+  get startFirstOffsets(): ReadonlyMap<number, bigint> {
+    return this.firstOffsets;
   }
 
   /** The partitions this tail reads. */
@@ -244,8 +244,8 @@ export async function readRanges(
     await tail.start();
     const targets = new Map<number, bigint>();
     for (const [p, r] of ranges) {
-      const b = tail.startBounds.get(p);
-      const from = b && b.low > r.from ? b.low : r.from;
+      const first = tail.startFirstOffsets.get(p);
+      const from = first !== undefined && first > r.from ? first : r.from;
       if (from > r.from) clipped.push(p);
       if (from < r.to) targets.set(p, r.to - 1n);
     }
