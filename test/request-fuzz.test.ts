@@ -10,7 +10,6 @@
  * and FUZZ_RSS_GROWTH_MB (see RSS_GROWTH_MB) tune it.
  */
 import { randomInt } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { CertificateEntryCodec, createKafka, entryKey, valueSubject } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
@@ -19,6 +18,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import WebSocket from "ws";
 import { realEntries } from "../libs/delta/test/fixtures/entries.ts";
 import { type FuzzCase, fuzzCase } from "./fuzz-cases.ts";
+import { rssOf } from "./process-memory.ts";
 import { rawRequest, statusOf } from "./raw-http.ts";
 import { HTTP_SERVICES, type HttpService, type RunningServices, startServices } from "./running-services.ts";
 import { kafkaBrokers, registryUrl } from "./stack.ts";
@@ -96,9 +96,7 @@ async function run(c: FuzzCase): Promise<Outcome> {
 }
 
 function rssMiB(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
+  return pid === undefined ? Number.NaN : rssOf(pid) / (1024 * 1024);
 }
 
 beforeAll(async () => {
