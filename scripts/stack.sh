@@ -119,6 +119,18 @@ running_pid() {
   echo "$pid"
 }
 
+# The pid of a component up has just spawned, once its process runs: right after the fork its command line is
+# still this script's (setsid has not exec'd yet), which running_pid takes for someone else's; a process that
+# has exited fails at once.
+spawned_pid() {
+  local pid tries=50
+  pid=$(cat "$(pidfile "$1")" 2>/dev/null) || return 1
+  while ! running_pid "$1"; do
+    kill -0 "$pid" 2>/dev/null && [ $((tries -= 1)) -gt 0 ] || return 1
+    sleep 0.1
+  done
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # The node id of a Kafka component (kafka = 1, kafka-N = N) and its own broker address.
@@ -330,7 +342,7 @@ cmd_up() {
     started+=("$name")
   done
   for name in "${COMPONENTS[@]}"; do
-    pid=$(running_pid "$name") || die "$name exited right after start (log: $(logfile "$name"))"
+    pid=$(spawned_pid "$name") || die "$name exited right after start (log: $(logfile "$name"))"
     wait_ready "$name" "$pid"
   done
   # A reused Prometheus reloads its config (started with --web.enable-lifecycle), so scrape targets and alert

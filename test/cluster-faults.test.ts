@@ -103,10 +103,11 @@ describe("exactly-once and nothing lost through the faults of a three-node Kafka
     try {
       await faultAndAudit(label, fault);
     } catch (e) {
-      // vitest reports failures at the end of the file: say it now, with the time, for the service logs.
-      console.log(
-        `[cluster-faults] ${label}: FAILED at ${new Date().toISOString()}: ${String(e).slice(0, 2000)}`,
-      );
+      // vitest reports failures at the end of the file: say it now, with the time, for the service logs. A long
+      // message ends with a process's last log lines: keep its head and its end.
+      const msg = String(e);
+      const shown = msg.length > 2000 ? `${msg.slice(0, 400)}\n…\n${msg.slice(-1600)}` : msg;
+      console.log(`[cluster-faults] ${label}: FAILED at ${new Date().toISOString()}: ${shown}`);
       throw e;
     }
   }

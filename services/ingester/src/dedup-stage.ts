@@ -70,8 +70,10 @@ export class DedupStage {
   private assignChain: Promise<void> = Promise.resolve();
   /** Assigned partitions whose preparation failed (not fenced): prepared again on their next batch. */
   private readonly retryable = new Set<number>();
-  /** Partitions whose producer was fenced: paused until the next assignment. */
+  /** Partitions whose producer was fenced: paused until the next assignment, or until it is clear none came. */
   private readonly fenced = new Set<number>();
+  /** Per partition, the preparation started last, settled or not. */
+  private readonly preparations = new Map<number, Promise<unknown>>();
   /** Partitions with a consumer-lag series: dropped when no longer assigned, so a stale lag does not alert. */
   private readonly lagged = new Set<number>();
   constructor(opts: DedupOptions) {
@@ -187,6 +189,7 @@ export class DedupStage {
               "dedup producer fenced: partition taken over; pausing it until reassigned",
             );
             pause();
+            this.unfenceIfStillOurs(p, this.generation);
           } else {
             this.retryable.add(p);
             this.log.warn(
@@ -342,6 +345,21 @@ export class DedupStage {
     if (fresh.length > 0) this.createStates(fresh);
   }
 
+  /**
+   * A fence that no rebalance follows came from a producer of ours (a preparation that outlived its state), not
+   * from a new owner: a new owner means a new generation, which this member joins within its session timeout.
+   * Left paused, the partition would stop for good; it is prepared again instead.
+   */
+  private unfenceIfStillOurs(p: number, generation: number): void {
+    setTimeout(() => {
+      const consumer = this.consumer;
+      if (!consumer || this.generation !== generation || !this.fenced.delete(p)) return;
+      this.log.warn({ partition: p }, "dedup: no other member took the fenced partition; preparing it again");
+      this.retryable.add(p);
+      consumer.resume([{ topic: this.o.entriesTopic, partitions: [p] }]);
+    }, this.o.sessionTimeoutMs * 2).unref();
+  }
+
   private createStates(fresh: number[]): PartitionState[] {
     const perPartition = Math.max(1, Math.ceil(this.o.capacity / this.partitionCount));
     const ttlMs = this.o.ttlSecs * 1000;
@@ -360,7 +378,16 @@ export class DedupStage {
       };
     });
     for (const p of fresh) this.retryable.delete(p);
-    const ready = this.prepare(states);
+    // A preparation outlives its state when a batch stops waiting for it (a heartbeat failed). The next one of
+    // the partition starts once it has settled: its InitProducerId, retried while a coordinator loads, could
+    // otherwise land after the new producer's and fence it (CI saw a broker kill leave a partition paused so).
+    const earlier = Promise.allSettled(fresh.map((p) => this.preparations.get(p)));
+    const ready = earlier.then(() => this.prepare(states));
+    for (const p of fresh)
+      this.preparations.set(
+        p,
+        ready.catch(() => undefined),
+      );
     for (const st of states) {
       st.ready = ready;
       this.parts.set(st.partition, st);

@@ -12,12 +12,20 @@
  */
 import { HEADER_ENTRIES_OFFSET, HEADER_LEAF_PARSED, transactionalProducer } from "@certstream/kafka";
 import { registry } from "@certstream/metrics";
-import type { Admin, Transaction } from "kafkajs";
+import type { Transaction } from "kafkajs";
 import { afterAll, expect, it } from "vitest";
 import { uniqueName } from "../../../test/stack.ts";
-import type { DedupOptions } from "../src/dedup-stage.ts";
 import { DedupStage } from "../src/dedup-stage.ts";
-import { logger, readTopic, sleep, testKafka, uniqueNames, waitFor, withTransaction } from "./harness.ts";
+import {
+  dedupStageOptions,
+  dedupTopics,
+  readTopic,
+  sleep,
+  testKafka,
+  uniqueNames,
+  waitFor,
+  withTransaction,
+} from "./harness.ts";
 
 const SESSION_MS = 6_000;
 const N = 20;
@@ -66,7 +74,7 @@ it("a partition whose entries retention deleted up to the group's offset is prep
   const names = uniqueNames("dedup-retained");
   const admin = kafka.admin();
   await admin.connect();
-  await createTopics(admin, names);
+  await dedupTopics(admin, names);
   const producer = kafka.producer();
   await producer.connect();
   const send = (from: number) =>
@@ -81,7 +89,7 @@ it("a partition whose entries retention deleted up to the group's offset is prep
       })),
     });
   await send(0);
-  const options = stageOptions(names);
+  const options = dedupStageOptions(names, SESSION_MS);
   const first = new DedupStage(options);
   await first.start();
   await waitFor("5 certificates", async () => (await readTopic(kafka, names.certs)).length >= 5, 30_000);
@@ -116,7 +124,7 @@ async function tornBatch(
   const names = uniqueNames("dedup-torn");
   const admin = kafka.admin();
   await admin.connect();
-  await createTopics(admin, names);
+  await dedupTopics(admin, names);
   await admin.disconnect();
   const producer = kafka.producer();
   await producer.connect();
@@ -132,7 +140,7 @@ async function tornBatch(
 
   let injected = false;
   const tornBefore = await tornCount();
-  const options = stageOptions(names);
+  const options = dedupStageOptions(names, SESSION_MS);
   const writer = new DedupStage({
     ...options,
     wrapProducer: (real) =>
@@ -188,33 +196,4 @@ async function tornBatch(
     records.map((r) => r.headers?.[HEADER_ENTRIES_OFFSET]?.toString()).sort((a, b) => Number(a) - Number(b)),
   ).toEqual(Array.from({ length: N }, (_, i) => String(i)));
   expect(await tornCount()).toBe(tornBefore + 1);
-}
-
-/** One-partition entries and certs topics. */
-async function createTopics(admin: Admin, names: ReturnType<typeof uniqueNames>): Promise<void> {
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: names.entries, numPartitions: 1, replicationFactor: 1 },
-      { topic: names.certs, numPartitions: 1, replicationFactor: 1 },
-    ],
-  });
-}
-
-/** A dedup stage's options over those topics. */
-function stageOptions(names: ReturnType<typeof uniqueNames>): DedupOptions {
-  return {
-    kafka,
-    logger,
-    groupId: names.dedupGroup,
-    entriesTopic: names.entries,
-    certsTopic: names.certs,
-    ttlSecs: 3600,
-    capacity: 10_000,
-    transactionalIdPrefix: names.dedupTxPrefix,
-    transactionTimeoutMs: 30_000,
-    sessionTimeoutMs: SESSION_MS,
-    heartbeatIntervalMs: 1_000,
-    partitionsConsumedConcurrently: 1,
-  };
 }

@@ -15,7 +15,7 @@ import {
   HEADER_LOG_INDEX,
 } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
-import type { Kafka, KafkaMessage, Producer, Transaction } from "kafkajs";
+import type { Admin, Kafka, KafkaMessage, Producer, Transaction } from "kafkajs";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { ServiceProcess } from "../../../test/service-process.ts";
 import {
@@ -26,6 +26,7 @@ import {
   testTopics,
   uniqueName,
 } from "../../../test/stack.ts";
+import type { DedupOptions } from "../src/dedup-stage.ts";
 import { logIdOf } from "../src/log-catalog.ts";
 import { TopicTail } from "../src/topic-tail.ts";
 
@@ -59,6 +60,35 @@ export function uniqueNames(prefix: string): Names {
     dedupGroup: `${base}-dedup`,
     txPrefix: `${base}-tx`,
     dedupTxPrefix: `${base}-dtx`,
+  };
+}
+
+/** One-partition entries and certs topics, for a dedup stage run in the test's process. */
+export async function dedupTopics(admin: Admin, names: Names): Promise<void> {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: names.entries, numPartitions: 1, replicationFactor: 1 },
+      { topic: names.certs, numPartitions: 1, replicationFactor: 1 },
+    ],
+  });
+}
+
+/** A dedup stage's options over `names`' topics, on the shared stack. */
+export function dedupStageOptions(names: Names, sessionTimeoutMs: number): DedupOptions {
+  return {
+    kafka: testKafka(),
+    logger,
+    groupId: names.dedupGroup,
+    entriesTopic: names.entries,
+    certsTopic: names.certs,
+    ttlSecs: 3600,
+    capacity: 10_000,
+    transactionalIdPrefix: names.dedupTxPrefix,
+    transactionTimeoutMs: 30_000,
+    sessionTimeoutMs,
+    heartbeatIntervalMs: 1_000,
+    partitionsConsumedConcurrently: 1,
   };
 }
 
