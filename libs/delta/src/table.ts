@@ -322,20 +322,29 @@ export class DeltaTable {
     }
     const writer = new ParquetWriter(dataSchema, this.options.writer);
     const adds: AddAction[] = [];
+    const paths: string[] = [];
     let bytes = 0;
-    for (const g of groups.values()) {
-      const written = writer.write(g.rows);
-      const path = newDataFilePath(g.values);
-      await this.storage.put(path, written.bytes);
-      bytes += written.bytes.byteLength;
-      adds.push({
-        path: encodeLogPath(path),
-        partitionValues: Object.fromEntries(g.values),
-        size: written.bytes.byteLength,
-        modificationTime: Date.now(),
-        dataChange,
-        stats: JSON.stringify(written.stats),
-      });
+    try {
+      for (const g of groups.values()) {
+        const written = writer.write(g.rows);
+        const path = newDataFilePath(g.values);
+        await this.storage.put(path, written.bytes);
+        paths.push(path);
+        bytes += written.bytes.byteLength;
+        adds.push({
+          path: encodeLogPath(path),
+          partitionValues: Object.fromEntries(g.values),
+          size: written.bytes.byteLength,
+          modificationTime: Date.now(),
+          dataChange,
+          stats: JSON.stringify(written.stats),
+        });
+      }
+    } catch (err) {
+      // The files of a write that failed part way are never committed: removed, or every retry against a full
+      // disk would leave one more behind and fill it further.
+      await Promise.all(paths.map((p) => this.storage.delete(p).catch(() => {})));
+      throw err;
     }
     return { adds, bytes };
   }

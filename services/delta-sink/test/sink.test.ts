@@ -1,7 +1,18 @@
+import { spawnSync } from "node:child_process";
+import {
+  closeSync,
+  type Dirent,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join, relative } from "node:path";
 import { CERTSTREAM_TABLE_SCHEMA, DeltaTable, LocalStorage, toRow } from "@certstream/delta";
 import { CertificateEntryCodec, createKafka } from "@certstream/kafka";
 import { registry } from "@certstream/metrics";
@@ -68,6 +79,36 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
   return vals
     .filter((v) => Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x))
     .reduce((s, v) => s + v.value, 0);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Grows `path` until its file system refuses a write, then gives back `leave` bytes of it. */
+function fillLeaving(path: string, leave: number): void {
+  const fd = openSync(path, "w");
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  let size = 0;
+  try {
+    for (let n = chunk.length; n >= 512; ) {
+      try {
+        size += writeSync(fd, chunk, 0, n);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+        n >>= 1;
+      }
+    }
+    ftruncateSync(fd, Math.max(0, size - leave));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The files under a table's root outside its log (data files, and temporary ones), relative to it. */
+function dataFiles(root: string): string[] {
+  return (readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => relative(root, join(d.parentPath, d.name)))
+    .filter((p) => !p.startsWith("_delta_log"));
 }
 
 function expectExactly(counts: Map<string, number>, entries: CertificateEntry[]): void {
@@ -234,6 +275,109 @@ describe("delta-sink against the real broker and registry", () => {
     ]);
     expect(await metric("certstream_delta_write_errors_total", { kind: "storage" })).toBeGreaterThan(0);
   }, 180_000);
+
+  it("survives a full disk: a refused write leaves no partial commit, temporary or orphan file, it pauses, and once there is space again every row is in the table once", async () => {
+    // A tmpfs of its own (mounting needs root, as the container tests do), filled with a file until a write
+    // fails, then left with 0 B, 12 KiB, about one data file and about two free in turn. Each flush writes two
+    // data files (two days) and a commit, so the disk fills before the first file, between the two, or at the
+    // commit, depending on how much of the flush still fits.
+    const disk = join(dir, "disk");
+    await mkdir(disk);
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=32m", "tmpfs", disk], {
+      encoding: "utf8",
+    });
+    expect(mounted.status, `mount -t tmpfs (needs root): ${mounted.stderr}`).toBe(0);
+    const tablePath = join(disk, "table");
+    const filler = join(disk, "filler");
+    let s: DeltaSink | null = null;
+    try {
+      const topics = await createTopics(kafka, 2);
+      await producer.connect([topics.entries, topics.backfill]);
+      const all = syntheticEntries(400, { start: 0, days: 2 });
+      await producer.send(topics.entries, all);
+      s = sink({
+        kafka,
+        tablePath,
+        topics: [topics.entries, topics.backfill],
+        groupId: uniqueName("dsink-full"),
+        batchSize: 200,
+        maxBuffered: 300,
+      });
+      void s.start();
+      await waitCaughtUp(kafka, tablePath, [topics.entries], APP);
+      const file = Math.max(...dataFiles(tablePath).map((f) => statSync(join(tablePath, f)).size));
+      const page = 4096;
+      // Around one data file (the first of a flush fits, the second not) and around two (both fit, the commit
+      // may not).
+      const around = [
+        ...[-2, -1, 0, 1, 2].map((k) => Math.ceil(file / page) * page + k * page),
+        ...[0, 1, 2].map((k) => Math.ceil((2 * file) / page) * page + k * page),
+      ];
+
+      const rounds: string[] = [];
+      let pausedWhileFull = false;
+      for (const [round, leave] of [0, 3 * page, ...around].entries()) {
+        fillLeaving(filler, leave);
+        const refusedBefore = await metric("certstream_delta_write_errors_total", { kind: "storage" });
+        const more = syntheticEntries(600, {
+          start: 100_000 * (round + 1),
+          days: 2,
+          firstDayMicros: Date.UTC(2026, 5, 1 + 2 * round) * 1000,
+        });
+        await producer.send(topics.entries, more);
+        // Until a write was refused and consumption paused, or the whole round is in.
+        let refused = 0;
+        let shown = new Map<string, number>();
+        for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(250)) {
+          refused =
+            (await metric("certstream_delta_write_errors_total", { kind: "storage" })) - refusedBefore;
+          if (refused > 0 && (await metric("certstream_delta_consumption_paused")) === 1) break;
+          shown = await tableKeyCounts(tablePath);
+          if (shown.size === all.length + more.length) break;
+        }
+        if ((await metric("certstream_delta_consumption_paused")) === 1) pausedWhileFull = true;
+        // While the disk is full the table shows what it showed before plus whole flushes, never part of one.
+        shown = await tableKeyCounts(tablePath);
+        expect(
+          [...shown.values()].every((n) => n === 1),
+          "no row twice while full",
+        ).toBe(true);
+        expect(
+          all.every((e) => shown.has(entryKeyOf(e))),
+          "every earlier row still there",
+        ).toBe(true);
+        rounds.push(`${leave / 1024} KiB: ${refused} refused, ${shown.size - all.length} rows in`);
+        all.push(...more);
+        rmSync(filler);
+        await waitCaughtUp(kafka, tablePath, [topics.entries], APP, 60_000);
+      }
+      await s.stop();
+      s = null;
+      console.log(`full disk (data files of ~${Math.round(file / 1024)} KiB): ${rounds.join("; ")}`);
+
+      expect(pausedWhileFull, "consumption paused while the disk was full").toBe(true);
+      expect(await metric("certstream_delta_consumption_paused")).toBe(0);
+      expectExactly(await tableKeyCounts(tablePath), all);
+      const files = dataFiles(tablePath);
+      expect(
+        files.filter((f) => basename(f).startsWith(".tmp-")),
+        "temporary files left",
+      ).toEqual([]);
+      const live = (await DeltaTable.open(new LocalStorage(tablePath))).snapshot
+        .files()
+        .map((f) => decodeURIComponent(f.path));
+      expect(
+        files.filter((f) => !live.includes(f)),
+        "data files no commit names",
+      ).toEqual([]);
+      const view = await readWithDeltaRs(tablePath);
+      expect(view.rows).toHaveLength(all.length);
+      expect(new Set(view.rows.map((r) => `${r.source_url}#${r.cert_index}`)).size).toBe(all.length);
+    } finally {
+      await s?.stop();
+      spawnSync("umount", ["-l", disk]);
+    }
+  }, 400_000);
 
   it("counts and skips an undecodable record; the partition's txn still moves past it", async () => {
     const topics = await createTopics(kafka, 1);
