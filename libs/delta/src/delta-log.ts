@@ -1,7 +1,7 @@
 import type { Action } from "./actions.ts";
 import { commitPath, decodeCommit, encodeCommit, versionPrefix } from "./actions.ts";
 import { Checkpoint } from "./checkpoint.ts";
-import { TableStateError } from "./errors.ts";
+import { CommitOutcomeUnknownError, TableStateError } from "./errors.ts";
 import { Snapshot } from "./snapshot.ts";
 import type { Storage } from "./storage.ts";
 
@@ -157,8 +157,26 @@ export class DeltaLog {
     return applied;
   }
 
-  /** Writes version `version` if nobody has; returns false when it already exists (a concurrent writer won). */
+  /**
+   * Writes version `version` if nobody has; returns false when it already exists (a concurrent writer won). A
+   * write that failed may still have landed (a store whose answer was lost after its retries), so the version is
+   * read back: our bytes there are our commit, another's a lost race, nothing means the failure stands; and when
+   * it cannot be read either, CommitOutcomeUnknownError.
+   */
   async tryCommit(version: number, actions: Action[]): Promise<boolean> {
-    return this.storage.putIfAbsent(commitPath(version), encodeCommit(actions));
+    const path = commitPath(version);
+    const bytes = encodeCommit(actions);
+    try {
+      return await this.storage.putIfAbsent(path, bytes);
+    } catch (err) {
+      let there: Uint8Array | null;
+      try {
+        there = await this.storage.get(path);
+      } catch {
+        throw new CommitOutcomeUnknownError(version, err);
+      }
+      if (there === null) throw err;
+      return Buffer.compare(there, bytes) === 0;
+    }
   }
 }

@@ -26,6 +26,24 @@ export class TxnConflictError extends CommitConflictError {
   }
 }
 
+/**
+ * A commit's write failed and its version could not be read back: the write may have landed (a store that lost
+ * its answer). Nothing the commit names may be removed.
+ */
+export class CommitOutcomeUnknownError extends Error {
+  readonly version: number;
+  constructor(version: number, cause: unknown) {
+    super(
+      `commit of version ${version}: the write failed and the version cannot be read back: it may have landed`,
+      {
+        cause,
+      },
+    );
+    this.name = "CommitOutcomeUnknownError";
+    this.version = version;
+  }
+}
+
 /** The log cannot produce the requested snapshot (missing commits, no table, version not reconstructable). */
 export class TableStateError extends Error {
   constructor(message: string) {

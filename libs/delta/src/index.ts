@@ -27,7 +27,13 @@ export type { ColumnValues, ScanBatch } from "./data-reader.ts";
 export { parsePartitionValue, readDataFile, storagePath } from "./data-reader.ts";
 export type { LogListing } from "./delta-log.ts";
 export { DeltaLog } from "./delta-log.ts";
-export { CommitConflictError, TableStateError, TxnConflictError, UnsupportedFeatureError } from "./errors.ts";
+export {
+  CommitConflictError,
+  CommitOutcomeUnknownError,
+  TableStateError,
+  TxnConflictError,
+  UnsupportedFeatureError,
+} from "./errors.ts";
 export {
   checkReadable,
   checkWritable,

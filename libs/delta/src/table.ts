@@ -4,7 +4,12 @@ import { Checkpoint } from "./checkpoint.ts";
 import type { ColumnValues, ScanBatch } from "./data-reader.ts";
 import { parsePartitionValue, readDataFile, storagePath } from "./data-reader.ts";
 import { DeltaLog } from "./delta-log.ts";
-import { CommitConflictError, TableStateError, TxnConflictError } from "./errors.ts";
+import {
+  CommitConflictError,
+  CommitOutcomeUnknownError,
+  TableStateError,
+  TxnConflictError,
+} from "./errors.ts";
 import { checkWritable } from "./features.ts";
 import type { ParquetWriterOptions, Row } from "./parquet-writer.ts";
 import { ParquetWriter } from "./parquet-writer.ts";
@@ -437,7 +442,10 @@ export class DeltaTable {
       });
       return { version, adds, bytes };
     } catch (err) {
-      await Promise.all(adds.map((a) => this.storage.delete(storagePath(a.path)).catch(() => {})));
+      // Not the files of a commit that may have landed: removing them under it would break the table (vacuum
+      // removes them if it did not).
+      if (!(err instanceof CommitOutcomeUnknownError))
+        await Promise.all(adds.map((a) => this.storage.delete(storagePath(a.path)).catch(() => {})));
       throw err;
     }
   }

@@ -7,6 +7,7 @@ import {
   CERTSTREAM_PARTITION_COLUMNS,
   CERTSTREAM_TABLE_SCHEMA,
   CERTSTREAM_WRITER_OPTIONS,
+  CommitOutcomeUnknownError,
   commitPath,
   DeltaTable,
   optimize,
@@ -14,6 +15,7 @@ import {
   StorageConfigError,
   s3ClientConfig,
   storageFor,
+  TxnConflictError,
   toRow,
   vacuum,
   verifyStorage,
@@ -147,7 +149,7 @@ describe("S3Storage", () => {
     await expect(verifyStorage(storageFor(location(bucket, "ok")))).resolves.toBeUndefined();
 
     // A store that drops If-None-Match (here: a proxy in front of the real one) must be refused.
-    const proxy = await headerStrippingProxy(new URL(s3StorageOptions().AWS_ENDPOINT_URL));
+    const proxy = await s3Proxy(new URL(s3StorageOptions().AWS_ENDPOINT_URL), { stripIfNoneMatch: true });
     try {
       const cfg = {
         ...location(bucket, "ignoring"),
@@ -160,6 +162,63 @@ describe("S3Storage", () => {
       await new Promise((r) => proxy.server.close(r));
     }
   });
+});
+
+describe("a commit whose answer S3 loses", () => {
+  it("counts as landed when the version reads back as ours; when it cannot be read, its data files stay", async () => {
+    let lose: (method: string, path: string) => boolean = () => false;
+    const proxy = await s3Proxy(new URL(s3StorageOptions().AWS_ENDPOINT_URL), {
+      loseAnswer: (m, p) => lose(m, p),
+    });
+    try {
+      const prefix = uniqueName("lost");
+      const storage = storageFor({
+        ...location(bucket, prefix),
+        storage_options: { ...s3StorageOptions(), AWS_ENDPOINT_URL: proxy.url },
+      });
+      const table = await DeltaTable.openOrCreate(
+        storage,
+        { schema: CERTSTREAM_TABLE_SCHEMA, partitionColumns: CERTSTREAM_PARTITION_COLUMNS },
+        { writer: CERTSTREAM_WRITER_OPTIONS },
+      );
+      const rows = syntheticEntries(300, { start: 0, days: 2 }).map(toRow);
+      const append = (from: number, version: number) =>
+        table.append(rows.slice(from, from + 100), {
+          txns: [{ appId: "a", version }],
+          expectedTxns: new Map([["a", version === 0 ? undefined : version - 1]]),
+        });
+      await append(0, 0);
+      const commitKey = (v: number) => `/${bucket}/${prefix}/_delta_log/${String(v).padStart(20, "0")}.json`;
+
+      // Every answer to version 2's PUT lost (the first lands; the SDK's retries meet 412, lost too); reads
+      // answered: the version holds our bytes, so the append succeeded.
+      lose = (m, p) => m === "PUT" && p.startsWith(commitKey(2));
+      expect((await append(100, 1)).version).toBe(2);
+
+      // Version 3's PUT answers lost, and once it was sent, reads of it too: nobody can say whether it
+      // landed (it did), so the append fails saying so, and the data files it names stay.
+      let sent = false;
+      lose = (m, p) => {
+        if (!p.startsWith(commitKey(3))) return false;
+        if (m === "PUT") sent = true;
+        return sent;
+      };
+      const unknown = await append(200, 2).catch((e: unknown) => e);
+      expect(unknown).toBeInstanceOf(CommitOutcomeUnknownError);
+      lose = () => false;
+      // The sink's next try of the same offsets finds them committed, as it does after any lost answer.
+      expect(await append(200, 2).catch((e: unknown) => e)).toBeInstanceOf(TxnConflictError);
+
+      const view = await readWithDeltaRs(`s3://${bucket}/${prefix}`, ["a"], s3StorageOptions());
+      expect(view.version).toBe(3);
+      expect(view.txns.a).toBe(2);
+      const keys = view.rows.map((r) => `${r.source_url}#${r.cert_index}`);
+      expect(keys).toHaveLength(rows.length);
+      expect(new Set(keys).size).toBe(rows.length);
+    } finally {
+      await new Promise((r) => proxy.server.close(r));
+    }
+  }, 120_000);
 });
 
 describe("DeltaTable on S3", () => {
@@ -214,13 +273,26 @@ describe("DeltaTable on S3", () => {
 afterAll(() => client?.destroy());
 
 /** An HTTP proxy that forwards everything to `target` but drops If-None-Match: a store that ignores it. */
-async function headerStrippingProxy(target: URL): Promise<{ url: string; server: Server }> {
+/**
+ * A proxy in front of the stack's S3 server. `stripIfNoneMatch`: it drops the header (a store that ignores it).
+ * `loseAnswer(method, path)`: it forwards the request, lets the server act on it, and cuts the connection
+ * instead of answering (a store whose answer is lost on the way back).
+ */
+async function s3Proxy(
+  target: URL,
+  o: { stripIfNoneMatch?: boolean; loseAnswer?: (method: string, path: string) => boolean },
+): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const headers = { ...req.headers };
-    delete headers["if-none-match"];
+    if (o.stripIfNoneMatch) delete headers["if-none-match"];
     const up = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
       (r) => {
+        if (o.loseAnswer?.(req.method ?? "", req.url ?? "")) {
+          r.resume();
+          r.on("end", () => req.socket.destroy());
+          return;
+        }
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       },
