@@ -1,7 +1,7 @@
 import * as pw from "parquet-wasm";
 import type { Action, AddAction, FileStats } from "./actions.ts";
 import { storagePath } from "./data-reader.ts";
-import { CommitConflictError } from "./errors.ts";
+import { CommitConflictError, CommitOutcomeUnknownError } from "./errors.ts";
 import { withPlainColumns } from "./parquet-writer.ts";
 import type { DataFile } from "./snapshot.ts";
 import type { DeltaTable } from "./table.ts";
@@ -257,7 +257,9 @@ export async function commitRewrite(
       },
     });
   } catch (err) {
-    await table.storage.delete(storagePath(add.path)).catch(() => {});
+    // Kept when the commit may have landed: it removed the files this one replaces.
+    if (!(err instanceof CommitOutcomeUnknownError))
+      await table.storage.delete(storagePath(add.path)).catch(() => {});
     if (err instanceof CommitConflictError) return null;
     throw err;
   }
