@@ -5,10 +5,18 @@
  * short). Here a second producer with the partition's id really fences the stage's; no rebalance follows, so
  * the stage must prepare the partition again and go on, with every certificate in `certs` once.
  */
-import { HEADER_LEAF_PARSED, transactionalProducer } from "@certstream/kafka";
+import { transactionalProducer } from "@certstream/kafka";
 import { afterAll, expect, it } from "vitest";
 import { DedupStage } from "../src/dedup-stage.ts";
-import { dedupStageOptions, dedupTopics, readTopic, testKafka, uniqueNames, waitFor } from "./harness.ts";
+import {
+  dedupStageOptions,
+  dedupTopics,
+  leafRecords,
+  readTopic,
+  testKafka,
+  uniqueNames,
+  waitFor,
+} from "./harness.ts";
 
 const SESSION_MS = 6_000;
 const kafka = testKafka();
@@ -25,15 +33,7 @@ it("prepares again a partition fenced by its own transactional id when no rebala
   await admin.disconnect();
   const producer = kafka.producer();
   await producer.connect();
-  const send = (from: number) =>
-    producer.send({
-      topic: names.entries,
-      messages: Array.from({ length: 10 }, (_, i) => ({
-        key: Buffer.from(`leaf-${from + i}`),
-        value: Buffer.from(`entry ${from + i}`),
-        headers: { [HEADER_LEAF_PARSED]: "1" },
-      })),
-    });
+  const send = (from: number) => producer.send({ topic: names.entries, messages: leafRecords(from, 10) });
   const certs = async () => (await readTopic(kafka, names.certs)).map((r) => r.key?.toString() ?? "");
 
   await send(0);

@@ -10,7 +10,7 @@
  * another transactional producer) because a real one needs a broker kill to land between a PrepareCommit's
  * append and its replication (about 1 kill in 20; broker-kill.test.ts runs the kills).
  */
-import { HEADER_ENTRIES_OFFSET, HEADER_LEAF_PARSED, transactionalProducer } from "@certstream/kafka";
+import { HEADER_ENTRIES_OFFSET, transactionalProducer } from "@certstream/kafka";
 import { registry } from "@certstream/metrics";
 import type { Transaction } from "kafkajs";
 import { afterAll, expect, it } from "vitest";
@@ -19,6 +19,7 @@ import { DedupStage } from "../src/dedup-stage.ts";
 import {
   dedupStageOptions,
   dedupTopics,
+  leafRecords,
   readTopic,
   sleep,
   testKafka,
@@ -77,17 +78,9 @@ it("a partition whose entries retention deleted up to the group's offset is prep
   await dedupTopics(admin, names);
   const producer = kafka.producer();
   await producer.connect();
+  // Older than the TTL: their certificates are outside the window the next member rebuilds.
   const send = (from: number) =>
-    producer.send({
-      topic: names.entries,
-      messages: Array.from({ length: 5 }, (_, i) => ({
-        key: Buffer.from(`leaf-${from + i}`),
-        value: Buffer.from(`entry ${from + i}`),
-        headers: { [HEADER_LEAF_PARSED]: "1" },
-        // Older than the TTL: their certificates are outside the window the next member rebuilds.
-        timestamp: String(Date.now() - 2 * 3600_000),
-      })),
-    });
+    producer.send({ topic: names.entries, messages: leafRecords(from, 5, Date.now() - 2 * 3600_000) });
   await send(0);
   const options = dedupStageOptions(names, SESSION_MS);
   const first = new DedupStage(options);
@@ -128,14 +121,7 @@ async function tornBatch(
   await admin.disconnect();
   const producer = kafka.producer();
   await producer.connect();
-  await producer.send({
-    topic: names.entries,
-    messages: Array.from({ length: N }, (_, i) => ({
-      key: Buffer.from(`leaf-${i}`),
-      value: Buffer.from(`entry ${i}`),
-      headers: { [HEADER_LEAF_PARSED]: "1" },
-    })),
-  });
+  await producer.send({ topic: names.entries, messages: leafRecords(0, N) });
   await producer.disconnect();
 
   let injected = false;

@@ -11,11 +11,12 @@ import {
   CertificateEntryCodec,
   createKafka,
   HEADER_ENTRIES_OFFSET,
+  HEADER_LEAF_PARSED,
   HEADER_LOG_ID,
   HEADER_LOG_INDEX,
 } from "@certstream/kafka";
 import { createLogger } from "@certstream/log";
-import type { Admin, Kafka, KafkaMessage, Producer, Transaction } from "kafkajs";
+import type { Admin, Kafka, KafkaMessage, Message, Producer, Transaction } from "kafkajs";
 import { StandInServer } from "../../../test/ct-standin/server.ts";
 import { ServiceProcess } from "../../../test/service-process.ts";
 import {
@@ -72,6 +73,16 @@ export async function dedupTopics(admin: Admin, names: Names): Promise<void> {
       { topic: names.certs, numPartitions: 1, replicationFactor: 1 },
     ],
   });
+}
+
+/** Parsed entries records `leaf-<from>`, `leaf-<from + 1>`, ... for a dedup stage (`timestamp`: their time). */
+export function leafRecords(from: number, count: number, timestamp?: number): Message[] {
+  return Array.from({ length: count }, (_, i) => ({
+    key: Buffer.from(`leaf-${from + i}`),
+    value: Buffer.from(`entry ${from + i}`),
+    headers: { [HEADER_LEAF_PARSED]: "1" },
+    ...(timestamp === undefined ? {} : { timestamp: String(timestamp) }),
+  }));
 }
 
 /** A dedup stage's options over `names`' topics, on the shared stack. */
