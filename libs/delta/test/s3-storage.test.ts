@@ -165,7 +165,7 @@ describe("S3Storage", () => {
 });
 
 describe("a commit whose answer S3 loses", () => {
-  it("counts as landed when the version reads back as ours; when it cannot be read, its data files stay", async () => {
+  it("counts as landed when the version reads back as ours; when it cannot be read, the files it names stay (append and optimize)", async () => {
     let lose: (method: string, path: string) => boolean = () => false;
     const proxy = await s3Proxy(new URL(s3StorageOptions().AWS_ENDPOINT_URL), {
       loseAnswer: (m, p) => lose(m, p),
@@ -209,8 +209,22 @@ describe("a commit whose answer S3 loses", () => {
       // The sink's next try of the same offsets finds them committed, as it does after any lost answer.
       expect(await append(200, 2).catch((e: unknown) => e)).toBeInstanceOf(TxnConflictError);
 
+      // Optimize's commit of version 4 (a day's three files into one) the same way: the file it wrote stays, as
+      // the commit that landed removed the three.
+      sent = false;
+      lose = (m, p) => {
+        if (!p.startsWith(commitKey(4))) return false;
+        if (m === "PUT") sent = true;
+        return sent;
+      };
+      const compacted = await optimize(table, {
+        plainColumns: CERTSTREAM_WRITER_OPTIONS.plainColumns,
+      }).catch((e: unknown) => e);
+      expect(compacted).toBeInstanceOf(CommitOutcomeUnknownError);
+      lose = () => false;
+
       const view = await readWithDeltaRs(`s3://${bucket}/${prefix}`, ["a"], s3StorageOptions());
-      expect(view.version).toBe(3);
+      expect(view.version).toBe(4);
       expect(view.txns.a).toBe(2);
       const keys = view.rows.map((r) => `${r.source_url}#${r.cert_index}`);
       expect(keys).toHaveLength(rows.length);
@@ -272,7 +286,6 @@ describe("DeltaTable on S3", () => {
 
 afterAll(() => client?.destroy());
 
-/** An HTTP proxy that forwards everything to `target` but drops If-None-Match: a store that ignores it. */
 /**
  * A proxy in front of the stack's S3 server. `stripIfNoneMatch`: it drops the header (a store that ignores it).
  * `loseAnswer(method, path)`: it forwards the request, lets the server act on it, and cuts the connection
