@@ -383,11 +383,8 @@ export class DedupStage {
     // otherwise land after the new producer's and fence it (CI saw a broker kill leave a partition paused so).
     const earlier = Promise.allSettled(fresh.map((p) => this.preparations.get(p)));
     const ready = earlier.then(() => this.prepare(states));
-    for (const p of fresh)
-      this.preparations.set(
-        p,
-        ready.catch(() => undefined),
-      );
+    const settled = ready.catch(() => undefined);
+    for (const p of fresh) this.preparations.set(p, settled);
     for (const st of states) {
       st.ready = ready;
       this.parts.set(st.partition, st);
